@@ -1,0 +1,88 @@
+"""The blocking client: stubs on one channel, and watches that resume by themselves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from switchboard.client.errors import out_of_range
+from switchboard.client.resume import RETRYABLE, Backoff
+from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
+from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
+
+
+class ResumingWatch:
+    """Iterator over the events of a Watch* RPC that survives dropped connections; see
+    `switchboard.client.aio.ResumingWatch`. `close()` ends it from another thread."""
+
+    def __init__(self, call: Callable[[Any], Any], request: Message,
+                 backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep
+                 ) -> None:
+        self._call = call
+        self._request = request
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._stream: Any = None
+        self._closed = False
+        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Iterator[Any]:
+        while not self._closed:
+            request = type(self._request)()
+            request.CopyFrom(self._request)
+            request.start_revision = self.revision + 1 if self.revision else request.start_revision  # type: ignore[attr-defined]
+            self._stream = self._call(request)
+            try:
+                for response in self._stream:
+                    self._backoff.reset()
+                    for event in response.events:
+                        self.revision = event.revision
+                        yield event
+                    self.revision = max(self.revision, response.revision)
+            except grpc.RpcError as error:
+                if self._closed:
+                    return
+                if error.code() == grpc.StatusCode.OUT_OF_RANGE:  # type: ignore[attr-defined]
+                    raise out_of_range(error) from error
+                if error.code() not in RETRYABLE:  # type: ignore[attr-defined]
+                    raise
+            self._sleep(self._backoff.next())
+
+    def close(self) -> None:
+        self._closed = True
+        if self._stream is not None:
+            self._stream.cancel()
+
+
+class Client:
+    """Switchboard over one blocking channel. Use as `with Client(target) as c:`."""
+
+    def __init__(self, target: str = "localhost:50051",
+                 channel: grpc.Channel | None = None) -> None:
+        self.channel = channel or grpc.insecure_channel(target)
+        self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def watch_reservations(self, start_revision: int = 0, pool_id: str = "",
+                           reservation_id: str = "") -> ResumingWatch:
+        return ResumingWatch(self.reservations.WatchReservations,
+                             reservation_pb.WatchReservationsRequest(
+                                 start_revision=start_revision, pool_id=pool_id,
+                                 reservation_id=reservation_id))
+
+    def watch_capacity(self, start_revision: int = 0, pool_id: str = "") -> ResumingWatch:
+        return ResumingWatch(self.reservations.WatchCapacity,
+                             reservation_pb.WatchCapacityRequest(
+                                 start_revision=start_revision, pool_id=pool_id))

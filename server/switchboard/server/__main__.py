@@ -1,0 +1,32 @@
+"""`switchboard-server` and `python -m switchboard.server`: run until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+
+from switchboard.server.app import App
+from switchboard.server.config import parse_settings
+from switchboard.server.logs import configure
+
+
+async def serve(argv: Sequence[str] | None = None) -> None:
+    settings = parse_settings(argv)
+    configure(settings.log_format, settings.log_level)
+    app = App(settings)
+    await app.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    await app.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    asyncio.run(serve(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Assembles the server: storage, event log, watch hub, services, health, reflection, and the
+background tasks it owns; starts and stops them in order."""
+
+from __future__ import annotations
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from switchboard.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from switchboard.server.clock import Clock, SystemClock
+from switchboard.server.config import Settings
+from switchboard.server.db import Database
+from switchboard.server.eventlog import EventLog
+from switchboard.server.reservation.servicer import ReservationServicer
+from switchboard.server.reservation.sweeper import Sweeper
+from switchboard.server.reservation.validate import DAY, Policy
+from switchboard.server.rpc import RpcInterceptor
+from switchboard.server.watch import Hub, WatchSettings
+
+log = structlog.get_logger("switchboard.server")
+
+SERVICES = (reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,)
+
+
+class App:
+    """One Switchboard server process."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self.events = EventLog(self.db, self.clock, settings.event_retention)
+        self.hub = Hub(self.events, self.clock, WatchSettings(
+            progress_interval=settings.watch_progress_interval,
+            poll_interval=settings.watch_poll_interval,
+            buffer_events=settings.watch_buffer_events,
+            batch_events=settings.watch_batch_events,
+        ))
+        self.health = health.aio.HealthServicer()
+        self.reservations = ReservationServicer(self.events, self.hub, Policy(
+            max_duration=int(settings.reservation_max_duration_days * DAY),
+            max_start_ahead=int(settings.reservation_max_start_ahead_days * DAY),
+        ))
+        self.sweeper = Sweeper(self.events)
+        self.reservations.wake_sweeper = self.sweeper.wake
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        """Creates the schema, starts background work, then serves; returns the bound port."""
+        await self.db.create_schema()
+        await self.events.initialize()
+        await self.hub.start()
+        self.sweeper.start()
+        server = grpc.aio.server(interceptors=[RpcInterceptor()])
+        reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        await server.start()
+        self.server = server
+        for name in ("", *SERVICES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", port=self.port, database=self.db.engine.url.render_as_string())
+        return self.port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: NOT_SERVING, watch streams end, in-flight calls get the grace period,
+        then background work stops and the database closes."""
+        grace = self.settings.shutdown_grace if grace is None else grace
+        log.info("stopping", grace_seconds=grace)
+        await self.health.enter_graceful_shutdown()
+        await self.hub.stop()
+        if self.server is not None:
+            await self.server.stop(grace)
+        await self.sweeper.stop()
+        await self.db.close()
+        log.info("stopped")
+
+    async def wait_for_termination(self) -> None:
+        if self.server is not None:
+            await self.server.wait_for_termination()

@@ -1,0 +1,70 @@
+"""The one source of time for the server: a system clock, and a manual clock for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from typing import Protocol
+
+MICROS = 1_000_000
+
+
+class Clock(Protocol):
+    """Wall-clock time in integer microseconds since the Unix epoch, and sleeping against it."""
+
+    def now(self) -> int: ...
+
+    async def sleep_until(self, when: int) -> None: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Real time."""
+
+    def now(self) -> int:
+        return time.time_ns() // 1000
+
+    async def sleep_until(self, when: int) -> None:
+        delay = (when - self.now()) / MICROS
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class ManualClock:
+    """Time that moves only when a test calls `advance` or `set`; sleepers wake as it passes."""
+
+    def __init__(self, start: int) -> None:
+        self._now = start
+        self._sleepers: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> int:
+        return self._now
+
+    async def sleep_until(self, when: int) -> None:
+        if when <= self._now:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (when, next(self._seq), future))
+        await future
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self._now + int(seconds * MICROS))
+
+    def advance(self, seconds: float) -> None:
+        self.set(self._now + int(seconds * MICROS))
+
+    def set(self, when: int) -> None:
+        """Moves time to `when` (never backwards) and wakes every sleeper that is due."""
+        self._now = max(self._now, when)
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)

@@ -1,0 +1,75 @@
+"""Server settings: command-line flags, each with a `SWITCHBOARD_*` environment variable.
+
+Precedence: flag, then environment variable, then default. The README's configuration table
+lists the same settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be configured with."""
+
+    host: str = "[::]"
+    port: int = 50051
+    database_url: str = "sqlite+aiosqlite:///./switchboard.db"
+    log_format: str = "console"
+    log_level: str = "info"
+    shutdown_grace: float = 10.0
+    watch_progress_interval: float = 5.0
+    watch_poll_interval: float = 0.2
+    watch_buffer_events: int = 10_000
+    watch_batch_events: int = 500
+    event_retention: int = 1_000_000
+    reservation_max_duration_days: float = 90.0
+    reservation_max_start_ahead_days: float = 365.0
+
+
+_HELP = {
+    "host": "address to listen on",
+    "port": "port to listen on (0 picks a free one)",
+    "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    "log_format": "console (key=value) or json",
+    "log_level": "debug, info, warning or error",
+    "shutdown_grace": "seconds in-flight RPCs get to finish on SIGTERM/SIGINT",
+    "watch_progress_interval": "seconds between progress messages on an idle watch",
+    "watch_poll_interval": "seconds between polls for events written by other processes",
+    "watch_buffer_events": "events buffered per watcher before its stream ends RESOURCE_EXHAUSTED",
+    "watch_batch_events": "most events in one watch response",
+    "event_retention": "events kept in the log; older revisions give OUT_OF_RANGE",
+    "reservation_max_duration_days": "policy: longest reservation window, in days",
+    "reservation_max_start_ahead_days": "policy: how far ahead a reservation may start, in days",
+}
+
+
+def env_name(name: str) -> str:
+    return "SWITCHBOARD_" + name.upper()
+
+
+def parse_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Builds Settings from flags (`--log-format json`) and environment variables."""
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(
+        prog="switchboard-server", description="The Switchboard gRPC server."
+    )
+    defaults = Settings()
+    for spec in fields(Settings):
+        default = getattr(defaults, spec.name)
+        kind = type(default)
+        raw = environ.get(env_name(spec.name))
+        parser.add_argument(
+            "--" + spec.name.replace("_", "-"),
+            dest=spec.name,
+            type=kind,
+            default=kind(raw) if raw is not None else default,
+            help=f"{_HELP[spec.name]} (env {env_name(spec.name)}; default {default})",
+        )
+    return Settings(**vars(parser.parse_args(argv)))

@@ -1,0 +1,79 @@
+"""Database engine and transactions (SQLAlchemy 2 async; SQLite through aiosqlite, or
+PostgreSQL through asyncpg).
+
+Write transactions are serialized where the engine needs it: on SQLite one writer at a time in
+this process (`BEGIN IMMEDIATE`, with a busy timeout for other processes); on PostgreSQL, row
+locks taken inside the transaction do the serializing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+metadata = MetaData()
+"""Every table of every area, so that `create_schema` makes them all."""
+
+
+class Database:
+    """One engine, its dialect's quirks, and the transaction entry points."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=8, max_overflow=8)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(url, pool_size=20, max_overflow=10)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction: committed when the block ends, rolled back on error."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (one consistent snapshot on both engines)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(switchboard_read_only=True)
+            async with conn.begin():
+                yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout for other processes, and BEGIN IMMEDIATE for write transactions."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get("switchboard_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -1,0 +1,101 @@
+"""Domain errors: raised by domain logic, storage and servicers; mapped to gRPC statuses in one
+place (`switchboard.server.status`). Nothing here knows about gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from google.protobuf.message import Message
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: its path (e.g. `reservation.end_time`) and what is wrong."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One failed precondition: its type (e.g. `STATE`), subject and what is wrong."""
+
+    type: str
+    subject: str
+    description: str
+
+
+@dataclass
+class SwitchboardError(Exception):
+    """Base of every error a client may see. `reason` is UPPER_SNAKE; `area` names the domain."""
+
+    message: str
+    reason: str
+    area: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    details: Sequence[Message] = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class InvalidArgument(SwitchboardError):
+    """The request is malformed; `violations` names every bad field."""
+
+    violations: Sequence[FieldViolation] = ()
+
+
+@dataclass
+class NotFound(SwitchboardError):
+    """A named resource does not exist."""
+
+    resource_type: str = ""
+    resource_name: str = ""
+
+
+@dataclass
+class AlreadyExists(SwitchboardError):
+    """A resource with the client-chosen id exists already."""
+
+    resource_type: str = ""
+    resource_name: str = ""
+
+
+@dataclass
+class FailedPrecondition(SwitchboardError):
+    """The system is not in a state where the call is allowed."""
+
+    violations: Sequence[PreconditionViolation] = ()
+
+
+@dataclass
+class ResourceExhausted(SwitchboardError):
+    """Not enough capacity (or buffer) for the call; `details` says what would fit."""
+
+
+@dataclass
+class OutOfRange(SwitchboardError):
+    """A position (such as a watch's start revision) lies outside what is available."""
+
+
+class Violations:
+    """Collects field violations while a request is validated, then raises them all at once."""
+
+    def __init__(self, area: str) -> None:
+        self.area = area
+        self.items: list[FieldViolation] = []
+
+    def add(self, field_path: str, description: str) -> None:
+        self.items.append(FieldViolation(field_path, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            names = ", ".join(v.field for v in self.items)
+            raise InvalidArgument(
+                message=f"invalid request: {names}",
+                reason="INVALID_ARGUMENT",
+                area=self.area,
+                violations=list(self.items),
+            )

@@ -1,0 +1,146 @@
+"""The event log: every state change appends an event in the same transaction as the change.
+
+Revisions are global, gap-free and become visible in commit order: a transaction takes its
+revisions by incrementing the single `event_head` row, whose row lock it then holds until it
+commits, so no later revision can commit before an earlier one (a PostgreSQL sequence would hand
+out numbers that commit out of order, or never).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.server.clock import Clock
+from switchboard.server.db import Database, metadata
+
+events_table = Table(
+    "event_log",
+    metadata,
+    Column("revision", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("area", String(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("scope", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("time", BigInteger, nullable=False),
+)
+
+head_table = Table(
+    "event_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("head", BigInteger, nullable=False),
+    Column("oldest", BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event. `scope` is what watch filters select on besides `key` (e.g. a pool)."""
+
+    revision: int
+    area: str
+    kind: str
+    key: str
+    scope: str
+    payload: bytes
+    time: int
+
+
+class Transaction:
+    """A write transaction: the connection, the clock reading, and the events it appends."""
+
+    def __init__(self, conn: AsyncConnection, now: int) -> None:
+        self.conn = conn
+        self.now = now
+        self.events: list[Event] = []
+
+    async def next_revision(self) -> int:
+        """Takes the next revision; from here on this transaction serializes every other writer."""
+        result = await self.conn.execute(
+            update(head_table)
+            .where(head_table.c.id == 1)
+            .values(head=head_table.c.head + 1)
+            .returning(head_table.c.head)
+        )
+        return int(result.scalar_one())
+
+    def append(self, revision: int, area: str, kind: str, key: str, scope: str,
+               payload: bytes) -> None:
+        """Records an event under a revision taken with `next_revision`."""
+        self.events.append(Event(revision, area, kind, key, scope, payload, self.now))
+
+
+class EventLog:
+    """Appends, reads and compacts the log; tells the local hub about what it committed."""
+
+    def __init__(self, db: Database, clock: Clock, retention: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.retention = retention
+        self.on_commit: Callable[[Sequence[Event]], None] = lambda events: None
+
+    async def initialize(self) -> None:
+        """Creates the head row if the database is new."""
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        async with self.db.write() as conn:
+            await conn.execute(
+                insert(head_table).values(id=1, head=0, oldest=1).on_conflict_do_nothing()
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A write transaction whose events commit with it; listeners hear of them after."""
+        async with self.db.write() as conn:
+            tx = Transaction(conn, self.clock.now())
+            yield tx
+            if tx.events:
+                await conn.execute(
+                    events_table.insert(),
+                    [
+                        {
+                            "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
+                            "scope": e.scope, "payload": e.payload, "time": e.time,
+                        }
+                        for e in tx.events
+                    ],
+                )
+        if tx.events:
+            self.on_commit(tx.events)
+
+    async def bounds(self) -> tuple[int, int]:
+        """(oldest retained revision, newest committed revision)."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(head_table.c.oldest, head_table.c.head))).one()
+        return int(row.oldest), int(row.head)
+
+    async def read(self, after: int, upto: int | None, limit: int) -> list[Event]:
+        """Committed events with after < revision <= upto, oldest first."""
+        query = select(events_table).where(events_table.c.revision > after)
+        if upto is not None:
+            query = query.where(events_table.c.revision <= upto)
+        query = query.order_by(events_table.c.revision).limit(limit)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Event(r.revision, r.area, r.kind, r.key, r.scope, r.payload, r.time) for r in rows]
+
+    async def compact(self) -> int:
+        """Drops events beyond the retention bound; returns the oldest retained revision."""
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(select(head_table.c.oldest, head_table.c.head))
+            ).one()
+            oldest = max(int(row.oldest), int(row.head) - self.retention + 1)
+            if oldest > row.oldest:
+                await conn.execute(events_table.delete().where(events_table.c.revision < oldest))
+                await conn.execute(
+                    update(head_table).where(head_table.c.id == 1).values(oldest=oldest)
+                )
+        return oldest

@@ -1,0 +1,1 @@
+"""Reservation: pools, capacity over time and reservations of it (after OPNFV Promise)."""

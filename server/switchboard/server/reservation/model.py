@@ -1,0 +1,90 @@
+"""Reservation records and the rules on them that need neither gRPC nor a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum, StrEnum
+
+from switchboard.server.reservation.ledger import RESOURCE_TYPES, Claim
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    IMPAIRED = "IMPAIRED"
+
+
+HOLDING = (Status.PENDING, Status.ACTIVE)
+"""Statuses whose reservations hold capacity."""
+
+LIVE = (Status.PENDING, Status.ACTIVE, Status.IMPAIRED)
+"""Statuses a client may still update or cancel."""
+
+
+class Priority(int, Enum):
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+
+
+@dataclass(frozen=True)
+class Pool:
+    id: str
+    provider: str
+    availability_zone: str
+    create_time: int
+
+
+@dataclass(frozen=True)
+class CapacityChange:
+    id: str
+    pool_id: str
+    increase: bool
+    amounts: dict[str, int]
+    start: int
+    end: int | None
+    reason: str
+    create_time: int
+
+    def delta(self) -> dict[str, int]:
+        sign = 1 if self.increase else -1
+        return {k: sign * v for k, v in self.amounts.items() if v}
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    pool_id: str
+    name: str
+    start: int
+    end: int
+    amounts: dict[str, int]
+    priority: Priority
+    status: Status
+    create_time: int
+    update_time: int
+    created_revision: int
+    revision: int
+
+    def claim(self) -> Claim:
+        return Claim(
+            id=self.id, start=self.start, end=self.end, amounts=self.amounts,
+            priority=int(self.priority), order=self.created_revision,
+        )
+
+    def with_status(self, status: Status, now: int, revision: int) -> Reservation:
+        return replace(self, status=status, update_time=now, revision=revision)
+
+
+def status_at(start: int, end: int, now: int) -> Status:
+    """The clock-driven status of a reservation that holds its capacity."""
+    if now >= end:
+        return Status.EXPIRED
+    return Status.ACTIVE if now >= start else Status.PENDING
+
+
+def amounts(values: dict[str, int]) -> dict[str, int]:
+    """Every resource type, zero where absent."""
+    return {k: int(values.get(k, 0)) for k in RESOURCE_TYPES}

@@ -1,0 +1,572 @@
+"""ReservationService: validates, converts, and runs each call as one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
+from switchboard.server import idempotency
+from switchboard.server.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    NotFound,
+    PreconditionViolation,
+    ResourceExhausted,
+    Violations,
+)
+from switchboard.server.eventlog import Event, EventLog, Transaction
+from switchboard.server.paging import decode_token, encode_token, page_size
+from switchboard.server.reservation import store
+from switchboard.server.reservation.convert import (
+    PRIORITY_FROM_PB,
+    STATUS_FROM_PB,
+    change_pb,
+    pool_capacity_pb,
+    pool_pb,
+    reservation_pb,
+    resources_pb,
+)
+from switchboard.server.reservation.model import (
+    LIVE,
+    CapacityChange,
+    Pool,
+    Reservation,
+    Status,
+    status_at,
+)
+from switchboard.server.reservation.validate import (
+    AREA,
+    Policy,
+    check_amounts,
+    check_name,
+    check_pool_id,
+    check_priority,
+    check_reservation_window,
+    check_window,
+    has,
+)
+from switchboard.server.timestamps import from_micros, to_micros
+from switchboard.server.watch import Hub
+
+MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
+CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
+RESERVATION_KINDS = ("reservation.created", "reservation.updated", "reservation.status_changed")
+_EVENT_TYPES = {
+    "reservation.created": pb.RESERVATION_EVENT_TYPE_CREATED,
+    "reservation.updated": pb.RESERVATION_EVENT_TYPE_UPDATED,
+    "reservation.status_changed": pb.RESERVATION_EVENT_TYPE_STATUS_CHANGED,
+}
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def record_reservation_event(
+    tx: Transaction, revision: int, kind: str, r: Reservation, previous: Status | None = None
+) -> None:
+    """Appends a reservation event for `r` as it is after the change."""
+    event = pb.ReservationEvent(
+        revision=revision, type=_EVENT_TYPES[kind], reservation=reservation_pb(r),
+        time=from_micros(tx.now),
+    )
+    if previous is not None:
+        event.previous_status = pb.ReservationStatus.Value(f"RESERVATION_STATUS_{previous.value}")
+    tx.append(revision, AREA, kind, r.id, r.pool_id, event.SerializeToString())
+
+
+async def set_status(tx: Transaction, r: Reservation, status: Status) -> Reservation:
+    """Moves a reservation to a new status, with its event."""
+    revision = await tx.next_revision()
+    changed = r.with_status(status, tx.now, revision)
+    await store.save_reservation(tx.conn, changed)
+    record_reservation_event(tx, revision, "reservation.status_changed", changed, r.status)
+    return changed
+
+
+class ReservationServicer(pb_grpc.ReservationServiceServicer):
+    """The gRPC surface of the reservation area."""
+
+    def __init__(self, log: EventLog, hub: Hub, policy: Policy) -> None:
+        self.log = log
+        self.hub = hub
+        self.policy = policy
+        self.wake_sweeper: Callable[[], None] = lambda: None
+
+    # Pools -------------------------------------------------------------------------------------
+
+    async def CreatePool(
+        self, request: pb.CreatePoolRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatePoolResponse:
+        v = Violations(AREA)
+        pool = request.pool
+        check_pool_id(pool.id, "pool.id", v)
+        if not pool.provider:
+            v.add("pool.provider", "is required")
+        if not pool.availability_zone:
+            v.add("pool.availability_zone", "is required")
+        async with self.log.transaction() as tx:
+            earlier = await idempotency.find(tx.conn, "CreatePool", request.request_id)
+            if earlier is not None:
+                existing = await store.get_pool(tx.conn, earlier)
+                assert existing is not None
+                return pb.CreatePoolResponse(pool=pool_pb(existing))
+            v.raise_if_any()
+            if await store.get_pool(tx.conn, pool.id) is not None:
+                raise AlreadyExists(
+                    message=f"pool {pool.id!r} already exists", reason="POOL_EXISTS", area=AREA,
+                    resource_type="pool", resource_name=pool.id,
+                )
+            created = Pool(pool.id, pool.provider, pool.availability_zone, tx.now)
+            await store.insert_pool(tx.conn, created)
+            await idempotency.remember(tx.conn, "CreatePool", request.request_id, created.id)
+            revision = await tx.next_revision()
+            event = pb.CapacityEvent(
+                revision=revision, type=pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
+                pool=pool_pb(created), time=from_micros(tx.now),
+            )
+            tx.append(revision, AREA, "pool.created", created.id, created.id,
+                      event.SerializeToString())
+        return pb.CreatePoolResponse(pool=pool_pb(created))
+
+    async def GetPool(
+        self, request: pb.GetPoolRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPoolResponse:
+        async with self.log.db.read() as conn:
+            pool = await store.get_pool(conn, request.pool_id)
+        if pool is None:
+            raise _pool_not_found(request.pool_id)
+        return pb.GetPoolResponse(pool=pool_pb(pool))
+
+    async def ListPools(
+        self, request: pb.ListPoolsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPoolsResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        after = decode_token(request.page_token, v)
+        v.raise_if_any()
+        async with self.log.db.read() as conn:
+            found = await store.list_pools(conn, after, size + 1)
+        token = encode_token(found[size - 1].id) if len(found) > size else ""
+        return pb.ListPoolsResponse(pools=[pool_pb(p) for p in found[:size]],
+                                    next_page_token=token)
+
+    # Capacity ----------------------------------------------------------------------------------
+
+    async def IncreaseCapacity(
+        self, request: pb.IncreaseCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IncreaseCapacityResponse:
+        change, restored = await self._change_capacity(request, increase=True)
+        return pb.IncreaseCapacityResponse(
+            change=change_pb(change), restored_reservations=[reservation_pb(r) for r in restored]
+        )
+
+    async def DecreaseCapacity(
+        self, request: pb.DecreaseCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DecreaseCapacityResponse:
+        change, impaired = await self._change_capacity(request, increase=False)
+        return pb.DecreaseCapacityResponse(
+            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired]
+        )
+
+    async def _change_capacity(
+        self, request: pb.IncreaseCapacityRequest | pb.DecreaseCapacityRequest, increase: bool
+    ) -> tuple[CapacityChange, list[Reservation]]:
+        method = "IncreaseCapacity" if increase else "DecreaseCapacity"
+        v = Violations(AREA)
+        check_pool_id(request.pool_id, "pool_id", v)
+        amounts = check_amounts(request.resources if has(request, "resources") else None,
+                                "resources", v)
+        async with self.log.transaction() as tx:
+            earlier = await idempotency.find(tx.conn, method, request.request_id)
+            if earlier is not None:
+                existing = await store.get_change(tx.conn, earlier)
+                assert existing is not None
+                return existing, []
+            start, end = check_window(request, "start_time", "end_time", "", tx.now, v,
+                                      end_required=False)
+            if end is not None and end <= tx.now:
+                v.add("end_time", "must be in the future")
+            pool = await store.get_pool(tx.conn, request.pool_id, lock=True) if request.pool_id \
+                else None
+            if request.pool_id and pool is None:
+                v.add("pool_id", f"unknown pool {request.pool_id!r}")
+            v.raise_if_any()
+            change = CapacityChange(
+                _new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
+            )
+            await store.insert_change(tx.conn, change)
+            await idempotency.remember(tx.conn, method, request.request_id, change.id)
+            revision = await tx.next_revision()
+            kind = "capacity.increased" if increase else "capacity.decreased"
+            assert pool is not None
+            event = pb.CapacityEvent(
+                revision=revision,
+                type=pb.CAPACITY_EVENT_TYPE_CAPACITY_INCREASED if increase
+                else pb.CAPACITY_EVENT_TYPE_CAPACITY_DECREASED,
+                pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
+            )
+            tx.append(revision, AREA, kind, change.id, pool.id, event.SerializeToString())
+            affected = await (self._restore(tx, pool.id) if increase
+                              else self._impair(tx, pool.id))
+        self.wake_sweeper()
+        return change, affected
+
+    async def _impair(self, tx: Transaction, pool_id: str) -> list[Reservation]:
+        ledger, held = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+        by_id = {r.id: r for r in held}
+        return [await set_status(tx, by_id[i], Status.IMPAIRED) for i in ledger.to_impair(tx.now)]
+
+    async def _restore(self, tx: Transaction, pool_id: str) -> list[Reservation]:
+        candidates = {r.id: r for r in await store.impaired(tx.conn, pool_id, tx.now)}
+        if not candidates:
+            return []
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+        ids = ledger.to_restore([r.claim() for r in candidates.values()], tx.now)
+        return [
+            await set_status(tx, candidates[i], status_at(candidates[i].start,
+                                                          candidates[i].end, tx.now))
+            for i in ids
+        ]
+
+    async def QueryCapacity(
+        self, request: pb.QueryCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.QueryCapacityResponse:
+        v = Violations(AREA)
+        async with self.log.db.read() as conn:
+            now = self.log.clock.now()
+            start, end = check_window(request, "start_time", "end_time", "", now, v,
+                                      end_required=True)
+            pool_ids = list(request.pool_ids)
+            if pool_ids:
+                known = await store.existing_pool_ids(conn, pool_ids)
+                for i, pool_id in enumerate(pool_ids):
+                    if pool_id not in known:
+                        v.add(f"pool_ids[{i}]", f"unknown pool {pool_id!r}")
+            v.raise_if_any()
+            assert end is not None
+            if not pool_ids:
+                pool_ids = [p.id for p in await store.list_pools(conn, "", 1_000_000)]
+            return pb.QueryCapacityResponse(
+                pools=[await _capacity(conn, p, start, end) for p in pool_ids]
+            )
+
+    # Reservations ------------------------------------------------------------------------------
+
+    async def CreateReservation(
+        self, request: pb.CreateReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateReservationResponse:
+        v = Violations(AREA)
+        if not has(request, "reservation"):
+            v.add("reservation", "is required")
+        body = request.reservation
+        check_pool_id(body.pool_id, "reservation.pool_id", v)
+        check_name(body.name, "reservation.name", v)
+        check_priority(body.priority, "reservation.priority", v)
+        amounts = check_amounts(body.resources if has(body, "resources") else None,
+                                "reservation.resources", v)
+        async with self.log.transaction() as tx:
+            earlier = await idempotency.find(tx.conn, "CreateReservation", request.request_id)
+            if earlier is not None:
+                return pb.CreateReservationResponse(
+                    reservation=reservation_pb(await _get(tx.conn, earlier))
+                )
+            start, end = check_window(body, "start_time", "end_time", "reservation.", tx.now, v,
+                                      end_required=True)
+            check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,
+                                     start_given=has(body, "start_time"))
+            pool = None
+            if body.pool_id:
+                pool = await store.get_pool(tx.conn, body.pool_id, lock=True)
+                if pool is None:
+                    v.add("reservation.pool_id", f"unknown pool {body.pool_id!r}")
+            v.raise_if_any()
+            assert end is not None and pool is not None
+            await self._require_fit(tx, pool.id, start, end, amounts, exclude=None)
+            revision = await tx.next_revision()
+            created = Reservation(
+                id=_new_id(), pool_id=pool.id, name=body.name, start=start, end=end,
+                amounts=amounts, priority=PRIORITY_FROM_PB[body.priority],
+                status=status_at(start, end, tx.now), create_time=tx.now, update_time=tx.now,
+                created_revision=revision, revision=revision,
+            )
+            await store.insert_reservation(tx.conn, created)
+            await idempotency.remember(tx.conn, "CreateReservation", request.request_id,
+                                       created.id)
+            record_reservation_event(tx, revision, "reservation.created", created)
+        self.wake_sweeper()
+        return pb.CreateReservationResponse(reservation=reservation_pb(created))
+
+    async def _require_fit(
+        self, tx: Transaction, pool_id: str, start: int, end: int, amounts: dict[str, int],
+        exclude: str | None,
+    ) -> None:
+        """Raises RESOURCE_EXHAUSTED, with what does fit, unless the request fits."""
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end)
+        fit = ledger.check(start, end, amounts, horizon=start, exclude=exclude)
+        if fit.ok:
+            return
+        horizon = tx.now + self.policy.max_start_ahead
+        wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start))
+        fit = wide.check(start, end, amounts, horizon=horizon, exclude=exclude)
+        shortfall = pb.ReservationShortfall(
+            pool_id=pool_id, max_reservable=resources_pb(fit.max_reservable),
+            earliest_window_found=fit.earliest_start is not None,
+            search_horizon=from_micros(horizon),
+        )
+        if fit.earliest_start is not None:
+            shortfall.earliest_start_time.CopyFrom(from_micros(fit.earliest_start))
+            shortfall.earliest_end_time.CopyFrom(
+                from_micros(fit.earliest_start + (end - start))
+            )
+        short = ", ".join(
+            f"{k} {amounts[k]} > {fit.max_reservable[k]}"
+            for k in amounts if amounts[k] > fit.max_reservable[k]
+        )
+        raise ResourceExhausted(
+            message=f"pool {pool_id!r} cannot hold the request over its window ({short})",
+            reason="INSUFFICIENT_CAPACITY", area=AREA,
+            metadata={"pool_id": pool_id}, details=[shortfall],
+        )
+
+    async def UpdateReservation(
+        self, request: pb.UpdateReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateReservationResponse:
+        v = Violations(AREA)
+        body = request.reservation
+        if not body.id:
+            v.add("reservation.id", "is required")
+        paths = list(request.update_mask.paths)
+        if not paths:
+            v.add("update_mask", "is required: name any of " + ", ".join(MUTABLE_PATHS))
+        for i, path in enumerate(paths):
+            if path not in MUTABLE_PATHS:
+                v.add(f"update_mask.paths[{i}]",
+                      f"unknown or immutable path {path!r}; allowed: {', '.join(MUTABLE_PATHS)}")
+        if "name" in paths:
+            check_name(body.name, "reservation.name", v)
+        if "priority" in paths:
+            check_priority(body.priority, "reservation.priority", v)
+        amounts = None
+        if "resources" in paths:
+            amounts = check_amounts(body.resources if has(body, "resources") else None,
+                                    "reservation.resources", v)
+        for path in ("start_time", "end_time"):
+            if path in paths and not has(body, path):
+                v.add(f"reservation.{path}", "is required when named in update_mask")
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            current = await store.get_reservation(tx.conn, body.id, lock=True)
+            if current is None:
+                raise _reservation_not_found(body.id)
+            _require_live(current)
+            pool = await store.get_pool(tx.conn, current.pool_id, lock=True)
+            assert pool is not None
+            start = _micros(body, "start_time") if "start_time" in paths else current.start
+            end = _micros(body, "end_time") if "end_time" in paths else current.end
+            if "start_time" in paths and start != current.start and current.status in (
+                Status.ACTIVE,
+            ):
+                raise FailedPrecondition(
+                    message=f"reservation {current.id} has started; its start_time is fixed",
+                    reason="RESERVATION_STARTED", area=AREA,
+                    violations=[PreconditionViolation("STATE", f"reservations/{current.id}",
+                                                      "status is ACTIVE")],
+                )
+            if end <= start:
+                v.add("reservation.end_time", "must be after start_time")
+            if end <= tx.now:
+                v.add("reservation.end_time", "must be in the future")
+            check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,
+                                     start_given=start != current.start)
+            v.raise_if_any()
+            amounts = amounts if amounts is not None else current.amounts
+            resized = (start, end, amounts) != (current.start, current.end, current.amounts)
+            if resized or current.status is Status.IMPAIRED:
+                await self._require_fit(tx, pool.id, start, end, amounts, exclude=current.id)
+            revision = await tx.next_revision()
+            status = status_at(start, end, tx.now)
+            updated = Reservation(
+                id=current.id, pool_id=current.pool_id,
+                name=body.name if "name" in paths else current.name,
+                start=start, end=end, amounts=amounts,
+                priority=PRIORITY_FROM_PB[body.priority] if "priority" in paths
+                else current.priority,
+                status=status, create_time=current.create_time, update_time=tx.now,
+                created_revision=current.created_revision, revision=revision,
+            )
+            await store.save_reservation(tx.conn, updated)
+            record_reservation_event(
+                tx, revision, "reservation.updated", updated,
+                current.status if status is not current.status else None,
+            )
+        self.wake_sweeper()
+        return pb.UpdateReservationResponse(reservation=reservation_pb(updated))
+
+    async def CancelReservation(
+        self, request: pb.CancelReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CancelReservationResponse:
+        v = Violations(AREA)
+        if not request.reservation_id:
+            v.add("reservation_id", "is required")
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            current = await store.get_reservation(tx.conn, request.reservation_id, lock=True)
+            if current is None:
+                raise _reservation_not_found(request.reservation_id)
+            _require_live(current)
+            cancelled = await set_status(tx, current, Status.CANCELLED)
+            await self._restore(tx, current.pool_id)
+        self.wake_sweeper()
+        return pb.CancelReservationResponse(reservation=reservation_pb(cancelled))
+
+    async def GetReservation(
+        self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetReservationResponse:
+        async with self.log.db.read() as conn:
+            return pb.GetReservationResponse(
+                reservation=reservation_pb(await _get(conn, request.reservation_id))
+            )
+
+    async def ListReservations(
+        self, request: pb.ListReservationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListReservationsResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        position = decode_token(request.page_token, v)
+        after = 0
+        if position:
+            try:
+                after = int(position)
+            except ValueError:
+                v.add("page_token", "is not a token this server issued")
+        statuses = []
+        for i, value in enumerate(request.statuses):
+            if value not in STATUS_FROM_PB:
+                v.add(f"statuses[{i}]", f"unknown status {value}")
+            else:
+                statuses.append(STATUS_FROM_PB[value])
+        window_start = _micros(request, "window_start") if has(request, "window_start") else None
+        window_end = _micros(request, "window_end") if has(request, "window_end") else None
+        if window_start is not None and window_end is not None and window_end <= window_start:
+            v.add("window_end", "must be after window_start")
+        if request.include_utilization:
+            for name, value in (("window_start", window_start), ("window_end", window_end)):
+                if value is None:
+                    v.add(name, "is required with include_utilization")
+        async with self.log.db.read() as conn:
+            if request.pool_id and await store.get_pool(conn, request.pool_id) is None:
+                v.add("pool_id", f"unknown pool {request.pool_id!r}")
+            v.raise_if_any()
+            found = await store.list_reservations(
+                conn, pool_id=request.pool_id, statuses=statuses, window_start=window_start,
+                window_end=window_end, after_revision=after, limit=size + 1,
+            )
+            response = pb.ListReservationsResponse(
+                reservations=[reservation_pb(r) for r in found[:size]],
+                next_page_token=encode_token(str(found[size - 1].created_revision))
+                if len(found) > size else "",
+            )
+            if request.include_utilization:
+                assert window_start is not None and window_end is not None
+                pool_ids = [request.pool_id] if request.pool_id else [
+                    p.id for p in await store.list_pools(conn, "", 1_000_000)
+                ]
+                response.utilization.extend(
+                    [await _capacity(conn, p, window_start, window_end) for p in pool_ids]
+                )
+        return response
+
+    # Watches -----------------------------------------------------------------------------------
+
+    async def WatchCapacity(
+        self, request: pb.WatchCapacityRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchCapacityResponse]:
+        _check_start_revision(request.start_revision)
+        pool_id = request.pool_id
+
+        def matches(e: Event) -> bool:
+            return e.area == AREA and e.kind in CAPACITY_KINDS and (
+                not pool_id or e.scope == pool_id)
+
+        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
+            yield pb.WatchCapacityResponse(
+                events=[pb.CapacityEvent.FromString(e.payload) for e in events],
+                revision=revision,
+            )
+
+    async def WatchReservations(
+        self, request: pb.WatchReservationsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchReservationsResponse]:
+        _check_start_revision(request.start_revision)
+        pool_id, reservation_id = request.pool_id, request.reservation_id
+
+        def matches(e: Event) -> bool:
+            return (
+                e.area == AREA and e.kind in RESERVATION_KINDS
+                and (not pool_id or e.scope == pool_id)
+                and (not reservation_id or e.key == reservation_id)
+            )
+
+        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
+            yield pb.WatchReservationsResponse(
+                events=[pb.ReservationEvent.FromString(e.payload) for e in events],
+                revision=revision,
+            )
+
+
+def _check_start_revision(value: int) -> None:
+    v = Violations(AREA)
+    if value < 0:
+        v.add("start_revision", "must not be negative")
+    v.raise_if_any()
+
+
+def _micros(message: object, name: str) -> int:
+    return to_micros(getattr(message, name))
+
+
+async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int) -> pb.PoolCapacity:
+    ledger, _ = await store.load_ledger(conn, pool_id, start, end)
+    minimum, maximum, timeline = ledger.figures(start, end)
+    return pool_capacity_pb(pool_id, minimum, maximum, timeline)
+
+
+async def _get(conn: AsyncConnection, reservation_id: str) -> Reservation:
+    found = await store.get_reservation(conn, reservation_id)
+    if found is None:
+        raise _reservation_not_found(reservation_id)
+    return found
+
+
+def _require_live(r: Reservation) -> None:
+    if r.status not in LIVE:
+        raise FailedPrecondition(
+            message=f"reservation {r.id} is {r.status.value}",
+            reason="RESERVATION_NOT_LIVE", area=AREA,
+            violations=[PreconditionViolation(
+                "STATE", f"reservations/{r.id}",
+                f"status is {r.status.value}; allowed only when "
+                + " or ".join(s.value for s in LIVE),
+            )],
+        )
+
+
+def _reservation_not_found(reservation_id: str) -> NotFound:
+    return NotFound(
+        message=f"reservation {reservation_id!r} not found", reason="RESERVATION_NOT_FOUND",
+        area=AREA, resource_type="reservation", resource_name=reservation_id,
+    )
+
+
+def _pool_not_found(pool_id: str) -> NotFound:
+    return NotFound(
+        message=f"pool {pool_id!r} not found", reason="POOL_NOT_FOUND", area=AREA,
+        resource_type="pool", resource_name=pool_id,
+    )
+

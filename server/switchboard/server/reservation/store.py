@@ -1,0 +1,289 @@
+"""Reservation storage: tables and the queries the servicer and the sweeper run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.server.db import metadata
+from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
+from switchboard.server.reservation.ledger import Claim, PoolLedger
+from switchboard.server.reservation.model import (
+    HOLDING,
+    CapacityChange,
+    Pool,
+    Priority,
+    Reservation,
+    Status,
+)
+
+pools = Table(
+    "pools",
+    metadata,
+    Column("id", String(63), primary_key=True),
+    Column("provider", String(255), nullable=False),
+    Column("availability_zone", String(255), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+)
+
+capacity_changes = Table(
+    "capacity_changes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pool_id", String(63), ForeignKey("pools.id"), nullable=False, index=True),
+    Column("increase", Boolean, nullable=False),
+    Column("amounts", JSON, nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("reason", String(1024), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pool_id", String(63), ForeignKey("pools.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=False),
+    Column("amounts", JSON, nullable=False),
+    Column("priority", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("create_time", BigInteger, nullable=False),
+    Column("update_time", BigInteger, nullable=False),
+    Column("created_revision", BigInteger, nullable=False, unique=True),
+    Column("revision", BigInteger, nullable=False),
+    Index("reservations_pool_window", "pool_id", "status", "end_time"),
+    Index("reservations_status_start", "status", "start_time"),
+)
+
+allocations = Table(
+    "allocation_claims",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pool_id", String(63), ForeignKey("pools.id"), nullable=False, index=True),
+    Column("reservation_id", String(64), nullable=True, index=True),
+    Column("amounts", JSON, nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+)
+"""Capacity held by instances (written by the allocation area through `claims`)."""
+
+
+def _pool(row: Any) -> Pool:
+    return Pool(row.id, row.provider, row.availability_zone, row.create_time)
+
+
+def _change(row: Any) -> CapacityChange:
+    return CapacityChange(
+        row.id, row.pool_id, row.increase, dict(row.amounts), row.start_time, row.end_time,
+        row.reason, row.create_time,
+    )
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(
+        id=row.id, pool_id=row.pool_id, name=row.name, start=row.start_time, end=row.end_time,
+        amounts=dict(row.amounts), priority=Priority(row.priority), status=Status(row.status),
+        create_time=row.create_time, update_time=row.update_time,
+        created_revision=row.created_revision, revision=row.revision,
+    )
+
+
+def _reservation_values(r: Reservation) -> dict[str, Any]:
+    return {
+        "id": r.id, "pool_id": r.pool_id, "name": r.name, "start_time": r.start,
+        "end_time": r.end, "amounts": r.amounts, "priority": int(r.priority),
+        "status": r.status.value, "create_time": r.create_time, "update_time": r.update_time,
+        "created_revision": r.created_revision, "revision": r.revision,
+    }
+
+
+async def get_pool(conn: AsyncConnection, pool_id: str, lock: bool = False) -> Pool | None:
+    """One pool; with `lock`, its row is locked until the transaction ends (PostgreSQL), which
+    serializes every capacity decision on the pool."""
+    query = select(pools).where(pools.c.id == pool_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).one_or_none()
+    return _pool(row) if row else None
+
+
+async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
+    rows = await conn.execute(select(pools.c.id).where(pools.c.id.in_(set(pool_ids))))
+    return {r.id for r in rows}
+
+
+async def list_pools(conn: AsyncConnection, after: str, limit: int) -> list[Pool]:
+    rows = await conn.execute(
+        select(pools).where(pools.c.id > after).order_by(pools.c.id).limit(limit)
+    )
+    return [_pool(r) for r in rows]
+
+
+async def insert_pool(conn: AsyncConnection, pool: Pool) -> None:
+    await conn.execute(
+        pools.insert().values(
+            id=pool.id, provider=pool.provider, availability_zone=pool.availability_zone,
+            create_time=pool.create_time,
+        )
+    )
+
+
+async def get_change(conn: AsyncConnection, change_id: str) -> CapacityChange | None:
+    query = select(capacity_changes).where(capacity_changes.c.id == change_id)
+    row = (await conn.execute(query)).one_or_none()
+    return _change(row) if row else None
+
+
+async def insert_change(conn: AsyncConnection, change: CapacityChange) -> None:
+    await conn.execute(
+        capacity_changes.insert().values(
+            id=change.id, pool_id=change.pool_id, increase=change.increase,
+            amounts=change.amounts, start_time=change.start, end_time=change.end,
+            reason=change.reason, create_time=change.create_time,
+        )
+    )
+
+
+def _overlaps(table: Table, start: int, end: int | None) -> Any:
+    condition = or_(table.c.end_time.is_(None), table.c.end_time > start)
+    if end is not None:
+        condition = and_(condition, table.c.start_time < end)
+    return condition
+
+
+async def load_ledger(
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None
+) -> tuple[PoolLedger, list[Reservation]]:
+    """The pool's ledger restricted to claims and changes overlapping [start, end), with the
+    reservations that hold capacity there."""
+    changes = await conn.execute(
+        select(capacity_changes).where(
+            capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
+        )
+    )
+    rows = await conn.execute(
+        select(reservations).where(
+            reservations.c.pool_id == pool_id,
+            reservations.c.status.in_([s.value for s in HOLDING]),
+            _overlaps(reservations, start, end),
+        )
+    )
+    held = [_reservation(r) for r in rows]
+    claims = await conn.execute(
+        select(allocations).where(
+            allocations.c.pool_id == pool_id, _overlaps(allocations, start, end)
+        )
+    )
+    outside: list[Claim] = []
+    inside: list[Claim] = []
+    for row in claims:
+        claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts))
+        (inside if row.reservation_id else outside).append(claim)
+    ledger = PoolLedger(
+        [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
+        [r.claim() for r in held],
+        allocations_outside=outside,
+        allocations_inside=inside,
+    )
+    return ledger, held
+
+
+async def get_reservation(
+    conn: AsyncConnection, reservation_id: str, lock: bool = False
+) -> Reservation | None:
+    query = select(reservations).where(reservations.c.id == reservation_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).one_or_none()
+    return _reservation(row) if row else None
+
+
+async def insert_reservation(conn: AsyncConnection, r: Reservation) -> None:
+    await conn.execute(reservations.insert().values(**_reservation_values(r)))
+
+
+async def save_reservation(conn: AsyncConnection, r: Reservation) -> None:
+    values = _reservation_values(r)
+    del values["id"]
+    await conn.execute(update(reservations).where(reservations.c.id == r.id).values(**values))
+
+
+async def list_reservations(
+    conn: AsyncConnection, *, pool_id: str, statuses: Sequence[Status], window_start: int | None,
+    window_end: int | None, after_revision: int, limit: int,
+) -> list[Reservation]:
+    query = select(reservations).where(reservations.c.created_revision > after_revision)
+    if pool_id:
+        query = query.where(reservations.c.pool_id == pool_id)
+    if statuses:
+        query = query.where(reservations.c.status.in_([s.value for s in statuses]))
+    if window_start is not None:
+        query = query.where(reservations.c.end_time > window_start)
+    if window_end is not None:
+        query = query.where(reservations.c.start_time < window_end)
+    query = query.order_by(reservations.c.created_revision).limit(limit)
+    return [_reservation(r) for r in await conn.execute(query)]
+
+
+async def impaired(conn: AsyncConnection, pool_id: str, now: int) -> list[Reservation]:
+    rows = await conn.execute(
+        select(reservations).where(
+            reservations.c.pool_id == pool_id,
+            reservations.c.status == Status.IMPAIRED.value,
+            reservations.c.end_time > now,
+        )
+    )
+    return [_reservation(r) for r in rows]
+
+
+async def due_transitions(
+    conn: AsyncConnection, now: int, lock: bool = False
+) -> list[Reservation]:
+    """Reservations whose clock-driven status is behind `now` (locked, with `lock`)."""
+    query = (
+        select(reservations).where(
+            or_(
+                and_(reservations.c.status == Status.PENDING.value,
+                     reservations.c.start_time <= now),
+                and_(reservations.c.status.in_([s.value for s in (Status.ACTIVE, Status.IMPAIRED)]),
+                     reservations.c.end_time <= now),
+            )
+        ).order_by(reservations.c.created_revision)
+    )
+    if lock:
+        query = query.with_for_update()
+    return [_reservation(r) for r in await conn.execute(query)]
+
+
+async def next_transition(conn: AsyncConnection, now: int) -> int | None:
+    """The earliest future instant at which some reservation's status moves with the clock."""
+    starts = select(func.min(reservations.c.start_time)).where(
+        reservations.c.status == Status.PENDING.value, reservations.c.start_time > now
+    )
+    ends = select(func.min(reservations.c.end_time)).where(
+        reservations.c.status.in_([s.value for s in (Status.ACTIVE, Status.IMPAIRED)]),
+        reservations.c.end_time > now,
+    )
+    candidates = [(await conn.execute(q)).scalar() for q in (starts, ends)]
+    present = [int(c) for c in candidates if c is not None]
+    return min(present) if present else None

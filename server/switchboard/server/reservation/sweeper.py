@@ -1,0 +1,77 @@
+"""Moves reservations through PENDING -> ACTIVE -> EXPIRED as the server clock passes their
+window, each move with its event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from switchboard.server.eventlog import EventLog
+from switchboard.server.reservation import store
+from switchboard.server.reservation.model import Status, status_at
+from switchboard.server.reservation.servicer import set_status
+
+log = structlog.get_logger("switchboard.reservation.sweeper")
+
+IDLE_RECHECK = 60_000_000
+"""Look again at least this often (µs): other processes may have added reservations."""
+
+
+class Sweeper:
+    """A background task the app owns: sleeps on the clock until the next transition is due."""
+
+    def __init__(self, events: EventLog) -> None:
+        self.events = events
+        self.clock = events.clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Something changed: recompute when the next transition is due."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="reservation-sweeper")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def sweep(self, now: int) -> int:
+        """Applies every transition due at `now`; returns how many reservations moved."""
+        async with self.events.db.read() as conn:
+            if not await store.due_transitions(conn, now):
+                return 0
+        async with self.events.transaction() as tx:
+            due = await store.due_transitions(tx.conn, now, lock=True)
+            for r in due:
+                status = Status.EXPIRED if r.status is not Status.PENDING else status_at(
+                    r.start, r.end, tx.now)
+                await set_status(tx, r, status)
+        return len(due)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self.clock.now()
+            try:
+                await self.sweep(now)
+                async with self.events.db.read() as conn:
+                    due = await store.next_transition(conn, now)
+            except Exception:
+                log.exception("sweep failed")
+                due = None
+            deadline = now + IDLE_RECHECK
+            if due is not None:
+                deadline = min(deadline, due)
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()

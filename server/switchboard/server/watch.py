@@ -1,0 +1,207 @@
+"""Watches: replay from a revision, then live, in revision order, with progress while idle.
+
+One `Hub` per process follows the event log. Events this process commits are handed to it at
+once; events committed by other processes sharing the database are found by polling. Each
+watcher has a bounded buffer: a watcher that falls too far behind is ended with
+RESOURCE_EXHAUSTED and resumes by revision, so no watcher makes the server buffer without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from switchboard.server.clock import MICROS, Clock
+from switchboard.server.errors import OutOfRange, ResourceExhausted
+from switchboard.server.eventlog import Event, EventLog
+
+Matcher = Callable[[Event], bool]
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    progress_interval: float
+    poll_interval: float
+    buffer_events: int
+    batch_events: int
+
+
+class Subscriber:
+    """One watcher's bounded buffer of matching live events."""
+
+    def __init__(self, matches: Matcher, bound: int, progress_due: int) -> None:
+        self.matches = matches
+        self.bound = bound
+        self.buffer: deque[Event] = deque()
+        self.wakeup = asyncio.Event()
+        self.overflowed = False
+        self.progress_due = progress_due
+
+    def offer(self, events: Sequence[Event]) -> None:
+        if self.overflowed:
+            return
+        matched = [e for e in events if self.matches(e)]
+        if not matched:
+            return
+        if len(self.buffer) + len(matched) > self.bound:
+            self.overflowed = True
+            self.buffer.clear()
+        else:
+            self.buffer.extend(matched)
+        self.wakeup.set()
+
+
+class Hub:
+    """Follows the log for this process and fans events out to subscribers."""
+
+    def __init__(self, log: EventLog, clock: Clock, settings: WatchSettings) -> None:
+        self.log = log
+        self.clock = clock
+        self.settings = settings
+        self.head = 0
+        self.oldest = 1
+        self.subscribers: set[Subscriber] = set()
+        self._poke = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._slack = max(1, log.retention // 10)
+        self.closed = False
+
+    async def start(self) -> None:
+        self.oldest, self.head = await self.log.bounds()
+        self.log.on_commit = self.publish
+        self._tasks = [
+            asyncio.create_task(self._follow(), name="watch-follow"),
+            asyncio.create_task(self._tick_progress(), name="watch-progress"),
+        ]
+
+    async def stop(self) -> None:
+        self.closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for sub in self.subscribers:
+            sub.wakeup.set()
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Events this process committed: dispatched now if they are next, else fetched."""
+        if events[0].revision == self.head + 1:
+            self._dispatch(events)
+        elif events[-1].revision > self.head:
+            self._poke.set()
+
+    def _dispatch(self, events: Sequence[Event]) -> None:
+        self.head = events[-1].revision
+        for sub in self.subscribers:
+            sub.offer(events)
+        if self.head - self.oldest + 1 > self.log.retention + self._slack:
+            self._poke.set()
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), self.settings.poll_interval)
+            self._poke.clear()
+            events = await self.log.read(self.head, None, 1000)
+            fresh = [e for e in events if e.revision > self.head]
+            if fresh and fresh[0].revision != self.head + 1:
+                # The log was compacted past what this process had seen: every watcher resumes.
+                self.oldest, _ = await self.log.bounds()
+                for sub in self.subscribers:
+                    sub.overflowed = True
+                    sub.wakeup.set()
+            if fresh:
+                self._dispatch(fresh)
+            if self.head - self.oldest + 1 > self.log.retention + self._slack:
+                await self.compact()
+            if len(events) == 1000:
+                self._poke.set()
+
+    async def _tick_progress(self) -> None:
+        step = self.settings.progress_interval / 4
+        while True:
+            await self.clock.sleep(step)
+            now = self.clock.now()
+            for sub in self.subscribers:
+                if sub.progress_due <= now:
+                    sub.wakeup.set()
+
+    async def compact(self) -> None:
+        self.oldest = await self.log.compact()
+
+    async def watch(self, start_revision: int, matches: Matcher,
+                    area: str) -> AsyncIterator[tuple[list[Event], int]]:
+        """Yields (events, revision): batches of matching events, or ([], revision) as progress;
+        the first progress message marks the end of the replay.
+
+        Raises OutOfRange when start_revision is older than the oldest retained revision, and
+        ResourceExhausted when this watcher's buffer overflows.
+        """
+        settings = self.settings
+        interval = int(settings.progress_interval * MICROS)
+        sub = Subscriber(matches, settings.buffer_events, self.clock.now() + interval)
+        self.subscribers.add(sub)
+        try:
+            live_from = self.head + 1
+            cursor = live_from if start_revision <= 0 else start_revision
+            self.oldest, _ = await self.log.bounds()
+            self._check_retained(cursor, area)
+            while cursor < live_from:
+                events = await self.log.read(cursor - 1, live_from - 1, settings.batch_events)
+                if not events or events[0].revision != cursor:
+                    self.oldest, _ = await self.log.bounds()
+                    self._check_retained(cursor, area, compacted=True)
+                cursor = events[-1].revision + 1
+                matched = [e for e in events if matches(e)]
+                if matched:
+                    yield matched, events[-1].revision
+                    sub.progress_due = self.clock.now() + interval
+            cursor = max(cursor, live_from)
+            # Tells the client the watch is live and where it stands, before any live event.
+            yield [], cursor - 1
+            sub.progress_due = self.clock.now() + interval
+            while True:
+                if sub.overflowed:
+                    raise ResourceExhausted(
+                        message="watcher fell too far behind; resume from your last revision + 1",
+                        reason="WATCH_BUFFER_OVERFLOW",
+                        area=area,
+                        metadata={"buffer_events": str(sub.bound)},
+                    )
+                if sub.buffer:
+                    batch: list[Event] = []
+                    while sub.buffer and len(batch) < settings.batch_events:
+                        event = sub.buffer.popleft()
+                        if event.revision >= cursor:
+                            batch.append(event)
+                    if batch:
+                        yield batch, batch[-1].revision
+                        sub.progress_due = self.clock.now() + interval
+                    continue
+                if sub.progress_due <= self.clock.now():
+                    yield [], max(self.head, cursor - 1)
+                    sub.progress_due = self.clock.now() + interval
+                    continue
+                if self.closed:
+                    return
+                sub.wakeup.clear()
+                await sub.wakeup.wait()
+        finally:
+            self.subscribers.discard(sub)
+
+    def _check_retained(self, cursor: int, area: str, compacted: bool = False) -> None:
+        if cursor < self.oldest or compacted:
+            raise OutOfRange(
+                message=(
+                    f"revision {cursor} is no longer retained; re-read state and watch from "
+                    f"revision {self.oldest}"
+                ),
+                reason="REVISION_COMPACTED",
+                area=area,
+                metadata={"oldest_revision": str(self.oldest)},
+            )

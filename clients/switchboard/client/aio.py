@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
 
 from switchboard.client.errors import out_of_range
-from switchboard.client.resume import RETRYABLE, Backoff
+from switchboard.client.resume import RETRYABLE, Backoff, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 
@@ -23,12 +22,12 @@ class ResumingWatch:
     Raises `WatchOutOfRange` when the server no longer retains the revision to resume from.
     """
 
-    def __init__(self, call: Callable[[Any], Any], request: Message,
+    def __init__(self, call: Callable[[Any], Any], request: WatchRequest,
                  backoff: Backoff | None = None) -> None:
         self._call = call
         self._request = request
         self._backoff = backoff or Backoff()
-        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0  # type: ignore[attr-defined]
+        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0
         """The last revision this watch has reached (events or progress)."""
 
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -38,7 +37,7 @@ class ResumingWatch:
         while True:
             request = type(self._request)()
             request.CopyFrom(self._request)
-            request.start_revision = self.revision + 1 if self.revision else request.start_revision  # type: ignore[attr-defined]
+            request.start_revision = self.revision + 1 if self.revision else request.start_revision
             stream = self._call(request)
             try:
                 async for response in stream:

@@ -18,7 +18,7 @@ class WatchOutOfRange(Exception):
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo detail of a failed call, if it carries one."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return None
     for detail in status.details:
@@ -32,4 +32,4 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
 def out_of_range(error: grpc.RpcError) -> WatchOutOfRange:
     info = error_info(error)
     oldest = int(info.metadata.get("oldest_revision", "0")) if info else 0
-    return WatchOutOfRange(error.details() or "revision not retained", oldest)  # type: ignore[attr-defined]
+    return WatchOutOfRange(error.details() or "revision not retained", oldest)

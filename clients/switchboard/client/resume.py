@@ -17,14 +17,12 @@ RETRYABLE = frozenset({
 })
 
 
-class WatchResponse(Protocol):
-    """Every Watch* response: events, each with a revision, and the revision reached."""
+class WatchRequest(Protocol):
+    """Every Watch* request has a start_revision (0: from now) besides its filters."""
 
-    @property
-    def events(self) -> Any: ...
+    start_revision: int
 
-    @property
-    def revision(self) -> int: ...
+    def CopyFrom(self, other: Any, /) -> None: ...
 
 
 @dataclass

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
 
 from switchboard.client.errors import out_of_range
-from switchboard.client.resume import RETRYABLE, Backoff
+from switchboard.client.resume import RETRYABLE, Backoff, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 
@@ -19,7 +18,7 @@ class ResumingWatch:
     """Iterator over the events of a Watch* RPC that survives dropped connections; see
     `switchboard.client.aio.ResumingWatch`. `close()` ends it from another thread."""
 
-    def __init__(self, call: Callable[[Any], Any], request: Message,
+    def __init__(self, call: Callable[[Any], Any], request: WatchRequest,
                  backoff: Backoff | None = None, sleep: Callable[[float], None] = time.sleep
                  ) -> None:
         self._call = call
@@ -28,13 +27,13 @@ class ResumingWatch:
         self._sleep = sleep
         self._stream: Any = None
         self._closed = False
-        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0  # type: ignore[attr-defined]
+        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0
 
     def __iter__(self) -> Iterator[Any]:
         while not self._closed:
             request = type(self._request)()
             request.CopyFrom(self._request)
-            request.start_revision = self.revision + 1 if self.revision else request.start_revision  # type: ignore[attr-defined]
+            request.start_revision = self.revision + 1 if self.revision else request.start_revision
             self._stream = self._call(request)
             try:
                 for response in self._stream:
@@ -46,9 +45,9 @@ class ResumingWatch:
             except grpc.RpcError as error:
                 if self._closed:
                     return
-                if error.code() == grpc.StatusCode.OUT_OF_RANGE:  # type: ignore[attr-defined]
+                if error.code() == grpc.StatusCode.OUT_OF_RANGE:
                     raise out_of_range(error) from error
-                if error.code() not in RETRYABLE:  # type: ignore[attr-defined]
+                if error.code() not in RETRYABLE:
                     raise
             self._sleep(self._backoff.next())
 

@@ -38,7 +38,7 @@ class App:
             buffer_events=settings.watch_buffer_events,
             batch_events=settings.watch_batch_events,
         ))
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self.reservations = ReservationServicer(self.events, self.hub, Policy(
             max_duration=int(settings.reservation_max_duration_days * DAY),
             max_start_ahead=int(settings.reservation_max_start_ahead_days * DAY),

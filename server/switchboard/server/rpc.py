@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import structlog
@@ -13,36 +13,38 @@ import structlog
 from switchboard.server.errors import SwitchboardError
 from switchboard.server.status import to_status
 
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
 log = structlog.get_logger("switchboard.rpc")
 
 
-class RpcInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RpcInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
         if handler is None:
-            return handler
-        method = details.method
+            return None
+        method = handler_call_details.method
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _unary(method, handler.unary_unary),
+                _unary(method, handler.unary_unary),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _stream(method, handler.unary_stream),
+                _stream(method, handler.unary_stream),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
 
-def _finish(method: str, context: grpc.aio.ServicerContext, started: float,
-            error: BaseException | None) -> None:
+def _finish(method: str, context: Context, started: float, error: BaseException | None) -> None:
     code = context.code()
     name = code.name if isinstance(code, grpc.StatusCode) else (
         "OK" if code in (None, 0) else str(code))
@@ -56,9 +58,10 @@ def _finish(method: str, context: grpc.aio.ServicerContext, started: float,
         log.info("rpc", **fields)
 
 
-def _unary(method: str, behavior: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-           ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
-    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+def _unary(
+    method: str, behavior: Callable[[Any, Context], Awaitable[Any]]
+) -> Callable[[Any, Context], Awaitable[Any]]:
+    async def wrapper(request: Any, context: Context) -> Any:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
@@ -77,10 +80,10 @@ def _unary(method: str, behavior: Callable[[Any, grpc.aio.ServicerContext], Awai
     return wrapper
 
 
-def _stream(method: str,
-            behavior: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
-            ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
-    async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+def _stream(
+    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]]
+) -> Callable[[Any, Context], AsyncIterator[Any]]:
+    async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
         started = time.perf_counter()
         error: BaseException | None = None
         try:

@@ -72,6 +72,7 @@ def to_status(error: SwitchboardError) -> grpc.Status:
         wrapper = any_pb2.Any()
         wrapper.Pack(detail)  # type: ignore[arg-type]
         packed.append(wrapper)
-    return rpc_status.to_status(
+    status: grpc.Status = rpc_status.to_status(
         status_pb2.Status(code=_CODES[type(error)], message=error.message, details=packed)
     )
+    return status

@@ -17,7 +17,13 @@ PRIORITY_TO_PB = {
 PRIORITY_FROM_PB = {v: k for k, v in PRIORITY_TO_PB.items()} | {
     pb.PRIORITY_UNSPECIFIED: Priority.NORMAL
 }
-STATUS_TO_PB = {s: pb.ReservationStatus.Value(f"RESERVATION_STATUS_{s.value}") for s in Status}
+STATUS_TO_PB: dict[Status, pb.ReservationStatus] = {
+    Status.PENDING: pb.RESERVATION_STATUS_PENDING,
+    Status.ACTIVE: pb.RESERVATION_STATUS_ACTIVE,
+    Status.EXPIRED: pb.RESERVATION_STATUS_EXPIRED,
+    Status.CANCELLED: pb.RESERVATION_STATUS_CANCELLED,
+    Status.IMPAIRED: pb.RESERVATION_STATUS_IMPAIRED,
+}
 STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
@@ -25,6 +24,7 @@ from switchboard.server.reservation import store
 from switchboard.server.reservation.convert import (
     PRIORITY_FROM_PB,
     STATUS_FROM_PB,
+    STATUS_TO_PB,
     change_pb,
     pool_capacity_pb,
     pool_pb,
@@ -50,6 +50,7 @@ from switchboard.server.reservation.validate import (
     check_window,
     has,
 )
+from switchboard.server.rpc import Context
 from switchboard.server.timestamps import from_micros, to_micros
 from switchboard.server.watch import Hub
 
@@ -76,7 +77,7 @@ def record_reservation_event(
         time=from_micros(tx.now),
     )
     if previous is not None:
-        event.previous_status = pb.ReservationStatus.Value(f"RESERVATION_STATUS_{previous.value}")
+        event.previous_status = STATUS_TO_PB[previous]
     tx.append(revision, AREA, kind, r.id, r.pool_id, event.SerializeToString())
 
 
@@ -101,7 +102,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     # Pools -------------------------------------------------------------------------------------
 
     async def CreatePool(
-        self, request: pb.CreatePoolRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreatePoolRequest, context: Context
     ) -> pb.CreatePoolResponse:
         v = Violations(AREA)
         pool = request.pool
@@ -135,7 +136,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         return pb.CreatePoolResponse(pool=pool_pb(created))
 
     async def GetPool(
-        self, request: pb.GetPoolRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetPoolRequest, context: Context
     ) -> pb.GetPoolResponse:
         async with self.log.db.read() as conn:
             pool = await store.get_pool(conn, request.pool_id)
@@ -144,7 +145,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         return pb.GetPoolResponse(pool=pool_pb(pool))
 
     async def ListPools(
-        self, request: pb.ListPoolsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListPoolsRequest, context: Context
     ) -> pb.ListPoolsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
@@ -159,7 +160,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     # Capacity ----------------------------------------------------------------------------------
 
     async def IncreaseCapacity(
-        self, request: pb.IncreaseCapacityRequest, context: grpc.aio.ServicerContext
+        self, request: pb.IncreaseCapacityRequest, context: Context
     ) -> pb.IncreaseCapacityResponse:
         change, restored = await self._change_capacity(request, increase=True)
         return pb.IncreaseCapacityResponse(
@@ -167,7 +168,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         )
 
     async def DecreaseCapacity(
-        self, request: pb.DecreaseCapacityRequest, context: grpc.aio.ServicerContext
+        self, request: pb.DecreaseCapacityRequest, context: Context
     ) -> pb.DecreaseCapacityResponse:
         change, impaired = await self._change_capacity(request, increase=False)
         return pb.DecreaseCapacityResponse(
@@ -235,7 +236,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         ]
 
     async def QueryCapacity(
-        self, request: pb.QueryCapacityRequest, context: grpc.aio.ServicerContext
+        self, request: pb.QueryCapacityRequest, context: Context
     ) -> pb.QueryCapacityResponse:
         v = Violations(AREA)
         async with self.log.db.read() as conn:
@@ -259,7 +260,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     # Reservations ------------------------------------------------------------------------------
 
     async def CreateReservation(
-        self, request: pb.CreateReservationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreateReservationRequest, context: Context
     ) -> pb.CreateReservationResponse:
         v = Violations(AREA)
         if not has(request, "reservation"):
@@ -335,7 +336,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         )
 
     async def UpdateReservation(
-        self, request: pb.UpdateReservationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.UpdateReservationRequest, context: Context
     ) -> pb.UpdateReservationResponse:
         v = Violations(AREA)
         body = request.reservation
@@ -409,7 +410,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         return pb.UpdateReservationResponse(reservation=reservation_pb(updated))
 
     async def CancelReservation(
-        self, request: pb.CancelReservationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CancelReservationRequest, context: Context
     ) -> pb.CancelReservationResponse:
         v = Violations(AREA)
         if not request.reservation_id:
@@ -426,7 +427,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         return pb.CancelReservationResponse(reservation=reservation_pb(cancelled))
 
     async def GetReservation(
-        self, request: pb.GetReservationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetReservationRequest, context: Context
     ) -> pb.GetReservationResponse:
         async with self.log.db.read() as conn:
             return pb.GetReservationResponse(
@@ -434,7 +435,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             )
 
     async def ListReservations(
-        self, request: pb.ListReservationsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListReservationsRequest, context: Context
     ) -> pb.ListReservationsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
@@ -456,8 +457,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         if window_start is not None and window_end is not None and window_end <= window_start:
             v.add("window_end", "must be after window_start")
         if request.include_utilization:
-            for name, value in (("window_start", window_start), ("window_end", window_end)):
-                if value is None:
+            for name, bound in (("window_start", window_start), ("window_end", window_end)):
+                if bound is None:
                     v.add(name, "is required with include_utilization")
         async with self.log.db.read() as conn:
             if request.pool_id and await store.get_pool(conn, request.pool_id) is None:
@@ -485,7 +486,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     # Watches -----------------------------------------------------------------------------------
 
     async def WatchCapacity(
-        self, request: pb.WatchCapacityRequest, context: grpc.aio.ServicerContext
+        self, request: pb.WatchCapacityRequest, context: Context
     ) -> AsyncIterator[pb.WatchCapacityResponse]:
         _check_start_revision(request.start_revision)
         pool_id = request.pool_id
@@ -501,7 +502,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             )
 
     async def WatchReservations(
-        self, request: pb.WatchReservationsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.WatchReservationsRequest, context: Context
     ) -> AsyncIterator[pb.WatchReservationsResponse]:
         _check_start_revision(request.start_revision)
         pool_id, reservation_id = request.pool_id, request.reservation_id

@@ -13,8 +13,8 @@ import structlog
 from switchboard.server.errors import SwitchboardError
 from switchboard.server.status import to_status
 
-Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 log = structlog.get_logger("switchboard.rpc")
 

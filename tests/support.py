@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from switchboard.client import AsyncClient
@@ -112,3 +118,38 @@ class Collector:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def server_process(database_url: str, *flags: str) -> AsyncIterator[str]:
+    """A real `python -m switchboard.server` process on a free loopback port; yields its target
+    once it answers health checks, and stops it with SIGTERM at the end."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "switchboard.server", "--host", "127.0.0.1", "--port", str(port),
+        "--database-url", database_url, "--log-level", "warning", "--watch-poll-interval",
+        "0.05", *flags,
+    )
+    target = f"127.0.0.1:{port}"
+    try:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                        break
+                    except grpc.aio.AioRpcError:
+                        await asyncio.sleep(0.1)
+        yield target
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.wait()

@@ -26,7 +26,7 @@ def decode_token(token: str, violations: Violations) -> str:
     if not token:
         return ""
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         violations.add("page_token", "is not a token this server issued")
         return ""

@@ -3,6 +3,7 @@ into rich gRPC statuses."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias
@@ -36,8 +37,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
+            wrap = _stream if inspect.isasyncgenfunction(handler.unary_stream) else _unary
             return grpc.unary_stream_rpc_method_handler(
-                _stream(method, handler.unary_stream),  # type: ignore[arg-type]
+                wrap(method, handler.unary_stream),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

@@ -1,0 +1,348 @@
+"""The server around the service: health, reflection, graceful shutdown, restart on the same
+database (and port), configuration, and the per-RPC log line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+from google.protobuf.descriptor_pool import DescriptorPool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from switchboard.client import AsyncClient
+from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.server.app import App
+from switchboard.server.config import Settings, env_name, parse_settings
+
+from support import Collector, make_pool, reserve
+
+SERVICE = "switchboard.reservation.v1.ReservationService"
+HEALTH = "grpc.health.v1.Health"
+REFLECTION = "grpc.reflection.v1alpha.ServerReflection"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+# Reconnect quickly after a server restart instead of after gRPC's default 1 s+ backoff.
+FAST_RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.min_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 250),
+]
+
+
+def target(app: App) -> str:
+    return f"127.0.0.1:{app.port}"
+
+
+@contextlib.asynccontextmanager
+async def channel_to(app: App) -> AsyncIterator[grpc.aio.Channel]:
+    channel = grpc.aio.insecure_channel(target(app))
+    try:
+        yield channel
+    finally:
+        await channel.close()
+
+
+# Health ----------------------------------------------------------------------------------------
+
+
+async def test_health_check_serving(server: App) -> None:
+    async with channel_to(server) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for name in ("", SERVICE):
+            response = await health.Check(health_pb2.HealthCheckRequest(service=name))
+            assert response.status == SERVING, name
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await health.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
+        assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+# Reflection ------------------------------------------------------------------------------------
+
+
+async def test_reflection_lists_services(server: App) -> None:
+    async with channel_to(server) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        call = stub.ServerReflectionInfo(iter([
+            reflection_pb2.ServerReflectionRequest(list_services=""),
+            reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE),
+        ]))
+        responses = [r async for r in call]
+    assert len(responses) == 2
+    listed = {s.name for s in responses[0].list_services_response.service}
+    assert listed == {SERVICE, HEALTH, REFLECTION}
+    assert responses[1].file_descriptor_response.file_descriptor_proto, responses[1]
+
+
+def _describe_over_reflection(address: str) -> tuple[set[str], dict[str, tuple[str, str, bool]]]:
+    """Blocking: the services the server lists, and ReservationService's methods as resolved
+    purely from the descriptors the server sends."""
+    with grpc.insecure_channel(address) as channel:
+        database = ProtoReflectionDescriptorDatabase(channel)
+        services = set(database.get_services())
+        service = DescriptorPool(database).FindServiceByName(SERVICE)
+        methods = {
+            m.name: (m.input_type.full_name, m.output_type.full_name, m.server_streaming)
+            for m in service.methods
+        }
+    return services, methods
+
+
+async def test_reflection_descriptors_match_the_proto(server: App) -> None:
+    # The descriptor database is a blocking client; the server runs on this event loop.
+    services, methods = await asyncio.to_thread(_describe_over_reflection, target(server))
+    assert services == {SERVICE, HEALTH, REFLECTION}
+    expected = pb.DESCRIPTOR.services_by_name["ReservationService"]
+    assert methods == {
+        m.name: (m.input_type.full_name, m.output_type.full_name, m.server_streaming)
+        for m in expected.methods
+    }
+    assert methods["WatchReservations"][2] is True
+    assert methods["CreateReservation"] == (
+        "switchboard.reservation.v1.CreateReservationRequest",
+        "switchboard.reservation.v1.CreateReservationResponse",
+        False,
+    )
+
+
+# Graceful shutdown -----------------------------------------------------------------------------
+
+
+async def test_graceful_shutdown(server: App) -> None:
+    async with channel_to(server) as channel:
+        reservations = AsyncClient(channel=channel).reservations
+        health_watch = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service=SERVICE))
+        assert (await health_watch.read()).status == SERVING
+
+        watch = reservations.WatchReservations(pb.WatchReservationsRequest())
+        first = await watch.read()
+        assert first != grpc.aio.EOF
+        assert not first.events  # the progress message: the watch is live
+
+        stopping = asyncio.create_task(server.stop(grace=2))
+        async with asyncio.timeout(5):
+            assert (await health_watch.read()).status == NOT_SERVING
+            # The watch stream ends by itself, with OK, well before the grace period runs out.
+            rest = []
+            while (response := await watch.read()) != grpc.aio.EOF:
+                rest.append(response)
+            assert await watch.code() == grpc.StatusCode.OK
+        assert all(not r.events for r in rest)
+        health_watch.cancel()
+        async with asyncio.timeout(5):
+            await stopping
+        assert server.hub.closed
+
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reservations.ListPools(pb.ListPoolsRequest(), timeout=5)
+        assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_stop_without_grace_argument_uses_setting(start_server: Any) -> None:
+    app = await start_server(shutdown_grace=0.5)
+    async with channel_to(app) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        assert (await health.Check(health_pb2.HealthCheckRequest())).status == SERVING
+        watch = AsyncClient(channel=channel).reservations.WatchReservations(
+            pb.WatchReservationsRequest())
+        await watch.read()
+        async with asyncio.timeout(5):
+            await app.stop()
+        assert await watch.code() == grpc.StatusCode.OK
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+# Restart ---------------------------------------------------------------------------------------
+
+
+async def test_restart_keeps_state_and_history(start_server: Any) -> None:
+    first = await start_server()
+    async with AsyncClient(target(first)) as client:
+        await make_pool(client, cores=10)
+        created = await reserve(client, 1, 2, cores=4)
+    await first.stop(grace=1)
+
+    second = await start_server()
+    async with AsyncClient(target(second)) as client:
+        got = await client.reservations.GetReservation(
+            pb.GetReservationRequest(reservation_id=created.id))
+        assert got.reservation == created
+
+        capacity = await Collector(client.reservations.WatchCapacity(
+            pb.WatchCapacityRequest(start_revision=1))).live()
+        assert [(e.revision, e.type) for e in capacity.events] == [
+            (1, pb.CAPACITY_EVENT_TYPE_POOL_CREATED),
+            (2, pb.CAPACITY_EVENT_TYPE_CAPACITY_INCREASED),
+        ]
+        watch = await Collector(client.reservations.WatchReservations(
+            pb.WatchReservationsRequest(start_revision=1))).live()
+        assert [(e.revision, e.type, e.reservation.id) for e in watch.events] == [
+            (created.revision, pb.RESERVATION_EVENT_TYPE_CREATED, created.id)]
+        assert watch.events[0].reservation == created
+        # The first progress message after the replay stands at the restored head.
+        assert watch.responses[-1].revision == created.revision
+
+        # Revisions carry on from the log, not from 1, and the live part of the watch works.
+        later = await reserve(client, 1, 2, cores=4)
+        assert later.revision == created.revision + 1
+        await watch.wait_for(lambda c: len(c.events) == 2)
+        assert [e.reservation.id for e in watch.events] == [created.id, later.id]
+        await capacity.close()
+        await watch.close()
+
+
+async def test_resuming_watch_survives_restart_on_same_port(start_server: Any) -> None:
+    first = await start_server()
+    port = first.port
+    async with AsyncClient(target(first)) as writer:
+        await make_pool(writer, cores=100)
+        before = await reserve(writer, 1, 2, cores=1)
+
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=FAST_RECONNECT)
+    async with AsyncClient(channel=channel) as client:
+        watch = client.watch_reservations(start_revision=1)
+        received: asyncio.Queue[pb.ReservationEvent] = asyncio.Queue()
+
+        async def follow() -> None:
+            async for event in watch:
+                received.put_nowait(event)
+
+        follower = asyncio.create_task(follow())
+        try:
+            async with asyncio.timeout(10):
+                event = await received.get()
+            assert (event.revision, event.reservation.id) == (before.revision, before.id)
+
+            await first.stop(grace=1)
+            assert not follower.done(), follower
+            second = await start_server(port=port)
+            assert second.port == port
+
+            async with AsyncClient(target(second)) as writer:
+                after = [await reserve(writer, 1, 2, cores=1) for _ in range(2)]
+                await writer.reservations.CancelReservation(
+                    pb.CancelReservationRequest(reservation_id=after[0].id))
+                more = await reserve(writer, 3, 4, cores=2)
+
+            seen = []
+            async with asyncio.timeout(15):
+                while len(seen) < 4:
+                    seen.append(await received.get())
+            assert [(e.type, e.reservation.id) for e in seen] == [
+                (pb.RESERVATION_EVENT_TYPE_CREATED, after[0].id),
+                (pb.RESERVATION_EVENT_TYPE_CREATED, after[1].id),
+                (pb.RESERVATION_EVENT_TYPE_STATUS_CHANGED, after[0].id),
+                (pb.RESERVATION_EVENT_TYPE_CREATED, more.id),
+            ]
+            revisions = [before.revision, *(e.revision for e in seen)]
+            assert revisions == sorted(set(revisions)), revisions  # increasing, no duplicates
+            assert seen[0].revision == after[0].revision
+            assert watch.revision == more.revision
+            # Nothing else (no replayed duplicate) is queued behind them.
+            await asyncio.sleep(0)
+            assert received.empty()
+        finally:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+
+
+# Configuration ---------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    settings = parse_settings([], environ={})
+    assert settings == Settings()
+    assert settings.port == 50051
+    assert settings.database_url == "sqlite+aiosqlite:///./switchboard.db"
+
+
+def test_environment_overrides_default_and_flag_overrides_environment() -> None:
+    environ = {
+        "SWITCHBOARD_PORT": "6000",
+        "SWITCHBOARD_DATABASE_URL": "sqlite+aiosqlite:///env.db",
+        "SWITCHBOARD_SHUTDOWN_GRACE": "2.5",
+        "SWITCHBOARD_LOG_FORMAT": "json",
+    }
+    from_env = parse_settings([], environ=environ)
+    assert from_env.port == 6000
+    assert from_env.database_url == "sqlite+aiosqlite:///env.db"
+    assert from_env.shutdown_grace == 2.5
+    assert from_env.log_format == "json"
+    assert from_env.log_level == "info"  # neither flag nor environment: the default
+
+    from_flags = parse_settings(
+        ["--port", "7000", "--database-url", "postgresql+asyncpg://db/x", "--log-level", "debug"],
+        environ=environ,
+    )
+    assert from_flags.port == 7000
+    assert from_flags.database_url == "postgresql+asyncpg://db/x"
+    assert from_flags.log_level == "debug"
+    assert from_flags.shutdown_grace == 2.5  # no flag: the environment still applies
+    assert from_flags.log_format == "json"
+
+
+def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
+    defaults = Settings()
+    overrides = {
+        name: (str(value + 1) if isinstance(value, int | float) else value + "-x")
+        for name, value in vars(defaults).items()
+    }
+    from_env = parse_settings([], environ={env_name(k): v for k, v in overrides.items()})
+    argv = [a for k, v in overrides.items() for a in ("--" + k.replace("_", "-"), v)]
+    from_flags = parse_settings(argv, environ={})
+    for name, value in vars(defaults).items():
+        expected = type(value)(overrides[name])
+        assert getattr(from_env, name) == expected, name
+        assert getattr(from_flags, name) == expected, name
+
+
+def test_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_PORT", "6001")
+    assert parse_settings([]).port == 6001
+    assert parse_settings(["--port", "6002"]).port == 6002
+
+
+# Logging ---------------------------------------------------------------------------------------
+
+
+def _rpc_lines(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [entry for entry in logs if entry.get("event") == "rpc"]
+
+
+async def test_one_log_line_per_unary_rpc(client: AsyncClient) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await client.reservations.CreatePool(pb.CreatePoolRequest(
+            pool=pb.Pool(id="pool-a", provider="openstack", availability_zone="az1")))
+    lines = _rpc_lines(logs)
+    assert len(lines) == 1, logs
+    line = lines[0]
+    assert line["method"] == "/switchboard.reservation.v1.ReservationService/CreatePool"
+    assert line["code"] == "OK"
+    assert line["log_level"] == "info"
+    assert line["peer"].startswith("ipv4:127.0.0.1:"), line["peer"]
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+
+
+async def test_one_log_line_for_a_failed_unary_rpc(client: AsyncClient) -> None:
+    with structlog.testing.capture_logs() as logs:
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await client.reservations.GetReservation(
+                pb.GetReservationRequest(reservation_id="nope"))
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    lines = _rpc_lines(logs)
+    assert len(lines) == 1, logs
+    assert lines[0]["method"] == "/switchboard.reservation.v1.ReservationService/GetReservation"
+    assert lines[0]["code"] == "NOT_FOUND"
+    assert lines[0]["log_level"] == "info"  # a domain error, not a server fault

@@ -10,10 +10,11 @@ import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 
-from support import at, bad_fields, detail, make_pool, reserve
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
+
+from support import at, bad_fields, detail, make_pool, reserve
 
 
 async def assert_rejected(app: App, client: AsyncClient, call: Callable[[], Awaitable[Any]],
@@ -82,7 +83,7 @@ async def test_update_rejects_unknown_and_missing_paths(server: App, client: Asy
     ]
     for request_, fields in cases:
         await assert_rejected(server, client,
-                              lambda: client.reservations.UpdateReservation(request_), fields)
+                              lambda r=request_: client.reservations.UpdateReservation(r), fields)
 
 
 async def test_capacity_and_query_reject(server: App, client: AsyncClient) -> None:

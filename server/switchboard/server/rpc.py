@@ -3,6 +3,7 @@ into rich gRPC statuses."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,13 +49,17 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
 
 def _finish(method: str, context: Context, started: float, error: BaseException | None) -> None:
     code = context.code()
-    name = code.name if isinstance(code, grpc.StatusCode) else (
-        "OK" if code in (None, 0) else str(code))
+    if isinstance(error, asyncio.CancelledError):
+        name = "CANCELLED"
+    elif isinstance(code, grpc.StatusCode):
+        name = code.name
+    else:
+        name = "OK" if code in (None, 0) else str(code)
     fields: dict[str, Any] = {
         "method": method, "peer": context.peer(), "code": name,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
     }
-    if error is not None and not isinstance(error, SwitchboardError):
+    if error is not None and not isinstance(error, SwitchboardError | asyncio.CancelledError):
         log.error("rpc", **fields, exc_info=error)
     else:
         log.info("rpc", **fields)
@@ -91,6 +96,9 @@ def _stream(
         try:
             async for response in behavior(request, context):
                 yield response
+        except asyncio.CancelledError as e:  # the client went away
+            error = e
+            raise
         except SwitchboardError as e:
             error = e
             await context.abort_with_status(to_status(e))

@@ -1,0 +1,105 @@
+"""No over-commit: many clients race CreateReservation and UpdateReservation on overlapping
+windows of one pool; afterwards, recomputed from ListReservations, no instant exceeds capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from switchboard.client import AsyncClient
+from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.server.app import App
+from switchboard.server.timestamps import from_micros, to_micros
+
+from support import HOUR, server_process
+
+CAPACITY = 100
+CLIENTS = 50
+
+
+async def race(targets: list[str], base: int, seed: int) -> tuple[int, int]:
+    """Each of CLIENTS clients creates reservations and grows or moves them; returns
+    (calls that succeeded, calls rejected RESOURCE_EXHAUSTED)."""
+    outcomes = {"ok": 0, "full": 0}
+
+    async def one_client(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        async with AsyncClient(targets[n % len(targets)]) as client:
+            mine: list[pb.Reservation] = []
+            for _ in range(4):
+                start = base + rng.randrange(0, 8) * HOUR
+                end = start + rng.randrange(1, 4) * HOUR
+                try:
+                    if mine and rng.random() < 0.5:
+                        r = rng.choice(mine)
+                        new_end = to_micros(r.end_time) + rng.randrange(1, 3) * HOUR
+                        await client.reservations.UpdateReservation(pb.UpdateReservationRequest(
+                            reservation=pb.Reservation(
+                                id=r.id, end_time=from_micros(new_end),
+                                resources=pb.Resources(cores=r.resources.cores + 5)),
+                            update_mask=FieldMask(paths=["end_time", "resources"])))
+                    else:
+                        created = await client.reservations.CreateReservation(
+                            pb.CreateReservationRequest(reservation=pb.Reservation(
+                                pool_id="pool-a", start_time=from_micros(start),
+                                end_time=from_micros(end),
+                                resources=pb.Resources(cores=rng.randrange(5, 30)))))
+                        mine.append(created.reservation)
+                    outcomes["ok"] += 1
+                except grpc.aio.AioRpcError as e:
+                    assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+                    outcomes["full"] += 1
+
+    await asyncio.gather(*(one_client(n) for n in range(CLIENTS)))
+    return outcomes["ok"], outcomes["full"]
+
+
+async def assert_never_over(client: AsyncClient) -> int:
+    """Recomputes reserved cores at every breakpoint from ListReservations; returns the peak."""
+    held: list[pb.Reservation] = []
+    token = ""
+    while True:
+        page = await client.reservations.ListReservations(pb.ListReservationsRequest(
+            pool_id="pool-a", page_size=200, page_token=token,
+            statuses=[pb.RESERVATION_STATUS_PENDING, pb.RESERVATION_STATUS_ACTIVE]))
+        held.extend(page.reservations)
+        token = page.next_page_token
+        if not token:
+            break
+    points = sorted({to_micros(r.start_time) for r in held})
+    peak = 0
+    for t in points:
+        load = sum(r.resources.cores for r in held
+                   if to_micros(r.start_time) <= t < to_micros(r.end_time))
+        assert load <= CAPACITY, f"over-committed at {t}: {load} > {CAPACITY}"
+        peak = max(peak, load)
+    return peak
+
+
+async def setup_pool(client: AsyncClient, start: int) -> None:
+    await client.reservations.CreatePool(pb.CreatePoolRequest(
+        pool=pb.Pool(id="pool-a", provider="openstack", availability_zone="az1")))
+    await client.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+        pool_id="pool-a", resources=pb.Resources(cores=CAPACITY), start_time=from_micros(start)))
+
+
+async def test_fifty_clients_one_server(server: App, client: AsyncClient) -> None:
+    now = server.clock.now()
+    await setup_pool(client, now)
+    ok, full = await race([f"127.0.0.1:{server.port}"], now + HOUR, seed=1)
+    assert ok > 0 and full > 0, "the race must both succeed and hit the capacity limit"
+    assert await assert_never_over(client) <= CAPACITY
+
+
+async def test_fifty_clients_two_server_processes(database_url: str) -> None:
+    async with server_process(database_url) as a, server_process(database_url) as b:
+        async with AsyncClient(a) as client:
+            now = time.time_ns() // 1000
+            await setup_pool(client, now)
+            ok, full = await race([a, b], now + HOUR, seed=2)
+            assert ok > 0 and full > 0
+            assert await assert_never_over(client) <= CAPACITY

@@ -1,0 +1,175 @@
+"""Watches: replay then live, resume by revision, other processes' events, retention, slow
+watchers, progress while idle."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+
+from switchboard.client import AsyncClient, WatchOutOfRange
+from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.server.app import App
+from switchboard.server.clock import ManualClock
+from switchboard.server.timestamps import from_micros
+
+from support import Collector, at, detail, make_pool, reserve, server_process
+
+
+async def test_reconnect_with_last_plus_one_misses_nothing(client: AsyncClient) -> None:
+    await make_pool(client, cores=1000)
+    await make_pool(client, "pool-b", cores=1000)
+    for i in range(5):
+        await reserve(client, 1, 2, pool_id=("pool-a", "pool-b")[i % 2], cores=1)
+    seen: list[int] = []
+    first = Collector(client.reservations.WatchReservations(
+        pb.WatchReservationsRequest(start_revision=1, pool_id="pool-a")))
+    await first.live()
+    await first.close()
+    seen += [e.revision for e in first.events]
+    last = first.responses[-1].revision
+    for i in range(6):  # written while nobody watches
+        await reserve(client, 1, 2, pool_id=("pool-a", "pool-b")[i % 2], cores=1)
+    second = Collector(client.reservations.WatchReservations(
+        pb.WatchReservationsRequest(start_revision=last + 1, pool_id="pool-a")))
+    await second.live()
+    for _ in range(3):  # live
+        await reserve(client, 1, 2, cores=1)
+    await second.wait_for(lambda c: len(c.events) == 6)
+    seen += [e.revision for e in second.events]
+    await second.close()
+    everything = Collector(client.reservations.WatchReservations(
+        pb.WatchReservationsRequest(start_revision=1, pool_id="pool-a")))
+    await everything.live()
+    await everything.close()
+    expected = [e.revision for e in everything.events]
+    assert len(expected) == 3 + 3 + 3
+    assert seen == expected
+    assert all(e.reservation.pool_id == "pool-a" for e in everything.events)
+
+
+async def test_progress_while_idle(client: AsyncClient, clock: ManualClock, server: App) -> None:
+    await make_pool(client, cores=10)
+    watch = await Collector(client.reservations.WatchReservations(
+        pb.WatchReservationsRequest(pool_id="pool-b"))).live()
+    await reserve(client, 1, 2, cores=1)  # does not match: only moves the revision
+    head = (await server.events.bounds())[1]
+    clock.advance(server.settings.watch_progress_interval * 2)
+    await watch.wait_for(lambda c: c.responses[-1].revision == head)
+    assert not watch.events
+    await watch.close()
+
+
+async def test_start_before_retention_is_out_of_range(start_server: object) -> None:
+    app = await start_server(event_retention=5)
+    async with AsyncClient(f"127.0.0.1:{app.port}") as client:
+        await make_pool(client, cores=100)
+        for _ in range(20):
+            await reserve(client, 1, 2, cores=1)
+        async with asyncio.timeout(10):  # until compaction has caught up with the last write
+            while (bounds := await app.events.bounds())[1] - bounds[0] + 1 > 6:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        oldest = bounds[0]
+        assert oldest > 1
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            async for _ in client.reservations.WatchReservations(
+                    pb.WatchReservationsRequest(start_revision=1)):
+                pass
+        assert failure.value.code() == grpc.StatusCode.OUT_OF_RANGE
+        info = detail(failure.value, error_details_pb2.ErrorInfo)
+        assert info.metadata["oldest_revision"] == str(oldest)
+        with pytest.raises(WatchOutOfRange) as raised:
+            async for _ in client.watch_reservations(start_revision=1):
+                pass
+        assert raised.value.oldest_revision == oldest
+        replay = Collector(client.reservations.WatchReservations(
+            pb.WatchReservationsRequest(start_revision=oldest)))
+        await replay.live()
+        assert replay.events[0].revision == oldest
+        await replay.close()
+
+
+STALLED_WATCHER = """
+import asyncio, sys
+import grpc
+from switchboard.reservation.v1 import reservation_pb2 as pb, reservation_pb2_grpc as pb_grpc
+
+async def main():
+    # A small HTTP/2 window that does not grow: once the process is stopped, the server can
+    # send only that much before its writes block.
+    options = [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 16384)]
+    async with grpc.aio.insecure_channel(sys.argv[1], options=options) as channel:
+        stub = pb_grpc.ReservationServiceStub(channel)
+        events = 0
+        try:
+            async for response in stub.WatchReservations(pb.WatchReservationsRequest()):
+                events += len(response.events)
+                print("live", flush=True)
+        except grpc.aio.AioRpcError as e:
+            print(e.code().name, events, flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_stalled_watcher_is_cut_off_not_buffered(start_server: object) -> None:
+    app = await start_server(watch_buffer_events=20, watch_batch_events=5)
+    target = f"127.0.0.1:{app.port}"
+    async with AsyncClient(target) as client:
+        await make_pool(client, cores=100_000)
+        watcher = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", STALLED_WATCHER, target, stdout=asyncio.subprocess.PIPE)
+        assert watcher.stdout is not None
+        assert await watcher.stdout.readline() == b"live\n"
+        watcher.send_signal(signal.SIGSTOP)  # stops reading, connection stays open
+        subscriber = next(iter(app.hub.subscribers))
+        written = 0
+        while not subscriber.overflowed:
+            await client.reservations.CreateReservation(pb.CreateReservationRequest(
+                reservation=pb.Reservation(pool_id="pool-a", name="x" * 255, start_time=at(1),
+                                           end_time=at(2), resources=pb.Resources(cores=1))))
+            written += 1
+            assert len(subscriber.buffer) <= 20
+            assert written < 2000, "the stalled watcher was never cut off"
+        watcher.send_signal(signal.SIGCONT)
+        lines = (await watcher.stdout.read()).decode().split()
+        await watcher.wait()
+        assert lines[-2] == "RESOURCE_EXHAUSTED"
+        assert int(lines[-1]) < written
+        # The resuming helper picks up from any revision and sees every event exactly once.
+        revisions = []
+        async for event in client.watch_reservations(start_revision=1):
+            revisions.append(event.revision)
+            if len(revisions) == written:
+                break
+        assert revisions == sorted(set(revisions))
+
+
+async def test_watch_on_one_process_sees_writes_of_another(database_url: str) -> None:
+    async with server_process(database_url) as a, server_process(database_url) as b:
+        async with AsyncClient(a) as writer, AsyncClient(b) as reader:
+            watch = await Collector(reader.reservations.WatchReservations(
+                pb.WatchReservationsRequest())).live()
+            now = time.time_ns() // 1000
+            await writer.reservations.CreatePool(pb.CreatePoolRequest(
+                pool=pb.Pool(id="pool-a", provider="p", availability_zone="z")))
+            await writer.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+                pool_id="pool-a", resources=pb.Resources(cores=10)))
+            made = []
+            for i in range(5):
+                response = await writer.reservations.CreateReservation(
+                    pb.CreateReservationRequest(reservation=pb.Reservation(
+                        pool_id="pool-a", start_time=from_micros(now + (i + 1) * 60_000_000),
+                        end_time=from_micros(now + (i + 2) * 60_000_000),
+                        resources=pb.Resources(cores=1))))
+                made.append(response.reservation.id)
+            await watch.wait_for(lambda c: len(c.events) == 5)
+            assert [e.reservation.id for e in watch.events] == made
+            revisions = [e.revision for e in watch.events]
+            assert revisions == sorted(revisions)
+            await watch.close()

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from switchboard.client.errors import out_of_range
-from switchboard.client.resume import RETRYABLE, Backoff, WatchRequest
+from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 
@@ -27,8 +27,12 @@ class ResumingWatch:
         self._call = call
         self._request = request
         self._backoff = backoff or Backoff()
-        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0
-        """The last revision this watch has reached (events or progress)."""
+        self._position = Position(request.start_revision)
+
+    @property
+    def revision(self) -> int:
+        """The last revision this watch has reached (through events or progress messages)."""
+        return self._position.revision
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._events()
@@ -37,15 +41,15 @@ class ResumingWatch:
         while True:
             request = type(self._request)()
             request.CopyFrom(self._request)
-            request.start_revision = self.revision + 1 if self.revision else request.start_revision
+            request.start_revision = self._position.resume_at
             stream = self._call(request)
             try:
                 async for response in stream:
                     self._backoff.reset()
                     for event in response.events:
-                        self.revision = event.revision
+                        self._position.passed(event.revision)
                         yield event
-                    self.revision = max(self.revision, response.revision)
+                    self._position.passed(response.revision)
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.OUT_OF_RANGE:
                     raise out_of_range(error) from error

@@ -39,3 +39,19 @@ class Backoff:
 
     def reset(self) -> None:
         self.current = 0.0
+
+
+class Position:
+    """Where a watch stands: the revision to ask for when it (re)connects."""
+
+    def __init__(self, start_revision: int) -> None:
+        self.resume_at = start_revision  # 0 until the server says where "now" is
+
+    def passed(self, revision: int) -> None:
+        """An event, or a response covering everything up to `revision`, was received."""
+        self.resume_at = max(self.resume_at, revision + 1)
+
+    @property
+    def revision(self) -> int:
+        """The last revision reached (through events or progress messages)."""
+        return max(self.resume_at - 1, 0)

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from switchboard.client.errors import out_of_range
-from switchboard.client.resume import RETRYABLE, Backoff, WatchRequest
+from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 
@@ -27,21 +27,26 @@ class ResumingWatch:
         self._sleep = sleep
         self._stream: Any = None
         self._closed = False
-        self.revision: int = request.start_revision - 1 if request.start_revision > 0 else 0
+        self._position = Position(request.start_revision)
+
+    @property
+    def revision(self) -> int:
+        """The last revision this watch has reached (through events or progress messages)."""
+        return self._position.revision
 
     def __iter__(self) -> Iterator[Any]:
         while not self._closed:
             request = type(self._request)()
             request.CopyFrom(self._request)
-            request.start_revision = self.revision + 1 if self.revision else request.start_revision
+            request.start_revision = self._position.resume_at
             self._stream = self._call(request)
             try:
                 for response in self._stream:
                     self._backoff.reset()
                     for event in response.events:
-                        self.revision = event.revision
+                        self._position.passed(event.revision)
                         yield event
-                    self.revision = max(self.revision, response.revision)
+                    self._position.passed(response.revision)
             except grpc.RpcError as error:
                 if self._closed:
                     return

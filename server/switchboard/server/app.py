@@ -44,7 +44,7 @@ class App:
             max_start_ahead=int(settings.reservation_max_start_ahead_days * DAY),
         ))
         self.sweeper = Sweeper(self.events)
-        self.reservations.wake_sweeper = self.sweeper.wake
+        self.reservations.transition_due = self.sweeper.due
         self.server: grpc.aio.Server | None = None
         self.port = 0
 

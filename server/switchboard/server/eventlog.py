@@ -57,19 +57,28 @@ class Event:
 class Transaction:
     """A write transaction: the connection, the clock reading, and the events it appends."""
 
-    def __init__(self, conn: AsyncConnection, now: int) -> None:
+    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self.conn = conn
-        self.now = now
+        self.clock = clock
+        self.now = clock.now()
         self.events: list[Event] = []
+        self._revised = False
 
     async def next_revision(self) -> int:
-        """Takes the next revision; from here on this transaction serializes every other writer."""
+        """Takes the next revision; from here on this transaction serializes every other writer.
+
+        The first call reads the clock again, so that event times follow revision order even
+        when this transaction waited for locks.
+        """
         result = await self.conn.execute(
             update(head_table)
             .where(head_table.c.id == 1)
             .values(head=head_table.c.head + 1)
             .returning(head_table.c.head)
         )
+        if not self._revised:
+            self._revised = True
+            self.now = max(self.now, self.clock.now())
         return int(result.scalar_one())
 
     def append(self, revision: int, area: str, kind: str, key: str, scope: str,
@@ -99,7 +108,7 @@ class EventLog:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A write transaction whose events commit with it; listeners hear of them after."""
         async with self.db.write() as conn:
-            tx = Transaction(conn, self.clock.now())
+            tx = Transaction(conn, self.clock)
             yield tx
             if tx.events:
                 await conn.execute(

@@ -47,7 +47,8 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
-def _finish(method: str, context: Context, started: float, error: BaseException | None) -> None:
+def _finish(method: str, peer: str, context: Context, started: float,
+            error: BaseException | None) -> None:
     code = context.code()
     if isinstance(error, asyncio.CancelledError):
         name = "CANCELLED"
@@ -56,7 +57,7 @@ def _finish(method: str, context: Context, started: float, error: BaseException 
     else:
         name = "OK" if code in (None, 0) else str(code)
     fields: dict[str, Any] = {
-        "method": method, "peer": context.peer(), "code": name,
+        "method": method, "peer": peer, "code": name,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
     }
     if error is not None and not isinstance(error, SwitchboardError | asyncio.CancelledError):
@@ -70,6 +71,7 @@ def _unary(
 ) -> Callable[[Any, Context], Awaitable[Any]]:
     async def wrapper(request: Any, context: Context) -> Any:
         started = time.perf_counter()
+        peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
         error: BaseException | None = None
         try:
             return await behavior(request, context)
@@ -82,7 +84,7 @@ def _unary(
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             raise
         finally:
-            _finish(method, context, started, error)
+            _finish(method, peer, context, started, error)
 
     return wrapper
 
@@ -92,6 +94,7 @@ def _stream(
 ) -> Callable[[Any, Context], AsyncIterator[Any]]:
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
         started = time.perf_counter()
+        peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
         error: BaseException | None = None
         try:
             async for response in behavior(request, context):
@@ -108,6 +111,6 @@ def _stream(
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             raise
         finally:
-            _finish(method, context, started, error)
+            _finish(method, peer, context, started, error)
 
     return wrapper

@@ -85,6 +85,15 @@ def status_at(start: int, end: int, now: int) -> Status:
     return Status.ACTIVE if now >= start else Status.PENDING
 
 
+def next_transition(r: Reservation) -> int | None:
+    """When the clock next moves this reservation's status, if it ever does."""
+    if r.status is Status.PENDING:
+        return r.start
+    if r.status in (Status.ACTIVE, Status.IMPAIRED):
+        return r.end
+    return None
+
+
 def amounts(values: dict[str, int]) -> dict[str, int]:
     """Every resource type, zero where absent."""
     return {k: int(values.get(k, 0)) for k in RESOURCE_TYPES}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +37,7 @@ from switchboard.server.reservation.model import (
     Pool,
     Reservation,
     Status,
+    next_transition,
     status_at,
 )
 from switchboard.server.reservation.validate import (
@@ -97,7 +98,13 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         self.log = log
         self.hub = hub
         self.policy = policy
-        self.wake_sweeper: Callable[[], None] = lambda: None
+        self.transition_due: Callable[[int], None] = lambda when: None
+        """Told of the earliest clock-driven transition a call created (the sweeper listens)."""
+
+    def _schedule(self, changed: Iterable[Reservation]) -> None:
+        times = [t for t in map(next_transition, changed) if t is not None]
+        if times:
+            self.transition_due(min(times))
 
     # Pools -------------------------------------------------------------------------------------
 
@@ -215,7 +222,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             tx.append(revision, AREA, kind, change.id, pool.id, event.SerializeToString())
             affected = await (self._restore(tx, pool.id) if increase
                               else self._impair(tx, pool.id))
-        self.wake_sweeper()
+        self._schedule(affected)
         return change, affected
 
     async def _impair(self, tx: Transaction, pool_id: str) -> list[Reservation]:
@@ -300,7 +307,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             await idempotency.remember(tx.conn, "CreateReservation", request.request_id,
                                        created.id)
             record_reservation_event(tx, revision, "reservation.created", created)
-        self.wake_sweeper()
+        self._schedule([created])
         return pb.CreateReservationResponse(reservation=reservation_pb(created))
 
     async def _require_fit(
@@ -406,7 +413,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 tx, revision, "reservation.updated", updated,
                 current.status if status is not current.status else None,
             )
-        self.wake_sweeper()
+        self._schedule([updated])
         return pb.UpdateReservationResponse(reservation=reservation_pb(updated))
 
     async def CancelReservation(
@@ -422,8 +429,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 raise _reservation_not_found(request.reservation_id)
             _require_live(current)
             cancelled = await set_status(tx, current, Status.CANCELLED)
-            await self._restore(tx, current.pool_id)
-        self.wake_sweeper()
+            restored = await self._restore(tx, current.pool_id)
+        self._schedule(restored)
         return pb.CancelReservationResponse(reservation=reservation_pb(cancelled))
 
     async def GetReservation(

@@ -26,11 +26,13 @@ class Sweeper:
         self.events = events
         self.clock = events.clock
         self._wake = asyncio.Event()
+        self._deadline: int | None = None  # None while a sweep is computing it
         self._task: asyncio.Task[None] | None = None
 
-    def wake(self) -> None:
-        """Something changed: recompute when the next transition is due."""
-        self._wake.set()
+    def due(self, when: int) -> None:
+        """A transition is due at `when`: wake early if that is before the planned wake-up."""
+        if self._deadline is None or when < self._deadline:
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="reservation-sweeper")
@@ -57,6 +59,7 @@ class Sweeper:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            self._deadline = None
             now = self.clock.now()
             try:
                 await self.sweep(now)
@@ -68,6 +71,7 @@ class Sweeper:
             deadline = now + IDLE_RECHECK
             if due is not None:
                 deadline = min(deadline, due)
+            self._deadline = deadline
             sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
             waker = asyncio.ensure_future(self._wake.wait())
             try:

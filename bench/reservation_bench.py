@@ -1,0 +1,804 @@
+"""Switchboard reservation benchmark: one run, four figures (see bench/README.md).
+
+(a) ceiling: grpc.health.v1 Health/Check calls/s at concurrency C against the server;
+(b) CreateReservation calls/s, p50/p99 latency at concurrency C, and its ratio to (a);
+(c) watch fan-out: W live watchers receiving N reservation events, made at concurrency C by
+    UpdateReservation (--producer update, the fastest one-event-per-call producer) or
+    CreateReservation: events/s delivered over all watchers and p99 delivery lag;
+(c') the same watchers replaying those events from the log: the fan-out's own capacity;
+(d) the server's peak RSS (VmHWM).
+
+The server runs as a subprocess on a free 127.0.0.1 port with a fresh temporary SQLite file
+(or --database-url). The load runs in separate processes (--client-procs), each one grpc.aio
+event loop on one channel. Every loop is bounded by a deadline and a call budget.
+
+    .venv/bin/python bench/reservation_bench.py [--seconds 10] [--events 10000] [--watchers 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing as mp
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+CALL_TIMEOUT = 30.0  # seconds, per unary call
+TARGET_RATIO = 0.4
+TARGET_P99_MS = 50.0
+TARGET_EVENTS_S = 50_000.0
+TARGET_LAG_P99_MS = 200.0
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (nan when empty)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def timestamp(seconds: float) -> Timestamp:
+    whole = int(seconds)
+    return Timestamp(seconds=whole, nanos=int((seconds - whole) * 1e9))
+
+
+def cpu_seconds_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A kB figure from /proc/<pid>/status (VmHWM, VmRSS)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def create_request(pool_id: str, rng: random.Random,
+                   request_ids: bool) -> pb.CreateReservationRequest:
+    """A 1-hour, 1-core reservation at a random start over the next ~300 days."""
+    start = time.time() + HOUR + rng.uniform(0, 300 * DAY)
+    return pb.CreateReservationRequest(
+        reservation=pb.Reservation(
+            pool_id=pool_id, name="bench", start_time=timestamp(start),
+            end_time=timestamp(start + HOUR), resources=pb.Resources(cores=1),
+        ),
+        request_id=uuid.uuid4().hex if request_ids else "",
+    )
+
+
+# -- load worker (runs in a spawned process) --------------------------------------------------
+
+
+@dataclass
+class LoadSpec:
+    kind: str  # "health", "create" or "update"
+    target: str
+    concurrency: int
+    start_at: float  # time.time() at which to start
+    measure_from: float  # calls completing before this are warm-up
+    measure_to: float  # deadline: no call starts after this
+    max_calls: int  # call budget for this process (bounds the loop)
+    pool_id: str = ""
+    seed: int = 0
+    request_ids: bool = False
+    reservation_ids: list[str] = field(default_factory=list)  # "update": one per call slot
+
+
+@dataclass
+class LoadResult:
+    ok: int = 0  # calls completing inside [measure_from, measure_to]
+    errors: dict[str, int] = field(default_factory=dict)
+    total_calls: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds, measured calls only
+    first_send: float = float("inf")
+    last_done: float = 0.0
+    cpu: float = 0.0  # CPU seconds of this process between start and end of the load
+    wall: float = 0.0
+
+
+async def _load(spec: LoadSpec) -> LoadResult:
+    result = LoadResult()
+    async with grpc.aio.insecure_channel(spec.target) as channel:
+        await asyncio.wait_for(channel.channel_ready(), 10)
+        if spec.kind == "health":
+            health = health_pb2_grpc.HealthStub(channel)
+            request = health_pb2.HealthCheckRequest(service="")
+
+            def call(slot: int) -> Any:
+                return health.Check(request, timeout=CALL_TIMEOUT)
+        elif spec.kind == "create":
+            stub = pb_grpc.ReservationServiceStub(channel)
+            rng = random.Random(spec.seed)
+
+            def call(slot: int) -> Any:
+                return stub.CreateReservation(
+                    create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT)
+        else:  # "update": rename a reservation (no capacity check); one event per call
+            stub = pb_grpc.ReservationServiceStub(channel)
+            mask = FieldMask(paths=["name"])
+            counter = [0]
+
+            def call(slot: int) -> Any:
+                counter[0] += 1
+                return stub.UpdateReservation(pb.UpdateReservationRequest(
+                    reservation=pb.Reservation(id=spec.reservation_ids[slot],
+                                               name=f"bench-{counter[0]}"),
+                    update_mask=mask), timeout=CALL_TIMEOUT)
+
+        budget = [spec.max_calls]
+
+        async def one(slot: int) -> None:
+            while budget[0] > 0 and time.time() < spec.measure_to:
+                budget[0] -= 1
+                sent = time.time()
+                result.first_send = min(result.first_send, sent)
+                t0 = time.perf_counter()
+                try:
+                    await call(slot)
+                except grpc.aio.AioRpcError as e:
+                    result.errors[e.code().name] = result.errors.get(e.code().name, 0) + 1
+                    continue
+                finally:
+                    result.total_calls += 1
+                latency = time.perf_counter() - t0
+                done = time.time()
+                result.last_done = max(result.last_done, done)
+                if spec.measure_from <= done <= spec.measure_to:
+                    result.ok += 1
+                    result.latencies.append(latency)
+
+        await asyncio.sleep(max(0.0, spec.start_at - time.time()))
+        cpu0, wall0 = cpu_seconds_self(), time.time()
+        await asyncio.gather(*(one(i) for i in range(spec.concurrency)))
+        result.cpu, result.wall = cpu_seconds_self() - cpu0, time.time() - wall0
+    return result
+
+
+def load_worker(spec: LoadSpec, out: Any) -> None:
+    try:
+        out.put(("ok", asyncio.run(_load(spec))))
+    except BaseException:  # reported to the parent, which fails the run
+        out.put(("error", traceback.format_exc()))
+
+
+# -- watch worker (runs in a spawned process) -------------------------------------------------
+
+
+@dataclass
+class WatchSpec:
+    target: str
+    watchers: int
+    events: int  # the watches end once every watcher has this many events
+    deadline: float  # time.time() after which every watch is cancelled
+    channels: int = 1
+    start_revision: int = 0  # > 0: replay from the log (no lag figures)
+
+
+@dataclass
+class WatchResult:
+    live_after: float = 0.0  # seconds until every watcher had its first (progress) response
+    counts: list[int] = field(default_factory=list)
+    first_recv: float = float("inf")
+    last_recv: float = 0.0
+    lag_p50: float = float("nan")
+    lag_p99: float = float("nan")
+    lag_max: float = float("nan")
+    errors: dict[str, int] = field(default_factory=dict)
+    out_of_order: int = 0
+    time_backwards: int = 0  # events stamped earlier than the previous revision's event
+    responses: int = 0
+    min_revision: int = 0
+    start: float = 0.0  # replay: when the watches were requested
+    cpu: float = 0.0
+    wall: float = 0.0
+
+
+async def _watch(spec: WatchSpec, live: Any, done: Any) -> WatchResult:
+    result = WatchResult(counts=[0] * spec.watchers)
+    lags: list[float] = []
+    channels = [grpc.aio.insecure_channel(spec.target) for _ in range(spec.channels)]
+    try:
+        for channel in channels:
+            await asyncio.wait_for(channel.channel_ready(), 10)
+        stubs = [pb_grpc.ReservationServiceStub(c) for c in channels]
+        first = [asyncio.get_running_loop().create_future() for _ in range(spec.watchers)]
+        calls = []
+
+        async def watcher(i: int) -> None:
+            call = stubs[i % len(stubs)].WatchReservations(
+                pb.WatchReservationsRequest(start_revision=spec.start_revision))
+            calls.append(call)
+            last_revision = 0
+            last_time = 0.0
+            try:
+                async for response in call:
+                    now = time.time()
+                    if not first[i].done():
+                        first[i].set_result(now)
+                    if not response.events:
+                        continue
+                    result.responses += 1
+                    result.first_recv = min(result.first_recv, now)
+                    result.last_recv = max(result.last_recv, now)
+                    if not result.min_revision:
+                        result.min_revision = response.events[0].revision
+                    result.min_revision = min(result.min_revision, response.events[0].revision)
+                    if replay:
+                        if response.events[0].revision <= last_revision:
+                            result.out_of_order += 1
+                        last_revision = response.events[-1].revision
+                    for event in () if replay else response.events:
+                        t = event.time
+                        stamped = t.seconds + t.nanos * 1e-9
+                        lags.append(now - stamped)
+                        if stamped < last_time:
+                            result.time_backwards += 1
+                        last_time = stamped
+                        if event.revision <= last_revision:
+                            result.out_of_order += 1
+                        last_revision = event.revision
+                    result.counts[i] += len(response.events)
+            except grpc.aio.AioRpcError as e:
+                if e.code() != grpc.StatusCode.CANCELLED:
+                    result.errors[e.code().name] = result.errors.get(e.code().name, 0) + 1
+            finally:
+                call.cancel()
+                if not first[i].done():
+                    first[i].set_result(None)
+
+        replay = spec.start_revision > 0
+        t0 = time.time()
+        cpu0, wall0 = cpu_seconds_self(), t0
+        result.start = t0
+        tasks = [asyncio.create_task(watcher(i)) for i in range(spec.watchers)]
+        if not replay:
+            await asyncio.wait_for(asyncio.gather(*first), 30)
+            result.live_after = time.time() - t0
+            cpu0, wall0 = cpu_seconds_self(), time.time()
+        live.set()
+        # Bounded: the watches are cancelled together once every one has its events (none is
+        # cancelled while others still stream), at the deadline, or 10 s after the producers
+        # are done (events that never came).
+        pending = set(tasks)
+        finished_at: float | None = None
+        while pending and time.time() < spec.deadline:
+            _, pending = await asyncio.wait(pending, timeout=0.1)
+            if min(result.counts) >= spec.events:
+                break
+            if done.is_set():
+                finished_at = finished_at or time.time()
+                if time.time() - finished_at > 10:
+                    break
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        result.cpu, result.wall = cpu_seconds_self() - cpu0, time.time() - wall0
+    finally:
+        for channel in channels:
+            await channel.close()
+    lags.sort()
+    result.lag_p50, result.lag_p99 = percentile(lags, 50), percentile(lags, 99)
+    result.lag_max = lags[-1] if lags else float("nan")
+    return result
+
+
+def watch_worker(spec: WatchSpec, live: Any, done: Any, out: Any) -> None:
+    try:
+        out.put(("ok", asyncio.run(_watch(spec, live, done))))
+    except BaseException:
+        live.set()
+        out.put(("error", traceback.format_exc()))
+
+
+# -- the server under test --------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
+        self.port = free_port()
+        self.target = f"127.0.0.1:{self.port}"
+        self.database_url = args.database_url or f"sqlite+aiosqlite:///{self.tmp / 'bench.db'}"
+        self.log_path = self.tmp / "server.log"
+        cmd = [
+            sys.executable, "-m", "switchboard.server", "--host", "127.0.0.1",
+            "--port", str(self.port), "--database-url", self.database_url,
+            "--log-level", args.log_level, "--shutdown-grace", "1",
+        ]
+        if args.watch_buffer_events:
+            cmd += ["--watch-buffer-events", str(args.watch_buffer_events)]
+        cmd += args.server_arg
+        self.cmd = cmd
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        async def probe() -> bool:
+            async with grpc.aio.insecure_channel(self.target) as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                try:
+                    r = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                except grpc.aio.AioRpcError:
+                    return False
+                return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if asyncio.run(probe()):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"server not SERVING after {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def died(self) -> str:
+        """Empty while the server runs, else how it ended."""
+        code = self.proc.poll()
+        if code is None:
+            return ""
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited {code}"
+
+    def memory_kb(self) -> tuple[int, int]:
+        """(VmHWM, VmRSS), or (0, 0) once the process is gone."""
+        try:
+            return proc_status(self.pid, "VmHWM"), proc_status(self.pid, "VmRSS")
+        except (OSError, KeyError):
+            return 0, 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+# -- phases (run from the parent) -------------------------------------------------------------
+
+
+class Phase:
+    """Server CPU and wall time over one phase."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.cpu0, self.wall0 = server.cpu(), time.time()
+        self.server_cpu = self.wall = 0.0
+
+    def end(self) -> None:
+        self.server_cpu = self.server.cpu() - self.cpu0
+        self.wall = time.time() - self.wall0
+
+
+def start_workers(ctx: Any, specs: list[LoadSpec]) -> tuple[list[Any], Any]:
+    out = ctx.Queue()
+    procs = [ctx.Process(target=load_worker, args=(s, out), daemon=True) for s in specs]
+    for p in procs:
+        p.start()
+    return procs, out
+
+
+def collect_workers(procs: list[Any], out: Any, timeout: float) -> list[LoadResult]:
+    results: list[LoadResult] = []
+    try:
+        for _ in procs:
+            status, value = out.get(timeout=timeout)
+            if status != "ok":
+                raise RuntimeError(f"load worker failed: {value}")
+            results.append(value)
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+    return results
+
+
+def unary_phase(ctx: Any, args: argparse.Namespace, server: Server, kind: str,
+                pool_id: str = "") -> tuple[list[LoadResult], Phase]:
+    """Load processes start together at start_at, warm up, then are measured for --seconds;
+    the server's CPU is sampled over the measured window only."""
+    start_at = time.time() + args.spawn_delay
+    measure_from = start_at + args.warmup
+    measure_to = measure_from + args.seconds
+    specs = [
+        LoadSpec(kind, server.target, conc, start_at, measure_from, measure_to,
+                 max_calls=args.max_calls, pool_id=pool_id, seed=1000 * i + 7,
+                 request_ids=args.request_ids)
+        for i, conc in enumerate(split(args.concurrency, args.client_procs))
+    ]
+    procs, out = start_workers(ctx, specs)
+    try:
+        time.sleep(max(0.0, measure_from - time.time()))
+        phase = Phase(server)
+        time.sleep(max(0.0, measure_to - time.time()))
+        phase.end()
+    finally:
+        results = collect_workers(procs, out, timeout=args.seconds + 120)
+    return results, phase
+
+
+def summarize_unary(results: list[LoadResult], seconds: float) -> dict[str, Any]:
+    latencies = sorted(x for r in results for x in r.latencies)
+    errors: dict[str, int] = {}
+    for r in results:
+        for k, v in r.errors.items():
+            errors[k] = errors.get(k, 0) + v
+    return {
+        "rate": sum(r.ok for r in results) / seconds,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "errors": errors,
+        "calls": sum(r.total_calls for r in results),
+        "client_cpu": sum(r.cpu for r in results) / max(r.wall for r in results),
+    }
+
+
+def make_reservations(target: str, pool_id: str, n: int) -> list[str]:
+    """Reservations for the "update" producer to rename (made before the watchers start)."""
+    async def make() -> list[str]:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = pb_grpc.ReservationServiceStub(channel)
+            rng = random.Random(4242)
+            return [(await stub.CreateReservation(create_request(pool_id, rng, False),
+                                                  timeout=CALL_TIMEOUT)).reservation.id
+                    for _ in range(n)]
+    return asyncio.run(make())
+
+
+def watch_phase(ctx: Any, args: argparse.Namespace, server: Server,
+                pool_id: str) -> tuple[WatchResult, list[LoadResult], Phase]:
+    """(c): watchers go live, then the producers make exactly --events reservation events."""
+    slots = split(args.concurrency, args.client_procs)
+    ids = make_reservations(server.target, pool_id, args.concurrency) \
+        if args.producer == "update" else []
+    live, done, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    deadline = time.time() + args.watch_timeout
+    spec = WatchSpec(server.target, args.watchers, args.events, deadline, args.watch_channels)
+    watcher = ctx.Process(target=watch_worker, args=(spec, live, done, out), daemon=True)
+    watcher.start()
+    try:
+        if not live.wait(60):
+            raise RuntimeError("watchers did not go live within 60 s")
+        start_at = time.time() + args.spawn_delay
+        specs = [
+            LoadSpec(args.producer, server.target, conc, start_at, start_at, deadline,
+                     max_calls=n, pool_id=pool_id, seed=99_000 + i, request_ids=args.request_ids,
+                     reservation_ids=ids[sum(slots[:i]):sum(slots[:i + 1])])
+            for i, (conc, n) in enumerate(zip(slots, split(args.events, args.client_procs),
+                                              strict=True))
+        ]
+        procs, pout = start_workers(ctx, specs)
+        time.sleep(max(0.0, start_at - time.time()))
+        phase = Phase(server)
+        producers = collect_workers(procs, pout, timeout=args.watch_timeout + 60)
+        done.set()
+        status, value = out.get(timeout=args.watch_timeout + 60)
+        phase.end()
+        if status != "ok":
+            raise RuntimeError(f"watch worker failed: {value}")
+        return value, producers, phase
+    finally:
+        done.set()
+        watcher.join(5)
+        if watcher.is_alive():
+            watcher.kill()
+
+
+def replay_phase(ctx: Any, args: argparse.Namespace, server: Server,
+                 start_revision: int) -> tuple[WatchResult, Phase]:
+    """(c'): the same watchers replay the same events from the log: the fan-out's own ceiling,
+    with no producer in the way."""
+    live, done, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    spec = WatchSpec(server.target, args.watchers, args.events,
+                     time.time() + args.watch_timeout, args.watch_channels, start_revision)
+    watcher = ctx.Process(target=watch_worker, args=(spec, live, done, out), daemon=True)
+    watcher.start()
+    try:
+        live.wait(60)
+        phase = Phase(server)
+        status, value = out.get(timeout=args.watch_timeout + 60)
+        phase.end()
+        if status != "ok":
+            raise RuntimeError(f"watch worker failed: {value}")
+        return value, phase
+    finally:
+        watcher.join(5)
+        if watcher.is_alive():
+            watcher.kill()
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="measured duration of phases (a) and (b)")
+    p.add_argument("--warmup", type=float, default=1.0,
+                   help="unmeasured warm-up before each of phases (a) and (b)")
+    p.add_argument("--concurrency", type=int, default=32, help="calls in flight")
+    p.add_argument("--client-procs", type=int, default=1,
+                   help="load-generator processes (the concurrency is split between them)")
+    p.add_argument("--events", type=int, default=10_000, help="events produced in phase (c)")
+    p.add_argument("--watchers", type=int, default=50, help="watch streams in phase (c)")
+    p.add_argument("--producer", choices=("update", "create"), default="update",
+                   help="what makes the phase (c) events, one event per call: UpdateReservation "
+                        "renaming one of C reservations (no capacity check, measured fastest) "
+                        "or CreateReservation")
+    p.add_argument("--no-replay", action="store_true",
+                   help="skip (c'): the watchers replaying the phase (c) events from the log")
+    p.add_argument("--watch-channels", type=int, default=1,
+                   help="gRPC channels the watch streams are spread over")
+    p.add_argument("--watch-timeout", type=float, default=180.0,
+                   help="upper bound on phase (c), seconds")
+    p.add_argument("--watch-buffer-events", type=int, default=0,
+                   help="passed to the server when > 0 (server default 10000)")
+    p.add_argument("--request-ids", action="store_true",
+                   help="send a unique request_id with every CreateReservation (idempotency "
+                        "lookup + insert per call)")
+    p.add_argument("--max-calls", type=int, default=2_000_000,
+                   help="call budget per load process and phase (bounds the loops)")
+    p.add_argument("--database-url", default="",
+                   help="server database (e.g. postgresql+asyncpg://...); default: a fresh "
+                        "temporary SQLite file")
+    p.add_argument("--log-level", default="warning", help="server --log-level")
+    p.add_argument("--server-arg", action="append", default=[],
+                   help="extra server flag, repeatable (--server-arg=--watch-batch-events=1000)")
+    p.add_argument("--spawn-delay", type=float, default=2.0,
+                   help="seconds allowed for load processes to start before a phase begins")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c")
+    p.add_argument("--keep-tmp", action="store_true",
+                   help="keep the temporary directory (SQLite file, server log)")
+    p.add_argument("--profile", default="",
+                   help="py-spy record the server during phase (b) into this file "
+                        "(.json: speedscope, .txt: collapsed stacks, else flame graph SVG)")
+    p.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
+                   help="py-spy executable for --profile")
+    return p.parse_args(argv)
+
+
+async def setup_pool(target: str) -> str:
+    pool_id = "bench-" + uuid.uuid4().hex[:8]
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.ReservationServiceStub(channel)
+        await stub.CreatePool(pb.CreatePoolRequest(
+            pool=pb.Pool(id=pool_id, provider="bench", availability_zone="az1")), timeout=10)
+        await stub.IncreaseCapacity(pb.IncreaseCapacityRequest(
+            pool_id=pool_id, resources=pb.Resources(cores=10**12), reason="bench"), timeout=10)
+    return pool_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    ctx = mp.get_context("spawn")
+    server = Server(args)
+    notes: list[str] = []
+    profiler: subprocess.Popen[bytes] | None = None
+    health = create = watch = producers = replay = None
+    hwm_kb = rss_kb = 0
+    crash = ""
+
+    def checkpoint(phase: str) -> bool:
+        """Samples the server's memory; False (and notes it) if the server has died."""
+        nonlocal hwm_kb, rss_kb, crash
+        if server.died():
+            crash = crash or f"server {server.died()} during {phase}"
+            return False
+        hwm, rss = server.memory_kb()
+        hwm_kb, rss_kb = max(hwm_kb, hwm), rss or rss_kb
+        return True
+
+    try:
+        server.wait_ready()
+        db = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
+        print(f"server pid {server.pid} on {server.target}, {db}: {server.database_url}",
+              flush=True)
+        print(f"load: {args.client_procs} client process(es), concurrency {args.concurrency}, "
+              f"{args.seconds:g} s per phase after {args.warmup:g} s warm-up; "
+              f"{os.cpu_count()} CPUs", flush=True)
+        pool_id = asyncio.run(setup_pool(server.target))
+
+        if "a" not in skip:
+            results, phase = unary_phase(ctx, args, server, "health")
+            health = summarize_unary(results, args.seconds)
+            health["server_cpu"] = phase.server_cpu / phase.wall
+            print(f"(a) {health['rate']:,.0f} calls/s", flush=True)
+        if "b" not in skip:
+            if args.profile:
+                fmt = ("speedscope" if args.profile.endswith(".json")
+                       else "raw" if args.profile.endswith(".txt") else "flamegraph")
+                duration = int(args.spawn_delay + args.warmup + args.seconds) + 1
+                profiler = subprocess.Popen(
+                    [args.py_spy, "record", "-p", str(server.pid), "-d", str(duration),
+                     "-r", "100", "-f", fmt, "-o", args.profile, "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            results, phase = unary_phase(ctx, args, server, "create", pool_id)
+            create = summarize_unary(results, args.seconds)
+            create["server_cpu"] = phase.server_cpu / phase.wall
+            print(f"(b) {create['rate']:,.0f} calls/s", flush=True)
+            if profiler is not None:
+                _, err = profiler.communicate(timeout=60)
+                notes.append(f"py-spy profile of the server during (b): {args.profile}"
+                             + ("" if profiler.returncode == 0 else f" (failed: {err[-300:]!r})"))
+        if "c" not in skip and checkpoint("(b)"):
+            watch, producers, wphase = watch_phase(ctx, args, server, pool_id)
+            print(f"(c) {sum(watch.counts):,} events delivered", flush=True)
+            if not args.no_replay and watch.min_revision and checkpoint("(c)"):
+                try:
+                    replay, rphase = replay_phase(ctx, args, server, watch.min_revision)
+                    print(f"(c') {sum(replay.counts):,} events replayed", flush=True)
+                except RuntimeError as e:
+                    if not server.died():
+                        raise
+                    print(f"(c') failed: {e}", file=sys.stderr)
+                time.sleep(0.5)
+        checkpoint("(c')" if replay or not args.no_replay else "the run")
+    except BaseException:
+        print(f"--- server (exit status {server.proc.poll()}) log tail ---\n"
+              + server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        if profiler is not None and profiler.poll() is None:
+            profiler.kill()
+        server.stop()
+        if not args.keep_tmp:
+            shutil.rmtree(server.tmp, ignore_errors=True)
+
+    rows: list[tuple[str, str, str, str]] = []
+
+    def ok(passed: bool) -> str:
+        return "yes" if passed else "NO"
+
+    if health:
+        rows.append((f"(a) Health/Check calls/s (c={args.concurrency})",
+                     f"{health['rate']:,.0f}", "ceiling", ""))
+        rows.append(("    p50 / p99 latency ms",
+                     f"{health['p50_ms']:.2f} / {health['p99_ms']:.2f}", "", ""))
+        rows.append(("    server / client CPU (cores)",
+                     f"{health['server_cpu']:.2f} / {health['client_cpu']:.2f}", "", ""))
+    if create:
+        rows.append((f"(b) CreateReservation calls/s (c={args.concurrency})",
+                     f"{create['rate']:,.0f}", "", ""))
+        if health:
+            ratio = create["rate"] / health["rate"]
+            rows.append(("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
+                         ok(ratio >= TARGET_RATIO)))
+        rows.append(("    p50 latency ms", f"{create['p50_ms']:.2f}", "", ""))
+        rows.append(("    p99 latency ms", f"{create['p99_ms']:.2f}", f"< {TARGET_P99_MS:g}",
+                     ok(create["p99_ms"] < TARGET_P99_MS)))
+        rows.append(("    server / client CPU (cores)",
+                     f"{create['server_cpu']:.2f} / {create['client_cpu']:.2f}", "", ""))
+        rows.append(("    errors", str(create["errors"] or 0), "0", ok(not create["errors"])))
+    if watch and producers is not None:
+        expected = args.watchers * args.events
+        delivered = sum(watch.counts)
+        first_call = min(r.first_send for r in producers)
+        span = watch.last_recv - first_call if delivered else float("nan")
+        rate = delivered / span if delivered else 0.0
+        made = sum(r.total_calls - sum(r.errors.values()) for r in producers)
+        made_span = max(r.last_done for r in producers) - first_call
+        verb = "UpdateReservation" if args.producer == "update" else "CreateReservation"
+        rows.append((f"(c) events/s delivered ({args.watchers} watchers)", f"{rate:,.0f}",
+                     f">= {TARGET_EVENTS_S:,.0f}", ok(rate >= TARGET_EVENTS_S)))
+        lag_ms = watch.lag_p99 * 1000
+        rows.append(("    p99 delivery lag ms", f"{lag_ms:.1f}", f"< {TARGET_LAG_P99_MS:g}",
+                     ok(lag_ms < TARGET_LAG_P99_MS)))
+        rows.append(("    p50 / max delivery lag ms",
+                     f"{watch.lag_p50 * 1000:.1f} / {watch.lag_max * 1000:.1f}", "", ""))
+        rows.append(("    events stamped before the previous revision",
+                     f"{watch.time_backwards // max(1, args.watchers):,}", "", ""))
+        rows.append(("    events delivered / expected", f"{delivered:,} / {expected:,}", "all",
+                     ok(delivered == expected)))
+        rows.append(("    first call -> last delivery s", f"{span:.2f}", "", ""))
+        rows.append((f"    producer {verb} calls/s (c={args.concurrency})",
+                     f"{made / made_span:,.0f}", "", ""))
+        rows.append(("    events per watch response (mean)",
+                     f"{delivered / max(1, watch.responses):.1f}", "", ""))
+        rows.append(("    server / watchers / producer CPU (cores)",
+                     f"{wphase.server_cpu / wphase.wall:.2f} / {watch.cpu / watch.wall:.2f} / "
+                     f"{sum(r.cpu for r in producers) / max(r.wall for r in producers):.2f}",
+                     "", ""))
+        bad = dict(watch.errors)
+        for r in producers:
+            for k, v in r.errors.items():
+                bad["producer " + k] = bad.get("producer " + k, 0) + v
+        if watch.out_of_order:
+            bad["out of order"] = watch.out_of_order
+        rows.append(("    errors", str(bad or 0), "0", ok(not bad)))
+    if crash and "(c')" in crash and not replay:
+        rows.append(("(c') replay of the same events", "failed", "", "NO"))
+    if replay:
+        got = sum(replay.counts)
+        span = replay.last_recv - replay.start
+        complete = got == args.watchers * args.events
+        rows.append(("(c') replay of the same events, events/s",
+                     f"{got / span:,.0f}" if complete else "incomplete", "", ""))
+        rows.append(("    events replayed / expected",
+                     f"{got:,} / {args.watchers * args.events:,}", "all", ok(complete)))
+        rows.append(("    server / watchers CPU (cores)",
+                     f"{rphase.server_cpu / rphase.wall:.2f} / {replay.cpu / replay.wall:.2f}",
+                     "", ""))
+        if replay.errors or replay.out_of_order:
+            rows.append(("    errors", str(replay.errors), "0", "NO"))
+    rows.append(("(d) server peak RSS (VmHWM) MiB", f"{hwm_kb / 1024:.1f}", "", ""))
+    rows.append(("    server RSS at end MiB" + (" (last sample)" if crash else ""),
+                 f"{rss_kb / 1024:.1f}", "", ""))
+    if crash:
+        rows.append(("server crashed", crash, "no crash", "NO"))
+
+    header = ("figure", "value", "target", "met")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
+                         row[2].ljust(widths[2]), row[3].ljust(widths[3])]).rstrip())
+    for n in notes:
+        print(n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

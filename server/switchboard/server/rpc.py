@@ -4,6 +4,7 @@ into rich gRPC statuses."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -66,25 +67,35 @@ def _finish(method: str, peer: str, context: Context, started: float,
         log.info("rpc", **fields)
 
 
+@contextlib.asynccontextmanager
+async def _observed(method: str, context: Context) -> AsyncIterator[None]:
+    """Runs one call: domain errors become rich statuses, others INTERNAL; logs it at the end."""
+    started = time.perf_counter()
+    peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
+    error: BaseException | None = None
+    try:
+        yield
+    except asyncio.CancelledError as e:  # the client went away
+        error = e
+        raise
+    except SwitchboardError as e:
+        error = e
+        await context.abort_with_status(to_status(e))
+    except Exception as e:
+        error = e
+        if context.code() is None:
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        raise
+    finally:
+        _finish(method, peer, context, started, error)
+
+
 def _unary(
     method: str, behavior: Callable[[Any, Context], Awaitable[Any]]
 ) -> Callable[[Any, Context], Awaitable[Any]]:
     async def wrapper(request: Any, context: Context) -> Any:
-        started = time.perf_counter()
-        peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
-        error: BaseException | None = None
-        try:
+        async with _observed(method, context):
             return await behavior(request, context)
-        except SwitchboardError as e:
-            error = e
-            await context.abort_with_status(to_status(e))
-        except Exception as e:
-            error = e
-            if context.code() is None:
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            raise
-        finally:
-            _finish(method, peer, context, started, error)
 
     return wrapper
 
@@ -93,24 +104,8 @@ def _stream(
     method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]]
 ) -> Callable[[Any, Context], AsyncIterator[Any]]:
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
-        started = time.perf_counter()
-        peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
-        error: BaseException | None = None
-        try:
+        async with _observed(method, context):
             async for response in behavior(request, context):
                 yield response
-        except asyncio.CancelledError as e:  # the client went away
-            error = e
-            raise
-        except SwitchboardError as e:
-            error = e
-            await context.abort_with_status(to_status(e))
-        except Exception as e:
-            error = e
-            if context.code() is None:
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            raise
-        finally:
-            _finish(method, peer, context, started, error)
 
     return wrapper

@@ -103,3 +103,27 @@ async def test_fifty_clients_two_server_processes(database_url: str) -> None:
             ok, full = await race([a, b], now + HOUR, seed=2)
             assert ok > 0 and full > 0
             assert await assert_never_over(client) <= CAPACITY
+
+
+async def test_concurrent_retries_create_once(server: App, client: AsyncClient) -> None:
+    """Twenty concurrent calls with one request_id make one reservation and all return it;
+    concurrent creates of one pool id make one pool and the rest get ALREADY_EXISTS."""
+    now = server.clock.now()
+    await setup_pool(client, now)
+    request = pb.CreateReservationRequest(
+        reservation=pb.Reservation(pool_id="pool-a", start_time=from_micros(now + HOUR),
+                                   end_time=from_micros(now + 2 * HOUR),
+                                   resources=pb.Resources(cores=1)),
+        request_id="retry-me")
+    results = await asyncio.gather(
+        *(client.reservations.CreateReservation(request) for _ in range(20)))
+    assert len({r.reservation.id for r in results}) == 1
+    listed = await client.reservations.ListReservations(pb.ListReservationsRequest())
+    assert len(listed.reservations) == 1
+
+    pool = pb.CreatePoolRequest(pool=pb.Pool(id="pool-b", provider="p", availability_zone="z"))
+    outcomes = await asyncio.gather(
+        *(client.reservations.CreatePool(pool) for _ in range(10)), return_exceptions=True)
+    failures = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(failures) == 9
+    assert {f.code() for f in failures} == {grpc.StatusCode.ALREADY_EXISTS}

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import Insert, MetaData, Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -77,3 +79,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("switchboard_read_only", False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def insert_if_absent(conn: AsyncConnection, table: Table, **values: Any) -> Insert:
+    """INSERT that does nothing when the key exists. On PostgreSQL a concurrent insert of the same
+    key waits for the other transaction to end, so the key also serializes such calls."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    return insert(table).values(**values).on_conflict_do_nothing()

@@ -13,12 +13,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.clock import Clock
-from switchboard.server.db import Database, metadata
+from switchboard.server.db import Database, insert_if_absent, metadata
 
 events_table = Table(
     "event_log",
@@ -98,11 +96,8 @@ class EventLog:
 
     async def initialize(self) -> None:
         """Creates the head row if the database is new."""
-        insert = sqlite_insert if self.db.is_sqlite else pg_insert
         async with self.db.write() as conn:
-            await conn.execute(
-                insert(head_table).values(id=1, head=0, oldest=1).on_conflict_do_nothing()
-            )
+            await conn.execute(insert_if_absent(conn, head_table, id=1, head=0, oldest=1))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.db import metadata
+from switchboard.server.db import insert_if_absent, metadata
 
 request_ids = Table(
     "request_ids",
@@ -17,23 +17,31 @@ request_ids = Table(
 )
 
 
-async def find(conn: AsyncConnection, method: str, request_id: str) -> str | None:
-    """The id of what an earlier call with this request_id created, if any."""
+async def claim(conn: AsyncConnection, method: str, request_id: str) -> str | None:
+    """Claims `request_id` for this call. Returns the id an earlier call with it created, or None
+    when this call is the first; a concurrent call with the same id then waits for this
+    transaction and, if it commits, gets its result. Call before validating anything that
+    depends on time, so that a retry returns the first result even when it would now fail."""
     if not request_id:
+        return None
+    claimed = await conn.execute(
+        insert_if_absent(conn, request_ids, method=method, request_id=request_id, resource_id="")
+    )
+    if claimed.rowcount == 1:
         return None
     row = await conn.execute(
         select(request_ids.c.resource_id).where(
             request_ids.c.method == method, request_ids.c.request_id == request_id
         )
     )
-    return row.scalar_one_or_none()
+    return str(row.scalar_one())
 
 
 async def remember(conn: AsyncConnection, method: str, request_id: str, resource_id: str) -> None:
     """Records what this call created, in the same transaction as the creation."""
     if request_id:
         await conn.execute(
-            request_ids.insert().values(
-                method=method, request_id=request_id, resource_id=resource_id
-            )
+            update(request_ids)
+            .where(request_ids.c.method == method, request_ids.c.request_id == request_id)
+            .values(resource_id=resource_id)
         )

@@ -119,19 +119,18 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         if not pool.availability_zone:
             v.add("pool.availability_zone", "is required")
         async with self.log.transaction() as tx:
-            earlier = await idempotency.find(tx.conn, "CreatePool", request.request_id)
+            earlier = await idempotency.claim(tx.conn, "CreatePool", request.request_id)
             if earlier is not None:
                 existing = await store.get_pool(tx.conn, earlier)
                 assert existing is not None
                 return pb.CreatePoolResponse(pool=pool_pb(existing))
             v.raise_if_any()
-            if await store.get_pool(tx.conn, pool.id) is not None:
+            created = Pool(pool.id, pool.provider, pool.availability_zone, tx.now)
+            if not await store.insert_pool(tx.conn, created):
                 raise AlreadyExists(
                     message=f"pool {pool.id!r} already exists", reason="POOL_EXISTS", area=AREA,
                     resource_type="pool", resource_name=pool.id,
                 )
-            created = Pool(pool.id, pool.provider, pool.availability_zone, tx.now)
-            await store.insert_pool(tx.conn, created)
             await idempotency.remember(tx.conn, "CreatePool", request.request_id, created.id)
             revision = await tx.next_revision()
             event = pb.CapacityEvent(
@@ -191,7 +190,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         amounts = check_amounts(request.resources if has(request, "resources") else None,
                                 "resources", v)
         async with self.log.transaction() as tx:
-            earlier = await idempotency.find(tx.conn, method, request.request_id)
+            earlier = await idempotency.claim(tx.conn, method, request.request_id)
             if earlier is not None:
                 existing = await store.get_change(tx.conn, earlier)
                 assert existing is not None
@@ -279,7 +278,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         amounts = check_amounts(body.resources if has(body, "resources") else None,
                                 "reservation.resources", v)
         async with self.log.transaction() as tx:
-            earlier = await idempotency.find(tx.conn, "CreateReservation", request.request_id)
+            earlier = await idempotency.claim(tx.conn, "CreateReservation", request.request_id)
             if earlier is not None:
                 return pb.CreateReservationResponse(
                     reservation=reservation_pb(await _get(tx.conn, earlier))

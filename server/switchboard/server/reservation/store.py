@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.db import metadata
+from switchboard.server.db import insert_if_absent, metadata
 from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
 from switchboard.server.reservation.model import (
@@ -139,13 +139,15 @@ async def list_pools(conn: AsyncConnection, after: str, limit: int) -> list[Pool
     return [_pool(r) for r in rows]
 
 
-async def insert_pool(conn: AsyncConnection, pool: Pool) -> None:
-    await conn.execute(
-        pools.insert().values(
-            id=pool.id, provider=pool.provider, availability_zone=pool.availability_zone,
-            create_time=pool.create_time,
+async def insert_pool(conn: AsyncConnection, pool: Pool) -> bool:
+    """Inserts a pool; False if one with its id exists (or is being created concurrently)."""
+    result = await conn.execute(
+        insert_if_absent(
+            conn, pools, id=pool.id, provider=pool.provider,
+            availability_zone=pool.availability_zone, create_time=pool.create_time,
         )
     )
+    return result.rowcount == 1
 
 
 async def get_change(conn: AsyncConnection, change_id: str) -> CapacityChange | None:

@@ -438,3 +438,18 @@ async def test_one_log_line_for_a_failed_unary_rpc(client: AsyncClient) -> None:
     assert lines[0]["method"] == "/switchboard.reservation.v1.ReservationService/GetReservation"
     assert lines[0]["code"] == "NOT_FOUND"
     assert lines[0]["log_level"] == "info"  # a domain error, not a server fault
+
+
+async def test_one_log_line_for_a_streaming_reflection_call(server: App) -> None:
+    """Every kind of RPC is logged, the bidirectional reflection stream included."""
+    with structlog.testing.capture_logs() as logs:
+        async with grpc.aio.insecure_channel(target(server)) as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            call = stub.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            responses = [r async for r in call]
+        lines = await _logged(logs)
+    assert len(responses) == 1
+    assert [line["method"] for line in lines] == [
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"]
+    assert lines[0]["code"] == "OK"

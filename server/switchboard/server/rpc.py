@@ -22,6 +22,14 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 log = structlog.get_logger("switchboard.rpc")
 
 
+_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
+
+
 class RpcInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self,
@@ -32,19 +40,17 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary(method, handler.unary_unary),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            wrap = _stream if inspect.isasyncgenfunction(handler.unary_stream) else _unary
-            return grpc.unary_stream_rpc_method_handler(
-                wrap(method, handler.unary_stream),  # type: ignore[arg-type]
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+        for kind, make in _KINDS:
+            behavior = getattr(handler, kind)
+            if behavior:
+                # Handlers that stream with `yield` are async generators; unary ones, and
+                # streaming ones that call context.write(), are coroutines.
+                wrap = _stream if inspect.isasyncgenfunction(behavior) else _unary
+                return make(  # type: ignore[no-any-return]
+                    wrap(method, behavior),
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
         return handler
 
 

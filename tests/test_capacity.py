@@ -38,7 +38,7 @@ async def test_allocations_count_in_the_ledger(server: App, client: AsyncClient)
     await make_pool(client, cores=10)
     inside = await reserve(client, 0, 4, cores=4)
     async with server.events.transaction() as tx:
-        await reservation_store.get_pool(tx.conn, "pool-a", lock=True)
+        await reservation_store.claim_pool(tx.conn, "pool-a")
         await claims.hold(tx.conn, "vm-1", "pool-a", {"cores": 3}, START)  # outside
         await claims.hold(tx.conn, "vm-2", "pool-a", {"cores": 2}, START, inside.id)
     capacity = (await client.reservations.QueryCapacity(pb.QueryCapacityRequest(
@@ -50,5 +50,6 @@ async def test_allocations_count_in_the_ledger(server: App, client: AsyncClient)
         await reserve(client, 1, 2, cores=4)
     assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     async with server.events.transaction() as tx:
+        await reservation_store.claim_pool(tx.conn, "pool-a")
         await claims.release(tx.conn, "vm-1", START + HOUR)
     await reserve(client, 1, 2, cores=4)

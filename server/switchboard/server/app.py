@@ -54,6 +54,7 @@ class App:
         await self.events.initialize()
         await self.hub.start()
         self.sweeper.start()
+        self.reservations.admission.start()
         server = grpc.aio.server(interceptors=[RpcInterceptor()])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -77,6 +78,7 @@ class App:
         await self.hub.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        await self.reservations.admission.stop()
         await self.sweeper.stop()
         await self.db.close()
         log.info("stopped")

@@ -68,16 +68,21 @@ class Transaction:
         The first call reads the clock again, so that event times follow revision order even
         when this transaction waited for locks.
         """
+        return (await self.next_revisions(1))[0]
+
+    async def next_revisions(self, count: int) -> range:
+        """Takes `count` consecutive revisions at once (see `next_revision`)."""
         result = await self.conn.execute(
             update(head_table)
             .where(head_table.c.id == 1)
-            .values(head=head_table.c.head + 1)
+            .values(head=head_table.c.head + count)
             .returning(head_table.c.head)
         )
         if not self._revised:
             self._revised = True
             self.now = max(self.now, self.clock.now())
-        return int(result.scalar_one())
+        last = int(result.scalar_one())
+        return range(last - count + 1, last + 1)
 
     def append(self, revision: int, area: str, kind: str, key: str, scope: str,
                payload: bytes) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, select, update
+from sqlalchemy import Column, PrimaryKeyConstraint, String, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.db import insert_if_absent, metadata
@@ -44,4 +44,14 @@ async def remember(conn: AsyncConnection, method: str, request_id: str, resource
             update(request_ids)
             .where(request_ids.c.method == method, request_ids.c.request_id == request_id)
             .values(resource_id=resource_id)
+        )
+
+
+async def release(conn: AsyncConnection, method: str, request_id: str) -> None:
+    """Gives back a claim whose call failed, for calls that share a transaction with others."""
+    if request_id:
+        await conn.execute(
+            delete(request_ids).where(
+                request_ids.c.method == method, request_ids.c.request_id == request_id
+            )
         )

@@ -3,7 +3,7 @@
 An allocation outside any reservation holds capacity against the pool (it counts in the
 invariant next to reservations); one inside a reservation is reported as allocated but takes
 nothing extra. Callers run these inside their own event-log transaction, after locking the pool
-with `store.get_pool(..., lock=True)`.
+with `store.claim_pool`, which also tells other processes' caches that the pool changed.
 """
 
 from __future__ import annotations

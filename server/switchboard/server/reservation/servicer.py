@@ -15,21 +15,21 @@ from switchboard.server.errors import (
     FailedPrecondition,
     NotFound,
     PreconditionViolation,
-    ResourceExhausted,
     Violations,
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.paging import decode_token, encode_token, page_size
 from switchboard.server.reservation import store
+from switchboard.server.reservation.admission import Admission, shortfall
+from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
+from switchboard.server.reservation.changes import record_reservation_event, set_status
 from switchboard.server.reservation.convert import (
     PRIORITY_FROM_PB,
     STATUS_FROM_PB,
-    STATUS_TO_PB,
     change_pb,
     pool_capacity_pb,
     pool_pb,
     reservation_pb,
-    resources_pb,
 )
 from switchboard.server.reservation.model import (
     LIVE,
@@ -57,38 +57,8 @@ from switchboard.server.watch import Hub
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
 CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
-RESERVATION_KINDS = ("reservation.created", "reservation.updated", "reservation.status_changed")
-_EVENT_TYPES = {
-    "reservation.created": pb.RESERVATION_EVENT_TYPE_CREATED,
-    "reservation.updated": pb.RESERVATION_EVENT_TYPE_UPDATED,
-    "reservation.status_changed": pb.RESERVATION_EVENT_TYPE_STATUS_CHANGED,
-}
-
-
 def _new_id() -> str:
     return str(uuid.uuid4())
-
-
-def record_reservation_event(
-    tx: Transaction, revision: int, kind: str, r: Reservation, previous: Status | None = None
-) -> None:
-    """Appends a reservation event for `r` as it is after the change."""
-    event = pb.ReservationEvent(
-        revision=revision, type=_EVENT_TYPES[kind], reservation=reservation_pb(r),
-        time=from_micros(tx.now),
-    )
-    if previous is not None:
-        event.previous_status = STATUS_TO_PB[previous]
-    tx.append(revision, AREA, kind, r.id, r.pool_id, event.SerializeToString())
-
-
-async def set_status(tx: Transaction, r: Reservation, status: Status) -> Reservation:
-    """Moves a reservation to a new status, with its event."""
-    revision = await tx.next_revision()
-    changed = r.with_status(status, tx.now, revision)
-    await store.save_reservation(tx.conn, changed)
-    record_reservation_event(tx, revision, "reservation.status_changed", changed, r.status)
-    return changed
 
 
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
@@ -98,6 +68,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         self.log = log
         self.hub = hub
         self.policy = policy
+        self.admission = Admission(log, policy)
         self.transition_due: Callable[[int], None] = lambda when: None
         """Told of the earliest clock-driven transition a call created (the sweeper listens)."""
 
@@ -199,8 +170,9 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                                       end_required=False)
             if end is not None and end <= tx.now:
                 v.add("end_time", "must be in the future")
-            pool = await store.get_pool(tx.conn, request.pool_id, lock=True) if request.pool_id \
+            claimed = await store.claim_pool(tx.conn, request.pool_id) if request.pool_id \
                 else None
+            pool = claimed[0] if claimed else None
             if request.pool_id and pool is None:
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")
             v.raise_if_any()
@@ -277,35 +249,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         check_priority(body.priority, "reservation.priority", v)
         amounts = check_amounts(body.resources if has(body, "resources") else None,
                                 "reservation.resources", v)
-        async with self.log.transaction() as tx:
-            earlier = await idempotency.claim(tx.conn, "CreateReservation", request.request_id)
-            if earlier is not None:
-                return pb.CreateReservationResponse(
-                    reservation=reservation_pb(await _get(tx.conn, earlier))
-                )
-            start, end = check_window(body, "start_time", "end_time", "reservation.", tx.now, v,
-                                      end_required=True)
-            check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,
-                                     start_given=has(body, "start_time"))
-            pool = None
-            if body.pool_id:
-                pool = await store.get_pool(tx.conn, body.pool_id, lock=True)
-                if pool is None:
-                    v.add("reservation.pool_id", f"unknown pool {body.pool_id!r}")
-            v.raise_if_any()
-            assert end is not None and pool is not None
-            await self._require_fit(tx, pool.id, start, end, amounts, exclude=None)
-            revision = await tx.next_revision()
-            created = Reservation(
-                id=_new_id(), pool_id=pool.id, name=body.name, start=start, end=end,
-                amounts=amounts, priority=PRIORITY_FROM_PB[body.priority],
-                status=status_at(start, end, tx.now), create_time=tx.now, update_time=tx.now,
-                created_revision=revision, revision=revision,
-            )
-            await store.insert_reservation(tx.conn, created)
-            await idempotency.remember(tx.conn, "CreateReservation", request.request_id,
-                                       created.id)
-            record_reservation_event(tx, revision, "reservation.created", created)
+        created = await self.admission.admit(request, amounts, v)
         self._schedule([created])
         return pb.CreateReservationResponse(reservation=reservation_pb(created))
 
@@ -315,31 +259,11 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> None:
         """Raises RESOURCE_EXHAUSTED, with what does fit, unless the request fits."""
         ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end)
-        fit = ledger.check(start, end, amounts, horizon=start, exclude=exclude)
-        if fit.ok:
+        if ledger.check(start, end, amounts, horizon=start, exclude=exclude).ok:
             return
         horizon = tx.now + self.policy.max_start_ahead
         wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start))
-        fit = wide.check(start, end, amounts, horizon=horizon, exclude=exclude)
-        shortfall = pb.ReservationShortfall(
-            pool_id=pool_id, max_reservable=resources_pb(fit.max_reservable),
-            earliest_window_found=fit.earliest_start is not None,
-            search_horizon=from_micros(horizon),
-        )
-        if fit.earliest_start is not None:
-            shortfall.earliest_start_time.CopyFrom(from_micros(fit.earliest_start))
-            shortfall.earliest_end_time.CopyFrom(
-                from_micros(fit.earliest_start + (end - start))
-            )
-        short = ", ".join(
-            f"{k} {amounts[k]} > {fit.max_reservable[k]}"
-            for k in amounts if amounts[k] > fit.max_reservable[k]
-        )
-        raise ResourceExhausted(
-            message=f"pool {pool_id!r} cannot hold the request over its window ({short})",
-            reason="INSUFFICIENT_CAPACITY", area=AREA,
-            metadata={"pool_id": pool_id}, details=[shortfall],
-        )
+        raise shortfall(pool_id, start, end, amounts, wide, horizon, exclude)
 
     async def UpdateReservation(
         self, request: pb.UpdateReservationRequest, context: Context
@@ -372,8 +296,9 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if current is None:
                 raise _reservation_not_found(body.id)
             _require_live(current)
-            pool = await store.get_pool(tx.conn, current.pool_id, lock=True)
-            assert pool is not None
+            claimed = await store.claim_pool(tx.conn, current.pool_id)
+            assert claimed is not None
+            pool = claimed[0]
             start = _micros(body, "start_time") if "start_time" in paths else current.start
             end = _micros(body, "end_time") if "end_time" in paths else current.end
             if "start_time" in paths and start != current.start and current.status in (
@@ -427,6 +352,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if current is None:
                 raise _reservation_not_found(request.reservation_id)
             _require_live(current)
+            await store.claim_pool(tx.conn, current.pool_id)
             cancelled = await set_status(tx, current, Status.CANCELLED)
             restored = await self._restore(tx, current.pool_id)
         self._schedule(restored)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +42,10 @@ pools = Table(
     Column("provider", String(255), nullable=False),
     Column("availability_zone", String(255), nullable=False),
     Column("create_time", BigInteger, nullable=False),
+    Column("version", BigInteger, nullable=False, default=0),
 )
+"""`version` moves with every change of what the pool holds, so a process can tell whether its
+cached holdings (`holdings.PoolHoldings`) are still current."""
 
 capacity_changes = Table(
     "capacity_changes",
@@ -117,14 +121,22 @@ def _reservation_values(r: Reservation) -> dict[str, Any]:
     }
 
 
-async def get_pool(conn: AsyncConnection, pool_id: str, lock: bool = False) -> Pool | None:
-    """One pool; with `lock`, its row is locked until the transaction ends (PostgreSQL), which
-    serializes every capacity decision on the pool."""
-    query = select(pools).where(pools.c.id == pool_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).one_or_none()
+async def get_pool(conn: AsyncConnection, pool_id: str) -> Pool | None:
+    row = (await conn.execute(select(pools).where(pools.c.id == pool_id))).one_or_none()
     return _pool(row) if row else None
+
+
+async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | None:
+    """Locks a pool for a change of what it holds, until the transaction ends, and moves its
+    version; returns the pool and its new version (None if there is no such pool). Every
+    capacity decision on a pool runs under this lock: one serialized step per pool."""
+    row = (
+        await conn.execute(
+            update(pools).where(pools.c.id == pool_id).values(version=pools.c.version + 1)
+            .returning(*pools.c)
+        )
+    ).one_or_none()
+    return (_pool(row), int(row.version)) if row else None
 
 
 async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
@@ -173,11 +185,25 @@ def _overlaps(table: Table, start: int, end: int | None) -> Any:
     return condition
 
 
-async def load_ledger(
+@dataclass(frozen=True)
+class PoolClaims:
+    """What a pool holds over a window: capacity changes, reservations that hold capacity, and
+    instance allocations outside and inside reservations."""
+
+    changes: list[LedgerChange]
+    held: list[Reservation]
+    outside: list[Claim]
+    inside: list[Claim]
+
+    def ledger(self) -> PoolLedger:
+        return PoolLedger(self.changes, [r.claim() for r in self.held],
+                          allocations_outside=self.outside, allocations_inside=self.inside)
+
+
+async def load_claims(
     conn: AsyncConnection, pool_id: str, start: int, end: int | None
-) -> tuple[PoolLedger, list[Reservation]]:
-    """The pool's ledger restricted to claims and changes overlapping [start, end), with the
-    reservations that hold capacity there."""
+) -> PoolClaims:
+    """Everything the pool holds that overlaps [start, end)."""
     changes = await conn.execute(
         select(capacity_changes).where(
             capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
@@ -201,13 +227,18 @@ async def load_ledger(
     for row in claims:
         claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts))
         (inside if row.reservation_id else outside).append(claim)
-    ledger = PoolLedger(
+    return PoolClaims(
         [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
-        [r.claim() for r in held],
-        allocations_outside=outside,
-        allocations_inside=inside,
+        held, outside, inside,
     )
-    return ledger, held
+
+
+async def load_ledger(
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None
+) -> tuple[PoolLedger, list[Reservation]]:
+    """The pool's ledger over [start, end), with the reservations that hold capacity there."""
+    claims = await load_claims(conn, pool_id, start, end)
+    return claims.ledger(), claims.held
 
 
 async def get_reservation(
@@ -220,8 +251,8 @@ async def get_reservation(
     return _reservation(row) if row else None
 
 
-async def insert_reservation(conn: AsyncConnection, r: Reservation) -> None:
-    await conn.execute(reservations.insert().values(**_reservation_values(r)))
+async def insert_reservations(conn: AsyncConnection, new: Sequence[Reservation]) -> None:
+    await conn.execute(reservations.insert(), [_reservation_values(r) for r in new])
 
 
 async def save_reservation(conn: AsyncConnection, r: Reservation) -> None:

@@ -10,8 +10,8 @@ import structlog
 
 from switchboard.server.eventlog import EventLog
 from switchboard.server.reservation import store
+from switchboard.server.reservation.changes import set_status
 from switchboard.server.reservation.model import Status, status_at
-from switchboard.server.reservation.servicer import set_status
 
 log = structlog.get_logger("switchboard.reservation.sweeper")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Sequence
 
@@ -16,6 +17,10 @@ async def serve(argv: Sequence[str] | None = None) -> None:
     configure(settings.log_format, settings.log_level)
     app = App(settings)
     await app.start()
+    # Fewer, cheaper collections: what start-up made lives for good, and the default gen-0
+    # threshold (700) collects every few requests, which showed as 40 ms of p99 latency.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

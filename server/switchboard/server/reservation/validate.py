@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.errors import Violations
-from switchboard.server.reservation.convert import amounts_of
+from switchboard.server.reservation.convert import PRIORITY_FROM_PB, amounts_of
 from switchboard.server.timestamps import to_micros
 
 AREA = "reservation"
@@ -80,7 +80,7 @@ def check_reservation_window(
 
 
 def check_priority(value: int, path: str, v: Violations) -> None:
-    if value not in pb.Priority.values():
+    if value not in PRIORITY_FROM_PB:
         v.add(path, f"unknown priority {value}")
 
 

@@ -8,6 +8,7 @@ import random
 import time
 
 import grpc
+import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from switchboard.client import AsyncClient
@@ -127,3 +128,41 @@ async def test_concurrent_retries_create_once(server: App, client: AsyncClient) 
     failures = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
     assert len(failures) == 9
     assert {f.code() for f in failures} == {grpc.StatusCode.ALREADY_EXISTS}
+
+
+async def test_batched_admission_keeps_failures_apart(server: App, client: AsyncClient) -> None:
+    """Calls admitted in one batch: the ones that fail write nothing (their request_id stays
+    free), the others are created; later capacity changes are seen by the next batch."""
+    now = server.clock.now()
+    await setup_pool(client, now)
+
+    def create(pool_id: str, cores: int, request_id: str) -> pb.CreateReservationRequest:
+        return pb.CreateReservationRequest(
+            reservation=pb.Reservation(pool_id=pool_id, start_time=from_micros(now + HOUR),
+                                       end_time=from_micros(now + 2 * HOUR),
+                                       resources=pb.Resources(cores=cores)),
+            request_id=request_id)
+
+    calls = [create("pool-a", 10, f"ok-{i}") for i in range(8)]
+    calls += [create("ghost", 10, f"bad-{i}") for i in range(4)]
+    calls += [create("pool-a", CAPACITY, "too-big")]
+    outcomes = await asyncio.gather(
+        *(client.reservations.CreateReservation(c) for c in calls), return_exceptions=True)
+    codes = [o.code() if isinstance(o, grpc.aio.AioRpcError) else grpc.StatusCode.OK
+             for o in outcomes]
+    assert codes == [grpc.StatusCode.OK] * 8 + [grpc.StatusCode.INVALID_ARGUMENT] * 4 + [
+        grpc.StatusCode.RESOURCE_EXHAUSTED]
+    retried = await client.reservations.CreateReservation(create("pool-a", 10, "bad-0"))
+    assert retried.reservation.resources.cores == 10
+    assert await assert_never_over(client) == 90
+
+    await client.reservations.DecreaseCapacity(pb.DecreaseCapacityRequest(
+        pool_id="pool-a", resources=pb.Resources(cores=5), start_time=from_micros(now)))
+    capacity = await client.reservations.QueryCapacity(pb.QueryCapacityRequest(
+        pool_ids=["pool-a"], start_time=from_micros(now + HOUR),
+        end_time=from_micros(now + 2 * HOUR)))
+    left = capacity.pools[0].minimum.available.cores
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await client.reservations.CreateReservation(create("pool-a", left + 1, ""))
+    assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    await client.reservations.CreateReservation(create("pool-a", left, ""))

@@ -3,8 +3,9 @@
 (a) ceiling: grpc.health.v1 Health/Check calls/s at concurrency C against the server;
 (b) CreateReservation calls/s, p50/p99 latency at concurrency C, and its ratio to (a);
 (c) watch fan-out: W live watchers receiving N reservation events, made at concurrency C by
-    UpdateReservation (--producer update, the fastest one-event-per-call producer) or
-    CreateReservation: events/s delivered over all watchers and p99 delivery lag;
+    CreateReservation (--producer create, the default: admitted in batches, the fastest
+    one-event-per-call producer) or UpdateReservation: events/s delivered over all watchers
+    and p99 delivery lag;
 (c') the same watchers replaying those events from the log: the fan-out's own capacity;
 (d) the server's peak RSS (VmHWM).
 
@@ -581,9 +582,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="load-generator processes (the concurrency is split between them)")
     p.add_argument("--events", type=int, default=10_000, help="events produced in phase (c)")
     p.add_argument("--watchers", type=int, default=50, help="watch streams in phase (c)")
-    p.add_argument("--producer", choices=("update", "create"), default="update",
+    p.add_argument("--producer", choices=("update", "create"), default="create",
                    help="what makes the phase (c) events, one event per call: UpdateReservation "
-                        "renaming one of C reservations (no capacity check, measured fastest) "
+                        "renaming one of C reservations (one transaction per call) "
                         "or CreateReservation")
     p.add_argument("--no-replay", action="store_true",
                    help="skip (c'): the watchers replaying the phase (c) events from the log")

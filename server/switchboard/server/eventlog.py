@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
+from google.protobuf.message import Message
 from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,6 +41,9 @@ head_table = Table(
 )
 
 
+M = TypeVar("M", bound=Message)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One stored event. `scope` is what watch filters select on besides `key` (e.g. a pool)."""
@@ -50,6 +55,16 @@ class Event:
     scope: str
     payload: bytes
     time: int
+    _decoded: list[Message] = field(default_factory=list, compare=False, repr=False)
+
+    def decode(self, message_type: type[M]) -> M:
+        """The payload as a message, parsed once however many watchers the event goes to.
+        Shared: copy it, never change it."""
+        if not self._decoded:
+            self._decoded.append(message_type.FromString(self.payload))
+        message = self._decoded[0]
+        assert isinstance(message, message_type)
+        return message
 
 
 class Transaction:

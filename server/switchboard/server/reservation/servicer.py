@@ -429,7 +429,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
 
         async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
             yield pb.WatchCapacityResponse(
-                events=[pb.CapacityEvent.FromString(e.payload) for e in events],
+                events=[e.decode(pb.CapacityEvent) for e in events],
                 revision=revision,
             )
 
@@ -448,7 +448,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
 
         async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
             yield pb.WatchReservationsResponse(
-                events=[pb.ReservationEvent.FromString(e.payload) for e in events],
+                events=[e.decode(pb.ReservationEvent) for e in events],
                 revision=revision,
             )
 

@@ -11,7 +11,6 @@ transaction is shared by the whole batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass, replace
 
@@ -32,6 +31,7 @@ from switchboard.server.reservation.validate import (
     check_window,
     has,
 )
+from switchboard.server.tasks import BackgroundTask
 from switchboard.server.timestamps import from_micros
 
 METHOD = "CreateReservation"
@@ -75,25 +75,18 @@ class NewReservation:
     outcome: asyncio.Future[Reservation]
 
 
-class Admission:
+class Admission(BackgroundTask):
     """The queue of CreateReservation calls and the task that admits them in batches."""
 
+    name = "reservation-admission"
+
     def __init__(self, log: EventLog, policy: Policy) -> None:
+        super().__init__()
         self.log = log
         self.policy = policy
         self._queue: list[NewReservation] = []
         self._ready = asyncio.Event()
         self._holdings: dict[str, PoolHoldings] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reservation-admission")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def admit(self, request: pb.CreateReservationRequest, amounts: dict[str, int],
                     violations: Violations) -> Reservation:
@@ -103,7 +96,7 @@ class Admission:
         self._ready.set()
         return await asyncio.shield(outcome)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             await self._ready.wait()
             self._ready.clear()

@@ -4,7 +4,6 @@ window, each move with its event."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
@@ -12,6 +11,7 @@ from switchboard.server.eventlog import EventLog
 from switchboard.server.reservation import store
 from switchboard.server.reservation.changes import set_status
 from switchboard.server.reservation.model import Status, status_at
+from switchboard.server.tasks import BackgroundTask
 
 log = structlog.get_logger("switchboard.reservation.sweeper")
 
@@ -19,29 +19,22 @@ IDLE_RECHECK = 60_000_000
 """Look again at least this often (µs): other processes may have added reservations."""
 
 
-class Sweeper:
+class Sweeper(BackgroundTask):
     """A background task the app owns: sleeps on the clock until the next transition is due."""
 
+    name = "reservation-sweeper"
+
     def __init__(self, events: EventLog) -> None:
+        super().__init__()
         self.events = events
         self.clock = events.clock
         self._wake = asyncio.Event()
         self._deadline: int | None = None  # None while a sweep is computing it
-        self._task: asyncio.Task[None] | None = None
 
     def due(self, when: int) -> None:
         """A transition is due at `when`: wake early if that is before the planned wake-up."""
         if self._deadline is None or when < self._deadline:
             self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="reservation-sweeper")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def sweep(self, now: int) -> int:
         """Applies every transition due at `now`; returns how many reservations moved."""
@@ -56,7 +49,7 @@ class Sweeper:
                 await set_status(tx, r, status)
         return len(due)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             self._wake.clear()
             self._deadline = None

@@ -292,13 +292,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 v.add(f"reservation.{path}", "is required when named in update_mask")
         v.raise_if_any()
         async with self.log.transaction() as tx:
-            current = await store.get_reservation(tx.conn, body.id, lock=True)
-            if current is None:
-                raise _reservation_not_found(body.id)
-            _require_live(current)
-            claimed = await store.claim_pool(tx.conn, current.pool_id)
-            assert claimed is not None
-            pool = claimed[0]
+            current, pool = await _lock_live(tx, body.id)
             start = _micros(body, "start_time") if "start_time" in paths else current.start
             end = _micros(body, "end_time") if "end_time" in paths else current.end
             if "start_time" in paths and start != current.start and current.status in (
@@ -348,11 +342,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             v.add("reservation_id", "is required")
         v.raise_if_any()
         async with self.log.transaction() as tx:
-            current = await store.get_reservation(tx.conn, request.reservation_id, lock=True)
-            if current is None:
-                raise _reservation_not_found(request.reservation_id)
-            _require_live(current)
-            await store.claim_pool(tx.conn, current.pool_id)
+            current, _ = await _lock_live(tx, request.reservation_id)
             cancelled = await set_status(tx, current, Status.CANCELLED)
             restored = await self._restore(tx, current.pool_id)
         self._schedule(restored)
@@ -475,6 +465,19 @@ async def _get(conn: AsyncConnection, reservation_id: str) -> Reservation:
     if found is None:
         raise _reservation_not_found(reservation_id)
     return found
+
+
+async def _lock_live(tx: Transaction, reservation_id: str) -> tuple[Reservation, Pool]:
+    """A reservation a client may still change, locked with its pool. Locks are taken pool
+    first, then reservation, then the event head, in every transaction, so none can deadlock."""
+    found = await store.get_reservation(tx.conn, reservation_id)
+    if found is None:
+        raise _reservation_not_found(reservation_id)
+    claimed = await store.claim_pool(tx.conn, found.pool_id)
+    current = await store.get_reservation(tx.conn, reservation_id, lock=True)
+    assert claimed is not None and current is not None
+    _require_live(current)
+    return current, claimed[0]
 
 
 def _require_live(r: Reservation) -> None:

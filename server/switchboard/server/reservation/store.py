@@ -139,6 +139,16 @@ async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | 
     return (_pool(row), int(row.version)) if row else None
 
 
+async def lock_pools(conn: AsyncConnection, pool_ids: set[str]) -> None:
+    """Locks pools, in id order, without moving their versions (for changes that do not alter
+    what the pools hold, such as clock-driven status moves)."""
+    if pool_ids:
+        await conn.execute(
+            select(pools.c.id).where(pools.c.id.in_(pool_ids)).order_by(pools.c.id)
+            .with_for_update()
+        )
+
+
 async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
     rows = await conn.execute(select(pools.c.id).where(pools.c.id.in_(set(pool_ids))))
     return {r.id for r in rows}
@@ -290,9 +300,10 @@ async def impaired(conn: AsyncConnection, pool_id: str, now: int) -> list[Reserv
 
 
 async def due_transitions(
-    conn: AsyncConnection, now: int, lock: bool = False
+    conn: AsyncConnection, now: int, lock_in: set[str] | None = None
 ) -> list[Reservation]:
-    """Reservations whose clock-driven status is behind `now` (locked, with `lock`)."""
+    """Reservations whose clock-driven status is behind `now`; with `lock_in`, only those of
+    these (already locked) pools, and locked."""
     query = (
         select(reservations).where(
             or_(
@@ -303,8 +314,8 @@ async def due_transitions(
             )
         ).order_by(reservations.c.created_revision)
     )
-    if lock:
-        query = query.with_for_update()
+    if lock_in is not None:
+        query = query.where(reservations.c.pool_id.in_(lock_in)).with_for_update()
     return [_reservation(r) for r in await conn.execute(query)]
 
 

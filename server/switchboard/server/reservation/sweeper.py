@@ -42,7 +42,10 @@ class Sweeper(BackgroundTask):
             if not await store.due_transitions(conn, now):
                 return 0
         async with self.events.transaction() as tx:
-            due = await store.due_transitions(tx.conn, now, lock=True)
+            # Pools first, then reservations: the lock order every writer follows.
+            pool_ids = {r.pool_id for r in await store.due_transitions(tx.conn, now)}
+            await store.lock_pools(tx.conn, pool_ids)
+            due = await store.due_transitions(tx.conn, now, lock_in=pool_ids)
             for r in due:
                 status = Status.EXPIRED if r.status is not Status.PENDING else status_at(
                     r.start, r.end, tx.now)

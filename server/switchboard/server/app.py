@@ -13,6 +13,7 @@ from switchboard.server.clock import Clock, SystemClock
 from switchboard.server.config import Settings
 from switchboard.server.db import Database
 from switchboard.server.eventlog import EventLog
+from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.servicer import ReservationServicer
 from switchboard.server.reservation.sweeper import Sweeper
 from switchboard.server.reservation.validate import DAY, Policy
@@ -39,10 +40,11 @@ class App:
             batch_events=settings.watch_batch_events,
         ))
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.admission = Admission(self.events)
         self.reservations = ReservationServicer(self.events, self.hub, Policy(
             max_duration=int(settings.reservation_max_duration_days * DAY),
             max_start_ahead=int(settings.reservation_max_start_ahead_days * DAY),
-        ))
+        ), self.admission)
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
         self.server: grpc.aio.Server | None = None
@@ -54,7 +56,7 @@ class App:
         await self.events.initialize()
         await self.hub.start()
         self.sweeper.start()
-        self.reservations.admission.start()
+        self.admission.start()
         server = grpc.aio.server(interceptors=[RpcInterceptor()])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -78,7 +80,7 @@ class App:
         await self.hub.stop()
         if self.server is not None:
             await self.server.stop(grace)
-        await self.reservations.admission.stop()
+        await self.admission.stop()
         await self.sweeper.stop()
         await self.db.close()
         log.info("stopped")

@@ -1,45 +1,79 @@
 """A pool's holdings from some instant on, kept in memory and indexed by time, so that admitting
-a reservation needs no query of its own. Valid while the pool's version is the one it was
-loaded at (every change of what a pool holds moves the version, in any process)."""
+a reservation or an instance needs no query of its own. Valid while the pool's version is the
+one it was loaded at (every change of what a pool holds moves the version, in any process).
+
+Windows asked about never start before the current time, and every instance claim started at
+or before it and is open-ended, so open instance claims are kept as one running total."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from switchboard.server.reservation.ledger import CapacityChange, Claim, PoolLedger
 
 
-def _overlaps(start: int, end: int | None, lo: int, hi: int) -> bool:
-    return start < hi and (end is None or end > lo)
+def _overlaps(start: int, end: int | None, lo: int, hi: int | None) -> bool:
+    return (hi is None or start < hi) and (end is None or end > lo)
+
+
+def _add(total: dict[str, int], amounts: Mapping[str, int]) -> None:
+    for k, v in amounts.items():
+        total[k] = total.get(k, 0) + v
 
 
 @dataclass
 class PoolHoldings:
-    """Capacity changes, reservation claims and allocation claims of one pool."""
+    """Capacity changes, reservation claims and instance claims of one pool, from `since` on."""
 
     version: int
+    since: int
     changes: list[CapacityChange]
-    outside: list[Claim]
-    inside: list[Claim]
+    _outside: dict[str, int] = field(default_factory=dict)
+    _outside_bounded: list[Claim] = field(default_factory=list)
+    _inside: dict[str, dict[str, int]] = field(default_factory=dict)
     _claims: list[tuple[int, str, Claim]] = field(default_factory=list)
+    _by_id: dict[str, Claim] = field(default_factory=dict)
     _longest: int = 0
 
     def add(self, claim: Claim) -> None:
         """A reservation's claim (it must have an end)."""
         assert claim.end is not None
         insort(self._claims, (claim.start, claim.id, claim))
+        self._by_id[claim.id] = claim
         self._longest = max(self._longest, claim.end - claim.start)
 
-    def ledger(self, start: int, end: int) -> PoolLedger:
-        """The ledger over [start, end): only what overlaps the window."""
+    def reservation(self, reservation_id: str) -> Claim | None:
+        """The claim of a reservation that holds capacity in this pool, if there is one."""
+        return self._by_id.get(reservation_id)
+
+    def add_outside(self, claim: Claim) -> None:
+        """An instance's claim outside any reservation."""
+        if claim.end is None:
+            _add(self._outside, claim.amounts)
+        else:
+            self._outside_bounded.append(claim)
+
+    def add_inside(self, reservation_id: str, amounts: Mapping[str, int]) -> None:
+        """An instance's claim inside a reservation: only counted against that reservation."""
+        _add(self._inside.setdefault(reservation_id, {}), amounts)
+
+    def used(self, reservation_id: str) -> dict[str, int]:
+        """What the instances allocated against a reservation take from it."""
+        return dict(self._inside.get(reservation_id, {}))
+
+    def ledger(self, start: int, end: int | None) -> PoolLedger:
+        """The ledger of what holds capacity over [start, end), for `check` and `free`."""
         # A claim overlapping the window starts after start - longest and before end.
         first = bisect_left(self._claims, (start - self._longest,))
-        last = bisect_left(self._claims, (end,))
+        last = len(self._claims) if end is None else bisect_left(self._claims, (end,))
         held = [c for _, _, c in self._claims[first:last] if c.end is not None and c.end > start]
+        outside = [c for c in self._outside_bounded if _overlaps(c.start, c.end, start, end)]
+        if self._outside:
+            outside.append(Claim("instances", self.since, None, self._outside))
         return PoolLedger(
             [c for c in self.changes if _overlaps(c.start, c.end, start, end)],
             held,
-            allocations_outside=[c for c in self.outside if _overlaps(c.start, c.end, start, end)],
-            allocations_inside=[c for c in self.inside if _overlaps(c.start, c.end, start, end)],
+            allocations_outside=outside,
         )

@@ -74,6 +74,10 @@ class Reservation:
             priority=int(self.priority), order=self.created_revision,
         )
 
+    def with_revisions(self, revision: int) -> Reservation:
+        """This new reservation as created at `revision`."""
+        return replace(self, created_revision=revision, revision=revision)
+
     def with_status(self, status: Status, now: int, revision: int) -> Reservation:
         return replace(self, status=status, update_time=now, revision=revision)
 

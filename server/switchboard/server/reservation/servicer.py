@@ -20,7 +20,7 @@ from switchboard.server.errors import (
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.paging import decode_token, encode_token, page_size
 from switchboard.server.reservation import store
-from switchboard.server.reservation.admission import Admission, shortfall
+from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
 from switchboard.server.reservation.changes import record_reservation_event, set_status
 from switchboard.server.reservation.convert import (
@@ -31,6 +31,7 @@ from switchboard.server.reservation.convert import (
     pool_pb,
     reservation_pb,
 )
+from switchboard.server.reservation.creation import NewReservation, shortfall
 from switchboard.server.reservation.model import (
     LIVE,
     CapacityChange,
@@ -64,11 +65,11 @@ def _new_id() -> str:
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
 
-    def __init__(self, log: EventLog, hub: Hub, policy: Policy) -> None:
+    def __init__(self, log: EventLog, hub: Hub, policy: Policy, admission: Admission) -> None:
         self.log = log
         self.hub = hub
         self.policy = policy
-        self.admission = Admission(log, policy)
+        self.admission = admission
         self.transition_due: Callable[[int], None] = lambda when: None
         """Told of the earliest clock-driven transition a call created (the sweeper listens)."""
 
@@ -249,7 +250,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         check_priority(body.priority, "reservation.priority", v)
         amounts = check_amounts(body.resources if has(body, "resources") else None,
                                 "reservation.resources", v)
-        created = await self.admission.admit(request, amounts, v)
+        created = await self.admission.admit(NewReservation(request, amounts, v, self.policy))
         self._schedule([created])
         return pb.CreateReservationResponse(reservation=reservation_pb(created))
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.db import insert_if_absent, metadata
+from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
 from switchboard.server.reservation.model import (
@@ -112,7 +113,7 @@ def _reservation(row: Any) -> Reservation:
     )
 
 
-def _reservation_values(r: Reservation) -> dict[str, Any]:
+def reservation_values(r: Reservation) -> dict[str, Any]:
     return {
         "id": r.id, "pool_id": r.pool_id, "name": r.name, "start_time": r.start,
         "end_time": r.end, "amounts": r.amounts, "priority": int(r.priority),
@@ -203,11 +204,25 @@ class PoolClaims:
     changes: list[LedgerChange]
     held: list[Reservation]
     outside: list[Claim]
-    inside: list[Claim]
+    inside: dict[str, list[Claim]]
+    """Instance claims inside reservations, by reservation id."""
 
     def ledger(self) -> PoolLedger:
         return PoolLedger(self.changes, [r.claim() for r in self.held],
-                          allocations_outside=self.outside, allocations_inside=self.inside)
+                          allocations_outside=self.outside,
+                          allocations_inside=[c for cs in self.inside.values() for c in cs])
+
+    def holdings(self, version: int, since: int) -> PoolHoldings:
+        """These claims as a pool's cached holdings from `since` on."""
+        holdings = PoolHoldings(version, since, self.changes)
+        for r in self.held:
+            holdings.add(r.claim())
+        for claim in self.outside:
+            holdings.add_outside(claim)
+        for reservation_id, claims in self.inside.items():
+            for claim in claims:
+                holdings.add_inside(reservation_id, claim.amounts)
+        return holdings
 
 
 async def load_claims(
@@ -233,10 +248,13 @@ async def load_claims(
         )
     )
     outside: list[Claim] = []
-    inside: list[Claim] = []
+    inside: dict[str, list[Claim]] = {}
     for row in claims:
         claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts))
-        (inside if row.reservation_id else outside).append(claim)
+        if row.reservation_id:
+            inside.setdefault(row.reservation_id, []).append(claim)
+        else:
+            outside.append(claim)
     return PoolClaims(
         [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
         held, outside, inside,
@@ -261,12 +279,8 @@ async def get_reservation(
     return _reservation(row) if row else None
 
 
-async def insert_reservations(conn: AsyncConnection, new: Sequence[Reservation]) -> None:
-    await conn.execute(reservations.insert(), [_reservation_values(r) for r in new])
-
-
 async def save_reservation(conn: AsyncConnection, r: Reservation) -> None:
-    values = _reservation_values(r)
+    values = reservation_values(r)
     del values["id"]
     await conn.execute(update(reservations).where(reservations.c.id == r.id).values(**values))
 

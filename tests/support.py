@@ -16,6 +16,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.timestamps import from_micros
@@ -37,7 +38,7 @@ def details(error: grpc.aio.AioRpcError) -> list[Any]:
     kinds = [
         error_details_pb2.ErrorInfo, error_details_pb2.BadRequest,
         error_details_pb2.PreconditionFailure, error_details_pb2.ResourceInfo,
-        pb.ReservationShortfall,
+        pb.ReservationShortfall, allocation_pb.AllocationShortfall,
     ]
     out = []
     for detail in status.details:
@@ -75,6 +76,16 @@ async def reserve(client: AsyncClient, start: float, end: float, pool_id: str = 
         reservation=pb.Reservation(pool_id=pool_id, start_time=at(start), end_time=at(end),
                                    resources=pb.Resources(**resources))))
     return response.reservation
+
+
+async def allocate(client: AsyncClient, pool_id: str = "pool-a", flavor: str = "m1.medium",
+                   reservation_id: str = "", request_id: str = "") -> allocation_pb.Instance:
+    response = await client.allocations.CreateInstance(allocation_pb.CreateInstanceRequest(
+        instance=allocation_pb.Instance(name="vm", pool_id=pool_id, flavor=flavor,
+                                        image="cirros", networks=["mgmt"],
+                                        reservation_id=reservation_id),
+        request_id=request_id))
+    return response.instance
 
 
 class Collector:

@@ -16,7 +16,7 @@ import pytest
 
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
-from switchboard.server.app import App
+from switchboard.server.app import SERVICES, App
 
 from support import START
 
@@ -75,7 +75,7 @@ async def test_list_shows_every_service(server: App) -> None:
     result = await grpcurl(server, "list")
     assert result.code == 0, result
     assert set(result.stdout.split()) == {
-        SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+        *SERVICES, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
 
     methods = await grpcurl(server, "list", SERVICE)
     assert methods.code == 0, methods

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import pytest
 import structlog
+from google.protobuf import descriptor_pool
 from google.protobuf.descriptor_pool import DescriptorPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -21,7 +22,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from switchboard.client import AsyncClient
 from switchboard.client.aio import ResumingWatch
 from switchboard.reservation.v1 import reservation_pb2 as pb
-from switchboard.server.app import App
+from switchboard.server.app import SERVICES, App
 from switchboard.server.config import Settings, env_name, parse_settings
 
 from support import Collector, make_pool, reserve
@@ -59,7 +60,7 @@ async def channel_to(app: App) -> AsyncIterator[grpc.aio.Channel]:
 async def test_health_check_serving(server: App) -> None:
     async with channel_to(server) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for name in ("", SERVICE):
+        for name in ("", *SERVICES):
             response = await health.Check(health_pb2.HealthCheckRequest(service=name))
             assert response.status == SERVING, name
         with pytest.raises(grpc.aio.AioRpcError) as failure:
@@ -80,33 +81,37 @@ async def test_reflection_lists_services(server: App) -> None:
         responses = [r async for r in call]
     assert len(responses) == 2
     listed = {s.name for s in responses[0].list_services_response.service}
-    assert listed == {SERVICE, HEALTH, REFLECTION}
+    assert listed == {*SERVICES, HEALTH, REFLECTION}
     assert responses[1].file_descriptor_response.file_descriptor_proto, responses[1]
 
 
-def _describe_over_reflection(address: str) -> tuple[set[str], dict[str, tuple[str, str, bool]]]:
-    """Blocking: the services the server lists, and ReservationService's methods as resolved
+Methods = dict[str, tuple[str, str, bool]]
+
+
+def _methods(service: Any) -> Methods:
+    return {m.name: (m.input_type.full_name, m.output_type.full_name, m.server_streaming)
+            for m in service.methods}
+
+
+def _describe_over_reflection(address: str) -> tuple[set[str], dict[str, Methods]]:
+    """Blocking: the services the server lists, and each of our services' methods as resolved
     purely from the descriptors the server sends."""
     with grpc.insecure_channel(address) as channel:
         database = ProtoReflectionDescriptorDatabase(channel)
         services = set(database.get_services())
-        service = DescriptorPool(database).FindServiceByName(SERVICE)
-        methods = {
-            m.name: (m.input_type.full_name, m.output_type.full_name, m.server_streaming)
-            for m in service.methods
-        }
+        pool = DescriptorPool(database)
+        methods = {name: _methods(pool.FindServiceByName(name)) for name in SERVICES}
     return services, methods
 
 
 async def test_reflection_descriptors_match_the_proto(server: App) -> None:
     # The descriptor database is a blocking client; the server runs on this event loop.
-    services, methods = await asyncio.to_thread(_describe_over_reflection, target(server))
-    assert services == {SERVICE, HEALTH, REFLECTION}
-    expected = pb.DESCRIPTOR.services_by_name["ReservationService"]
-    assert methods == {
-        m.name: (m.input_type.full_name, m.output_type.full_name, m.server_streaming)
-        for m in expected.methods
-    }
+    services, described = await asyncio.to_thread(_describe_over_reflection, target(server))
+    assert services == {*SERVICES, HEALTH, REFLECTION}
+    for name in SERVICES:
+        expected = descriptor_pool.Default().FindServiceByName(name)
+        assert described[name] == _methods(expected), name
+    methods = described[SERVICE]
     assert methods["WatchReservations"][2] is True
     assert methods["CreateReservation"] == (
         "switchboard.reservation.v1.CreateReservationRequest",
@@ -378,7 +383,7 @@ def test_environment_overrides_default_and_flag_overrides_environment() -> None:
 def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
     defaults = Settings()
     overrides = {
-        name: (str(value + 1) if isinstance(value, int | float) else value + "-x")
+        name: (str(value + 1) if isinstance(value, int | float) else "x-" + value)
         for name, value in vars(defaults).items()
     }
     from_env = parse_settings([], environ={env_name(k): v for k, v in overrides.items()})

@@ -16,12 +16,14 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.client import Client, WatchOutOfRange
 from switchboard.client.resume import Backoff
 from switchboard.client.sync import ResumingWatch
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
 
+from conftest import StartServer
 from support import at
 
 T = TypeVar("T")
@@ -99,6 +101,32 @@ async def test_watch_replays_then_close_ends_it(server: App) -> None:
         async with asyncio.timeout(TIMEOUT):
             await consumer  # iteration ends quietly: no error, no reconnect
         assert len(first) == 1
+
+
+def _allocate_and_follow(target: str) -> list[tuple[int, str]]:
+    """Blocking: an instance created, then followed on the resuming watch until ACTIVE."""
+    with Client(target) as client:
+        client.reservations.CreatePool(pb.CreatePoolRequest(
+            pool=pb.Pool(id="pool-a", provider="openstack", availability_zone="az1")))
+        client.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+            pool_id="pool-a", start_time=at(0), resources=pb.Resources(
+                instances=1, cores=1, ram_mb=512, gigabytes=1)))
+        created = client.allocations.CreateInstance(apb.CreateInstanceRequest(
+            instance=apb.Instance(pool_id="pool-a", flavor="m1.tiny", image="cirros"))).instance
+        seen = []
+        watch = client.watch_instances(start_revision=created.revision, pool_id="pool-a")
+        for event in watch:
+            seen.append((event.instance.status, event.instance.id))
+            if event.instance.status == apb.INSTANCE_STATUS_ACTIVE:
+                watch.close()
+        return [(status, "created" if i == created.id else i) for status, i in seen]
+
+
+async def test_allocate_and_follow_the_build(start_server: StartServer) -> None:
+    app = await start_server(vim_build_seconds=0)
+    seen = await asyncio.to_thread(_allocate_and_follow, f"127.0.0.1:{app.port}")
+    assert seen == [(apb.INSTANCE_STATUS_BUILDING, "created"),
+                    (apb.INSTANCE_STATUS_ACTIVE, "created")]
 
 
 # Against a scripted server ---------------------------------------------------------------------

@@ -10,6 +10,8 @@ import grpc
 
 from switchboard.client.errors import out_of_range
 from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
+from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
+from switchboard.allocation.v1 import allocation_pb2_grpc as allocation_grpc
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 
@@ -69,6 +71,7 @@ class Client:
                  channel: grpc.Channel | None = None) -> None:
         self.channel = channel or grpc.insecure_channel(target)
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
+        self.allocations = allocation_grpc.AllocationServiceStub(self.channel)
 
     def __enter__(self) -> Client:
         return self
@@ -90,3 +93,10 @@ class Client:
         return ResumingWatch(self.reservations.WatchCapacity,
                              reservation_pb.WatchCapacityRequest(
                                  start_revision=start_revision, pool_id=pool_id))
+
+    def watch_instances(self, start_revision: int = 0, pool_id: str = "", instance_id: str = "",
+                        reservation_id: str = "") -> ResumingWatch:
+        return ResumingWatch(self.allocations.WatchInstances,
+                             allocation_pb.WatchInstancesRequest(
+                                 start_revision=start_revision, pool_id=pool_id,
+                                 instance_id=instance_id, reservation_id=reservation_id))

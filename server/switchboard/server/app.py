@@ -3,12 +3,19 @@ background tasks it owns; starts and stops them in order."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from switchboard.allocation.v1 import allocation_pb2, allocation_pb2_grpc
 from switchboard.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from switchboard.server.allocation.lifecycle import Lifecycle
+from switchboard.server.allocation.model import DEFAULT_FLAVORS, Flavor, parse_flavors
+from switchboard.server.allocation.servicer import AllocationServicer
+from switchboard.server.allocation.simvim import SimulatedVim, SimulatedVimSettings
 from switchboard.server.clock import Clock, SystemClock
 from switchboard.server.config import Settings
 from switchboard.server.db import Database
@@ -22,7 +29,17 @@ from switchboard.server.watch import Hub, WatchSettings
 
 log = structlog.get_logger("switchboard.server")
 
-SERVICES = (reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,)
+SERVICES = (
+    reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
+    allocation_pb2.DESCRIPTOR.services_by_name["AllocationService"].full_name,
+)
+
+
+def flavors(settings: Settings) -> dict[str, Flavor]:
+    """The configured flavor catalogue, or the default one."""
+    if settings.flavors_file:
+        return parse_flavors(Path(settings.flavors_file).read_text())
+    return {f.name: f for f in DEFAULT_FLAVORS}
 
 
 class App:
@@ -45,6 +62,13 @@ class App:
             max_duration=int(settings.reservation_max_duration_days * DAY),
             max_start_ahead=int(settings.reservation_max_start_ahead_days * DAY),
         ), self.admission)
+        self.vim = SimulatedVim(self.clock, SimulatedVimSettings(
+            build_seconds=settings.vim_build_seconds, delete_seconds=settings.vim_delete_seconds,
+            failure_rate=settings.vim_failure_rate, seed=settings.vim_seed,
+        ))
+        self.lifecycle = Lifecycle(self.events, self.hub, self.vim)
+        self.allocations = AllocationServicer(
+            self.events, self.hub, self.admission, self.lifecycle, flavors(settings))
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
         self.server: grpc.aio.Server | None = None
@@ -57,8 +81,10 @@ class App:
         await self.hub.start()
         self.sweeper.start()
         self.admission.start()
+        self.lifecycle.start()
         server = grpc.aio.server(interceptors=[RpcInterceptor()])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
+        allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -80,6 +106,7 @@ class App:
         await self.hub.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        await self.lifecycle.stop()
         await self.admission.stop()
         await self.sweeper.stop()
         await self.db.close()

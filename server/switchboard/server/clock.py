@@ -68,3 +68,15 @@ class ManualClock:
             _, _, future = heapq.heappop(self._sleepers)
             if not future.done():
                 future.set_result(None)
+
+
+async def sleep_until_woken(clock: Clock, when: int | None, wake: asyncio.Event) -> None:
+    """Sleeps until `when` (µs, on `clock`; None: no limit) or until `wake` is set."""
+    waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(wake.wait())}
+    if when is not None:
+        waiters.add(asyncio.ensure_future(clock.sleep_until(when)))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -29,6 +29,11 @@ class Settings:
     event_retention: int = 1_000_000
     reservation_max_duration_days: float = 90.0
     reservation_max_start_ahead_days: float = 365.0
+    flavors_file: str = ""
+    vim_build_seconds: float = 5.0
+    vim_delete_seconds: float = 2.0
+    vim_failure_rate: float = 0.0
+    vim_seed: int = 0
 
 
 _HELP = {
@@ -45,6 +50,11 @@ _HELP = {
     "event_retention": "events kept in the log; older revisions give OUT_OF_RANGE",
     "reservation_max_duration_days": "policy: longest reservation window, in days",
     "reservation_max_start_ahead_days": "policy: how far ahead a reservation may start, in days",
+    "flavors_file": "JSON list of flavors ({name, vcpus, ram_mb, disk_gb}); empty: m1.tiny-xlarge",
+    "vim_build_seconds": "simulated VIM: seconds a build takes",
+    "vim_delete_seconds": "simulated VIM: seconds a delete takes",
+    "vim_failure_rate": "simulated VIM: share of builds that fail, 0 to 1",
+    "vim_seed": "simulated VIM: seed of which builds fail",
 }
 
 

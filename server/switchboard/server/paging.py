@@ -30,3 +30,15 @@ def decode_token(token: str, violations: Violations) -> str:
     except (binascii.Error, UnicodeDecodeError):
         violations.add("page_token", "is not a token this server issued")
         return ""
+
+
+def decode_revision_token(token: str, violations: Violations) -> int:
+    """The revision a token for a list in creation-revision order stands for (0: first page)."""
+    position = decode_token(token, violations)
+    if not position:
+        return 0
+    try:
+        return int(position)
+    except ValueError:
+        violations.add("page_token", "is not a token this server issued")
+        return 0

@@ -12,3 +12,8 @@ def to_micros(ts: Timestamp) -> int:
 def from_micros(micros: int) -> Timestamp:
     seconds, rest = divmod(micros, 1_000_000)
     return Timestamp(seconds=seconds, nanos=rest * 1000)
+
+
+def format_micros(micros: int) -> str:
+    """RFC 3339, as in JSON: 2030-01-01T02:00:00Z."""
+    return from_micros(micros).ToJsonString()

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from switchboard.server.clock import MICROS, Clock
-from switchboard.server.errors import OutOfRange, ResourceExhausted
+from switchboard.server.errors import OutOfRange, ResourceExhausted, Violations
 from switchboard.server.eventlog import Event, EventLog
 
 Matcher = Callable[[Event], bool]
@@ -205,3 +205,11 @@ class Hub:
                 area=area,
                 metadata={"oldest_revision": str(self.oldest)},
             )
+
+
+def check_start_revision(value: int, area: str) -> None:
+    """Validates a Watch* request's start_revision."""
+    v = Violations(area)
+    if value < 0:
+        v.add("start_revision", "must not be negative")
+    v.raise_if_any()

@@ -18,7 +18,12 @@ from switchboard.server.errors import (
     Violations,
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
-from switchboard.server.paging import decode_token, encode_token, page_size
+from switchboard.server.paging import (
+    decode_revision_token,
+    decode_token,
+    encode_token,
+    page_size,
+)
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
@@ -54,7 +59,7 @@ from switchboard.server.reservation.validate import (
 )
 from switchboard.server.rpc import Context
 from switchboard.server.timestamps import from_micros, to_micros
-from switchboard.server.watch import Hub
+from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
 CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
@@ -312,6 +317,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,
                                      start_given=start != current.start)
             v.raise_if_any()
+            if amounts is not None:
+                await _require_room_for_instances(tx, current.id, amounts)
             amounts = amounts if amounts is not None else current.amounts
             resized = (start, end, amounts) != (current.start, current.end, current.amounts)
             if resized or current.status is Status.IMPAIRED:
@@ -362,13 +369,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.ListReservationsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        position = decode_token(request.page_token, v)
-        after = 0
-        if position:
-            try:
-                after = int(position)
-            except ValueError:
-                v.add("page_token", "is not a token this server issued")
+        after = decode_revision_token(request.page_token, v)
         statuses = []
         for i, value in enumerate(request.statuses):
             if value not in STATUS_FROM_PB:
@@ -411,7 +412,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def WatchCapacity(
         self, request: pb.WatchCapacityRequest, context: Context
     ) -> AsyncIterator[pb.WatchCapacityResponse]:
-        _check_start_revision(request.start_revision)
+        check_start_revision(request.start_revision, AREA)
         pool_id = request.pool_id
 
         def matches(e: Event) -> bool:
@@ -427,7 +428,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def WatchReservations(
         self, request: pb.WatchReservationsRequest, context: Context
     ) -> AsyncIterator[pb.WatchReservationsResponse]:
-        _check_start_revision(request.start_revision)
+        check_start_revision(request.start_revision, AREA)
         pool_id, reservation_id = request.pool_id, request.reservation_id
 
         def matches(e: Event) -> bool:
@@ -442,13 +443,6 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 events=[e.decode(pb.ReservationEvent) for e in events],
                 revision=revision,
             )
-
-
-def _check_start_revision(value: int) -> None:
-    v = Violations(AREA)
-    if value < 0:
-        v.add("start_revision", "must not be negative")
-    v.raise_if_any()
 
 
 def _micros(message: object, name: str) -> int:
@@ -479,6 +473,21 @@ async def _lock_live(tx: Transaction, reservation_id: str) -> tuple[Reservation,
     assert claimed is not None and current is not None
     _require_live(current)
     return current, claimed[0]
+
+
+async def _require_room_for_instances(tx: Transaction, reservation_id: str,
+                                     amounts: dict[str, int]) -> None:
+    """A reservation cannot shrink below what its instances take from it."""
+    used = await store.used_by_instances(tx.conn, reservation_id)
+    over = [f"{k} {n}" for k, n in used.items() if n > amounts.get(k, 0)]
+    if over:
+        raise FailedPrecondition(
+            message=f"reservation {reservation_id} is in use by instances ({', '.join(over)})",
+            reason="RESERVATION_IN_USE", area=AREA,
+            violations=[PreconditionViolation(
+                "IN_USE", f"reservations/{reservation_id}",
+                f"its instances use {', '.join(over)}; destroy some first")],
+        )
 
 
 def _require_live(r: Reservation) -> None:

@@ -269,6 +269,20 @@ async def load_ledger(
     return claims.ledger(), claims.held
 
 
+async def used_by_instances(conn: AsyncConnection, reservation_id: str) -> dict[str, int]:
+    """What the instances allocated against a reservation take from it now."""
+    rows = await conn.execute(
+        select(allocations.c.amounts).where(
+            allocations.c.reservation_id == reservation_id, allocations.c.end_time.is_(None)
+        )
+    )
+    total: dict[str, int] = {}
+    for (amounts,) in rows:
+        for k, v in amounts.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 async def get_reservation(
     conn: AsyncConnection, reservation_id: str, lock: bool = False
 ) -> Reservation | None:

@@ -7,6 +7,7 @@ import asyncio
 
 import structlog
 
+from switchboard.server.clock import sleep_until_woken
 from switchboard.server.eventlog import EventLog
 from switchboard.server.reservation import store
 from switchboard.server.reservation.changes import set_status
@@ -68,10 +69,4 @@ class Sweeper(BackgroundTask):
             if due is not None:
                 deadline = min(deadline, due)
             self._deadline = deadline
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-                waker.cancel()
+            await sleep_until_woken(self.clock, deadline, self._wake)

@@ -1,0 +1,41 @@
+"""Instance changes with their events: the one way an instance's row and its event are written
+together."""
+
+from __future__ import annotations
+
+from switchboard.allocation.v1 import allocation_pb2 as pb
+from switchboard.server.allocation import store
+from switchboard.server.allocation.convert import STATUS_TO_PB, instance_pb
+from switchboard.server.allocation.model import Instance, Status
+from switchboard.server.eventlog import Transaction
+from switchboard.server.timestamps import from_micros
+
+AREA = "allocation"
+_EVENT_TYPES = {
+    "instance.created": pb.INSTANCE_EVENT_TYPE_CREATED,
+    "instance.status_changed": pb.INSTANCE_EVENT_TYPE_STATUS_CHANGED,
+}
+KINDS = tuple(_EVENT_TYPES)
+
+
+def record_instance_event(
+    tx: Transaction, revision: int, kind: str, i: Instance, previous: Status | None = None
+) -> None:
+    """Appends an instance event for `i` as it is after the change."""
+    event = pb.InstanceEvent(
+        revision=revision, type=_EVENT_TYPES[kind], instance=instance_pb(i),
+        time=from_micros(tx.now),
+    )
+    if previous is not None:
+        event.previous_status = STATUS_TO_PB[previous]
+    tx.append(revision, AREA, kind, i.id, i.pool_id, event.SerializeToString())
+
+
+async def set_status(tx: Transaction, i: Instance, status: Status, message: str = "",
+                     vim_server_id: str = "") -> Instance:
+    """Moves an instance to a new status, with its event."""
+    revision = await tx.next_revision()
+    changed = i.with_status(status, message, tx.now, revision, vim_server_id)
+    await store.save_instance(tx.conn, changed)
+    record_instance_event(tx, revision, "instance.status_changed", changed, i.status)
+    return changed

@@ -1,0 +1,156 @@
+"""Instances after admission: requests go to the VIM, the VIM's reports move instances on, and
+instances whose reservation ended are destroyed (the reservation end policy).
+
+One background task the app owns. Reports are applied many per transaction. On start it asks
+the VIM about every instance still building or deleting, so a restart loses no outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
+from switchboard.server.allocation import store
+from switchboard.server.allocation.changes import AREA, set_status
+from switchboard.server.allocation.model import Instance, Status, releases, reported_status
+from switchboard.server.allocation.vim import ServerSpec, ServerState, ServerUpdate, VimDriver
+from switchboard.server.errors import ResourceExhausted
+from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.reservation import claims
+from switchboard.server.reservation import store as reservation_store
+from switchboard.server.tasks import BackgroundTask
+from switchboard.server.watch import Hub
+
+log = structlog.get_logger("switchboard.allocation.lifecycle")
+
+_ENDED = (reservation_pb.RESERVATION_STATUS_EXPIRED, reservation_pb.RESERVATION_STATUS_CANCELLED)
+_RELEASING = (ServerState.ERROR, ServerState.DELETED, ServerState.GONE)
+
+
+def _reservation_ended(e: Event) -> bool:
+    return (e.area == "reservation" and e.kind == "reservation.status_changed"
+            and e.decode(reservation_pb.ReservationEvent).reservation.status in _ENDED)
+
+
+def spec(i: Instance) -> ServerSpec:
+    return ServerSpec(
+        instance_id=i.id, name=i.name, vcpus=i.amounts.get("cores", 0),
+        ram_mb=i.amounts.get("ram_mb", 0), disk_gb=i.amounts.get("gigabytes", 0),
+        image=i.image, networks=i.networks,
+    )
+
+
+class Lifecycle(BackgroundTask):
+    """Drives admitted instances through the VIM."""
+
+    name = "allocation-lifecycle"
+
+    def __init__(self, events: EventLog, hub: Hub, vim: VimDriver) -> None:
+        super().__init__()
+        self.events = events
+        self.hub = hub
+        self.vim = vim
+        self._requests: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+
+    def build(self, instance: Instance) -> None:
+        """Sends an admitted instance to the VIM (a refusal puts it in ERROR)."""
+        async def create() -> None:
+            try:
+                await self.vim.create_server(spec(instance))
+            except Exception as error:
+                log.warning("vim refused build", instance_id=instance.id, error=str(error))
+                await self.apply([ServerUpdate(instance.id, ServerState.ERROR,
+                                               message=f"VIM refused the build: {error}")])
+
+        self._requests.put_nowait(create)
+
+    def delete(self, instance_id: str) -> None:
+        """Asks the VIM to delete a DELETING instance's server."""
+        self._requests.put_nowait(lambda: self.vim.delete_server(instance_id))
+
+    async def run(self) -> None:
+        async with self.events.db.read() as conn:
+            waiting = await store.unfinished(conn)
+        for i in waiting:
+            await self.vim.recheck(i.id, i.status is Status.DELETING, i.update_time)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._send())
+            group.create_task(self._follow_vim())
+            group.create_task(self._follow_reservations())
+
+    async def _send(self) -> None:
+        while True:
+            request = await self._requests.get()
+            try:
+                await request()
+            except Exception:
+                log.exception("vim request failed")
+
+    async def _follow_vim(self) -> None:
+        async for updates in self.vim.updates():
+            try:
+                await self.apply(updates)
+            except Exception:
+                log.exception("applying vim updates failed")
+
+    async def apply(self, updates: Sequence[ServerUpdate]) -> list[Instance]:
+        """Moves instances as the VIM reports, in order, in one transaction; releases the
+        capacity of those that reach ERROR or DELETED. Returns the instances that moved."""
+        async with self.events.db.read() as conn:
+            current = await store.get_instances(conn, {u.instance_id for u in updates})
+        moving = {u.instance_id for u in updates if u.instance_id in current
+                  and reported_status(current[u.instance_id].status, u.state) is not None}
+        if not moving:
+            return []
+        moved = []
+        async with self.events.transaction() as tx:
+            # Pool locks first (they also tell other processes the pool changed), then rows.
+            releasing = sorted({current[u.instance_id].pool_id for u in updates
+                                if u.instance_id in moving and u.state in _RELEASING})
+            for pool_id in releasing:
+                await reservation_store.claim_pool(tx.conn, pool_id)
+            locked = await store.get_instances(tx.conn, moving, lock=True)
+            for u in updates:
+                i = locked.get(u.instance_id)
+                status = None if i is None else reported_status(i.status, u.state)
+                if i is None or status is None or (releases(status)
+                                                   and i.pool_id not in releasing):
+                    continue
+                locked[i.id] = await set_status(tx, i, status, u.message, u.server_id)
+                moved.append(locked[i.id])
+                if releases(status):
+                    await claims.release(tx.conn, i.id, tx.now)
+        return moved
+
+    async def _follow_reservations(self) -> None:
+        """Destroys the instances of reservations that end, as they end; the first pass (when
+        the watch goes live) catches up with whatever ended while no process was watching."""
+        while not self.hub.closed:
+            try:
+                async for _ in self.hub.watch(0, _reservation_ended, AREA):
+                    await self.reap()
+            except ResourceExhausted:
+                continue  # fell behind: watch again from now, after a full pass
+            except Exception:
+                log.exception("destroying instances of ended reservations failed")
+                await self.events.clock.sleep(1.0)
+
+    async def reap(self) -> list[Instance]:
+        """Destroys every instance whose reservation has ended or was cancelled."""
+        async with self.events.db.read() as conn:
+            if not await store.orphaned(conn):
+                return []
+        async with self.events.transaction() as tx:
+            pool_ids = {i.pool_id for i in await store.orphaned(tx.conn)}
+            await reservation_store.lock_pools(tx.conn, pool_ids)
+            deleting = [
+                await set_status(tx, i, Status.DELETING,
+                                 f"reservation {i.reservation_id} ended or was cancelled")
+                for i in await store.orphaned(tx.conn, lock=True) if i.pool_id in pool_ids
+            ]
+        for i in deleting:
+            self.delete(i.id)
+        return deleting

@@ -1,0 +1,157 @@
+"""AllocationService: validates, converts, and hands creates to pool admission."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.allocation.v1 import allocation_pb2 as pb
+from switchboard.allocation.v1 import allocation_pb2_grpc as pb_grpc
+from switchboard.server.allocation import store
+from switchboard.server.allocation.changes import AREA, KINDS, set_status
+from switchboard.server.allocation.convert import STATUS_FROM_PB, flavor_pb, instance_pb
+from switchboard.server.allocation.creation import NewInstance
+from switchboard.server.allocation.lifecycle import Lifecycle
+from switchboard.server.allocation.model import FINISHED, Flavor, Instance, Status
+from switchboard.server.errors import NotFound, Violations
+from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.paging import decode_revision_token, encode_token, page_size
+from switchboard.server.reservation import store as reservation_store
+from switchboard.server.reservation.admission import Admission
+from switchboard.server.reservation.validate import check_name, check_pool_id
+from switchboard.server.rpc import Context
+from switchboard.server.watch import Hub, check_start_revision
+
+MAX_TEXT = 255
+
+
+def _check_text(value: str, path: str, v: Violations, required: bool) -> None:
+    if required and not value:
+        v.add(path, "is required")
+    elif len(value) > MAX_TEXT:
+        v.add(path, f"must be at most {MAX_TEXT} characters")
+
+
+class AllocationServicer(pb_grpc.AllocationServiceServicer):
+    """The gRPC surface of the allocation area."""
+
+    def __init__(self, log: EventLog, hub: Hub, admission: Admission, lifecycle: Lifecycle,
+                 flavors: Mapping[str, Flavor]) -> None:
+        self.log = log
+        self.hub = hub
+        self.admission = admission
+        self.lifecycle = lifecycle
+        self.flavors = dict(flavors)
+
+    async def ListFlavors(
+        self, request: pb.ListFlavorsRequest, context: Context
+    ) -> pb.ListFlavorsResponse:
+        return pb.ListFlavorsResponse(
+            flavors=[flavor_pb(f) for _, f in sorted(self.flavors.items())]
+        )
+
+    async def CreateInstance(
+        self, request: pb.CreateInstanceRequest, context: Context
+    ) -> pb.CreateInstanceResponse:
+        v = Violations(AREA)
+        if not request.HasField("instance"):
+            v.add("instance", "is required")
+        body = request.instance
+        check_pool_id(body.pool_id, "instance.pool_id", v)
+        check_name(body.name, "instance.name", v)
+        _check_text(body.image, "instance.image", v, required=True)
+        for i, network in enumerate(body.networks):
+            _check_text(network, f"instance.networks[{i}]", v, required=True)
+        _check_text(body.reservation_id, "instance.reservation_id", v, required=False)
+        _check_text(request.request_id, "request_id", v, required=False)
+        flavor = self.flavors.get(body.flavor)
+        if not body.flavor:
+            v.add("instance.flavor", "is required")
+        elif flavor is None:
+            v.add("instance.flavor",
+                  f"unknown flavor {body.flavor!r}; known: {', '.join(sorted(self.flavors))}")
+        created = await self.admission.admit(NewInstance(
+            request, flavor or Flavor("", 0, 0, 0), v, self.lifecycle.build))
+        return pb.CreateInstanceResponse(instance=instance_pb(created))
+
+    async def DestroyInstance(
+        self, request: pb.DestroyInstanceRequest, context: Context
+    ) -> pb.DestroyInstanceResponse:
+        v = Violations(AREA)
+        if not request.instance_id:
+            v.add("instance_id", "is required")
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            found = await _get(tx.conn, request.instance_id)
+            await reservation_store.lock_pools(tx.conn, {found.pool_id})
+            current = await _get(tx.conn, request.instance_id, lock=True)
+            if current.status in FINISHED:
+                return pb.DestroyInstanceResponse(instance=instance_pb(current))
+            deleting = await set_status(tx, current, Status.DELETING, "destroyed by a client")
+        self.lifecycle.delete(deleting.id)
+        return pb.DestroyInstanceResponse(instance=instance_pb(deleting))
+
+    async def GetInstance(
+        self, request: pb.GetInstanceRequest, context: Context
+    ) -> pb.GetInstanceResponse:
+        async with self.log.db.read() as conn:
+            return pb.GetInstanceResponse(instance=instance_pb(
+                await _get(conn, request.instance_id)))
+
+    async def ListInstances(
+        self, request: pb.ListInstancesRequest, context: Context
+    ) -> pb.ListInstancesResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        after = decode_revision_token(request.page_token, v)
+        statuses = []
+        for i, value in enumerate(request.statuses):
+            if value not in STATUS_FROM_PB:
+                v.add(f"statuses[{i}]", f"unknown status {value}")
+            else:
+                statuses.append(STATUS_FROM_PB[value])
+        async with self.log.db.read() as conn:
+            if request.pool_id and await reservation_store.get_pool(conn, request.pool_id) is None:
+                v.add("pool_id", f"unknown pool {request.pool_id!r}")
+            v.raise_if_any()
+            found = await store.list_instances(
+                conn, pool_id=request.pool_id, reservation_id=request.reservation_id,
+                statuses=statuses, after_revision=after, limit=size + 1,
+            )
+        return pb.ListInstancesResponse(
+            instances=[instance_pb(i) for i in found[:size]],
+            next_page_token=encode_token(str(found[size - 1].created_revision))
+            if len(found) > size else "",
+        )
+
+    async def WatchInstances(
+        self, request: pb.WatchInstancesRequest, context: Context
+    ) -> AsyncIterator[pb.WatchInstancesResponse]:
+        check_start_revision(request.start_revision, AREA)
+        pool_id, instance_id = request.pool_id, request.instance_id
+        reservation_id = request.reservation_id
+
+        def matches(e: Event) -> bool:
+            return (
+                e.area == AREA and e.kind in KINDS
+                and (not pool_id or e.scope == pool_id)
+                and (not instance_id or e.key == instance_id)
+                and (not reservation_id
+                     or e.decode(pb.InstanceEvent).instance.reservation_id == reservation_id)
+            )
+
+        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
+            yield pb.WatchInstancesResponse(
+                events=[e.decode(pb.InstanceEvent) for e in events], revision=revision,
+            )
+
+
+async def _get(conn: AsyncConnection, instance_id: str, lock: bool = False) -> Instance:
+    found = await store.get_instance(conn, instance_id, lock)
+    if found is None:
+        raise NotFound(
+            message=f"instance {instance_id!r} not found", reason="INSTANCE_NOT_FOUND",
+            area=AREA, resource_type="instance", resource_name=instance_id,
+        )
+    return found

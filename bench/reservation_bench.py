@@ -1,4 +1,4 @@
-"""Switchboard reservation benchmark: one run, four figures (see bench/README.md).
+"""Switchboard reservation and allocation benchmark: one run, one ceiling (see bench/README.md).
 
 (a) ceiling: grpc.health.v1 Health/Check calls/s at concurrency C against the server;
 (b) CreateReservation calls/s, p50/p99 latency at concurrency C, and its ratio to (a);
@@ -7,7 +7,10 @@
     one-event-per-call producer) or UpdateReservation: events/s delivered over all watchers
     and p99 delivery lag;
 (c') the same watchers replaying those events from the log: the fan-out's own capacity;
-(d) the server's peak RSS (VmHWM).
+(d) the server's peak RSS (VmHWM);
+(e) CreateInstance calls/s (simulated VIM, zero build time), p50/p99 latency at concurrency C,
+    and its ratio to (a);
+(f) CreateInstance to ACTIVE seen on a WatchInstances stream: p50/p99, at concurrency C.
 
 The server runs as a subprocess on a free 127.0.0.1 port with a fresh temporary SQLite file
 (or --database-url). The load runs in separate processes (--client-procs), each one grpc.aio
@@ -43,6 +46,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from switchboard.allocation.v1 import allocation_pb2 as apb
+from switchboard.allocation.v1 import allocation_pb2_grpc as apb_grpc
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 
@@ -115,12 +120,18 @@ def create_request(pool_id: str, rng: random.Random,
     )
 
 
+def instance_request(pool_id: str) -> apb.CreateInstanceRequest:
+    """An m1.tiny instance outside any reservation."""
+    return apb.CreateInstanceRequest(instance=apb.Instance(
+        pool_id=pool_id, name="bench", flavor="m1.tiny", image="cirros"))
+
+
 # -- load worker (runs in a spawned process) --------------------------------------------------
 
 
 @dataclass
 class LoadSpec:
-    kind: str  # "health", "create" or "update"
+    kind: str  # "health", "create", "update" or "instance"
     target: str
     concurrency: int
     start_at: float  # time.time() at which to start
@@ -162,6 +173,12 @@ async def _load(spec: LoadSpec) -> LoadResult:
             def call(slot: int) -> Any:
                 return stub.CreateReservation(
                     create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT)
+        elif spec.kind == "instance":
+            instances = apb_grpc.AllocationServiceStub(channel)
+            new_instance = instance_request(spec.pool_id)
+
+            def call(slot: int) -> Any:
+                return instances.CreateInstance(new_instance, timeout=CALL_TIMEOUT)
         else:  # "update": rename a reservation (no capacity check); one event per call
             stub = pb_grpc.ReservationServiceStub(channel)
             mask = FieldMask(paths=["name"])
@@ -353,6 +370,7 @@ class Server:
             sys.executable, "-m", "switchboard.server", "--host", "127.0.0.1",
             "--port", str(self.port), "--database-url", self.database_url,
             "--log-level", args.log_level, "--shutdown-grace", "1",
+            "--vim-build-seconds", "0", "--vim-delete-seconds", "0",
         ]
         if args.watch_buffer_events:
             cmd += ["--watch-buffer-events", str(args.watch_buffer_events)]
@@ -567,6 +585,75 @@ def replay_phase(ctx: Any, args: argparse.Namespace, server: Server,
             watcher.kill()
 
 
+async def _to_active(target: str, pool_id: str, calls: int, concurrency: int
+                     ) -> tuple[list[float], int]:
+    """(f): seconds from sending CreateInstance to its ACTIVE event arriving on a watch, for
+    `calls` instances created at `concurrency`; and how many never showed ACTIVE."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = apb_grpc.AllocationServiceStub(channel)
+        sent: dict[str, float] = {}
+        active: dict[str, float] = {}
+        live, arrived = asyncio.Event(), asyncio.Event()
+        watch = stub.WatchInstances(apb.WatchInstancesRequest(pool_id=pool_id))
+
+        async def follow() -> None:
+            async for response in watch:
+                now = time.perf_counter()
+                live.set()
+                for event in response.events:
+                    if event.instance.status == apb.INSTANCE_STATUS_ACTIVE:
+                        active[event.instance.id] = now
+                        arrived.set()
+
+        follower = asyncio.create_task(follow())
+        await asyncio.wait_for(live.wait(), 30)
+        budget = [calls]
+        request = instance_request(pool_id)
+
+        async def one() -> None:
+            while budget[0] > 0:
+                budget[0] -= 1
+                t0 = time.perf_counter()
+                created = await stub.CreateInstance(request, timeout=CALL_TIMEOUT)
+                sent[created.instance.id] = t0
+
+        await asyncio.gather(*(one() for _ in range(concurrency)))
+        deadline = time.time() + 60
+        while not set(sent) <= set(active):
+            arrived.clear()
+            try:
+                await asyncio.wait_for(arrived.wait(), max(0.0, deadline - time.time()))
+            except TimeoutError:
+                break
+        watch.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+    seen = sorted(active[i] - t for i, t in sent.items() if i in active)
+    return seen, len(sent) - len(seen)
+
+
+def start_profiler(args: argparse.Namespace, server: Server,
+                   phase: str) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the server through a unary phase, if --profile asks for this one."""
+    if not args.profile or args.profile_phase != phase:
+        return None
+    fmt = ("speedscope" if args.profile.endswith(".json")
+           else "raw" if args.profile.endswith(".txt") else "flamegraph")
+    duration = int(args.spawn_delay + args.warmup + args.seconds) + 1
+    return subprocess.Popen(
+        [args.py_spy, "record", "-p", str(server.pid), "-d", str(duration),
+         "-r", "100", "-f", fmt, "-o", args.profile, "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish_profiler(args: argparse.Namespace, profiler: subprocess.Popen[bytes] | None,
+                    phase: str) -> list[str]:
+    if profiler is None:
+        return []
+    _, err = profiler.communicate(timeout=60)
+    return [f"py-spy profile of the server during ({phase}): {args.profile}"
+            + ("" if profiler.returncode == 0 else f" (failed: {err[-300:]!r})")]
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -607,11 +694,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="extra server flag, repeatable (--server-arg=--watch-batch-events=1000)")
     p.add_argument("--spawn-delay", type=float, default=2.0,
                    help="seconds allowed for load processes to start before a phase begins")
-    p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c")
+    p.add_argument("--instances", type=int, default=2000,
+                   help="instances created in phase (f)")
+    p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c,e,f")
     p.add_argument("--keep-tmp", action="store_true",
                    help="keep the temporary directory (SQLite file, server log)")
+    p.add_argument("--profile-phase", choices=("b", "e"), default="b",
+                   help="the phase --profile records")
     p.add_argument("--profile", default="",
-                   help="py-spy record the server during phase (b) into this file "
+                   help="py-spy record the server during one phase into this file "
                         "(.json: speedscope, .txt: collapsed stacks, else flame graph SVG)")
     p.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
                    help="py-spy executable for --profile")
@@ -625,7 +716,9 @@ async def setup_pool(target: str) -> str:
         await stub.CreatePool(pb.CreatePoolRequest(
             pool=pb.Pool(id=pool_id, provider="bench", availability_zone="az1")), timeout=10)
         await stub.IncreaseCapacity(pb.IncreaseCapacityRequest(
-            pool_id=pool_id, resources=pb.Resources(cores=10**12), reason="bench"), timeout=10)
+            pool_id=pool_id, resources=pb.Resources(
+                cores=10**12, ram_mb=10**12, instances=10**12, gigabytes=10**12),
+            reason="bench"), timeout=10)
     return pool_id
 
 
@@ -636,7 +729,8 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(args)
     notes: list[str] = []
     profiler: subprocess.Popen[bytes] | None = None
-    health = create = watch = producers = replay = None
+    health = create = watch = producers = replay = instance = None
+    to_active: tuple[list[float], int] | None = None
     hwm_kb = rss_kb = 0
     crash = ""
 
@@ -666,22 +760,12 @@ def main(argv: list[str] | None = None) -> int:
             health["server_cpu"] = phase.server_cpu / phase.wall
             print(f"(a) {health['rate']:,.0f} calls/s", flush=True)
         if "b" not in skip:
-            if args.profile:
-                fmt = ("speedscope" if args.profile.endswith(".json")
-                       else "raw" if args.profile.endswith(".txt") else "flamegraph")
-                duration = int(args.spawn_delay + args.warmup + args.seconds) + 1
-                profiler = subprocess.Popen(
-                    [args.py_spy, "record", "-p", str(server.pid), "-d", str(duration),
-                     "-r", "100", "-f", fmt, "-o", args.profile, "--nonblocking"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            profiler = start_profiler(args, server, "b")
             results, phase = unary_phase(ctx, args, server, "create", pool_id)
             create = summarize_unary(results, args.seconds)
             create["server_cpu"] = phase.server_cpu / phase.wall
             print(f"(b) {create['rate']:,.0f} calls/s", flush=True)
-            if profiler is not None:
-                _, err = profiler.communicate(timeout=60)
-                notes.append(f"py-spy profile of the server during (b): {args.profile}"
-                             + ("" if profiler.returncode == 0 else f" (failed: {err[-300:]!r})"))
+            notes += finish_profiler(args, profiler, "b")
         if "c" not in skip and checkpoint("(b)"):
             watch, producers, wphase = watch_phase(ctx, args, server, pool_id)
             print(f"(c) {sum(watch.counts):,} events delivered", flush=True)
@@ -694,7 +778,18 @@ def main(argv: list[str] | None = None) -> int:
                         raise
                     print(f"(c') failed: {e}", file=sys.stderr)
                 time.sleep(0.5)
-        checkpoint("(c')" if replay or not args.no_replay else "the run")
+        if "e" not in skip and checkpoint("(c)"):
+            profiler = start_profiler(args, server, "e")
+            results, phase = unary_phase(ctx, args, server, "instance", pool_id)
+            notes += finish_profiler(args, profiler, "e")
+            instance = summarize_unary(results, args.seconds)
+            instance["server_cpu"] = phase.server_cpu / phase.wall
+            print(f"(e) {instance['rate']:,.0f} calls/s", flush=True)
+        if "f" not in skip and checkpoint("(e)"):
+            to_active = asyncio.run(_to_active(server.target, pool_id, args.instances,
+                                               args.concurrency))
+            print(f"(f) {len(to_active[0]):,} instances seen ACTIVE", flush=True)
+        checkpoint("the run")
     except BaseException:
         print(f"--- server (exit status {server.proc.poll()}) log tail ---\n"
               + server.log_tail(), file=sys.stderr)
@@ -782,6 +877,25 @@ def main(argv: list[str] | None = None) -> int:
                      "", ""))
         if replay.errors or replay.out_of_order:
             rows.append(("    errors", str(replay.errors), "0", "NO"))
+    if instance:
+        rows.append((f"(e) CreateInstance calls/s (c={args.concurrency})",
+                     f"{instance['rate']:,.0f}", "", ""))
+        if health:
+            ratio = instance["rate"] / health["rate"]
+            rows.append(("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
+                         ok(ratio >= TARGET_RATIO)))
+        rows.append(("    p50 latency ms", f"{instance['p50_ms']:.2f}", "", ""))
+        rows.append(("    p99 latency ms", f"{instance['p99_ms']:.2f}", f"< {TARGET_P99_MS:g}",
+                     ok(instance["p99_ms"] < TARGET_P99_MS)))
+        rows.append(("    server / client CPU (cores)",
+                     f"{instance['server_cpu']:.2f} / {instance['client_cpu']:.2f}", "", ""))
+        rows.append(("    errors", str(instance["errors"] or 0), "0", ok(not instance["errors"])))
+    if to_active is not None:
+        seen, missing = to_active
+        rows.append((f"(f) CreateInstance -> ACTIVE seen, p50 / p99 ms (c={args.concurrency})",
+                     f"{percentile(seen, 50) * 1000:.1f} / {percentile(seen, 99) * 1000:.1f}",
+                     "", ""))
+        rows.append(("    instances never seen ACTIVE", str(missing), "0", ok(not missing)))
     rows.append(("(d) server peak RSS (VmHWM) MiB", f"{hwm_kb / 1024:.1f}", "", ""))
     rows.append(("    server RSS at end MiB" + (" (last sample)" if crash else ""),
                  f"{rss_kb / 1024:.1f}", "", ""))

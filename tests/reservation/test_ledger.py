@@ -432,3 +432,14 @@ def _check_random_case(rng: random.Random) -> list[str]:
             assert not fits_back
     seen += ["restored"] * bool(restored)
     return seen
+
+
+def test_open_ended_free_matches_free_to_the_end() -> None:
+    rng = random.Random(20261123)
+    for _ in range(200):
+        changes, reservations, outside, _ = _random_ledger(rng)
+        ledger = PoolLedger(changes, reservations, outside)
+        free_from = ledger.open_ended_free()
+        for at in (-5, *rng.sample(range(0, 60), 8)):
+            assert free_from(at) == ledger.free(at, None), at
+    assert PoolLedger([], []).open_ended_free()(0) == full()

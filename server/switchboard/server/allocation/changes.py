@@ -3,6 +3,9 @@ together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from switchboard.allocation.v1 import allocation_pb2 as pb
 from switchboard.server.allocation import store
 from switchboard.server.allocation.convert import STATUS_TO_PB, instance_pb
@@ -31,11 +34,30 @@ def record_instance_event(
     tx.append(revision, AREA, kind, i.id, i.pool_id, event.SerializeToString())
 
 
-async def set_status(tx: Transaction, i: Instance, status: Status, message: str = "",
-                     vim_server_id: str = "") -> Instance:
-    """Moves an instance to a new status, with its event."""
-    revision = await tx.next_revision()
-    changed = i.with_status(status, message, tx.now, revision, vim_server_id)
-    await store.save_instance(tx.conn, changed)
-    record_instance_event(tx, revision, "instance.status_changed", changed, i.status)
+@dataclass(frozen=True)
+class Move:
+    """One instance's move to a new status."""
+
+    instance: Instance
+    status: Status
+    message: str = ""
+    vim_server_id: str = ""
+
+
+async def set_statuses(tx: Transaction, moves: Sequence[Move]) -> list[Instance]:
+    """Moves instances to new statuses, written together, each with its event."""
+    if not moves:
+        return []
+    changed = []
+    for move, revision in zip(moves, await tx.next_revisions(len(moves)), strict=True):
+        i = move.instance.with_status(move.status, move.message, tx.now, revision,
+                                      move.vim_server_id)
+        record_instance_event(tx, revision, "instance.status_changed", i, move.instance.status)
+        changed.append(i)
+    await store.save_statuses(tx.conn, changed)
     return changed
+
+
+async def set_status(tx: Transaction, i: Instance, status: Status, message: str = "") -> Instance:
+    """Moves one instance to a new status, with its event."""
+    return (await set_statuses(tx, [Move(i, status, message)]))[0]

@@ -86,7 +86,7 @@ class NewInstance(Candidate[Instance]):
         need = self.flavor.amounts()
         reservation_id = body.reservation_id
         if not reservation_id:
-            free = holdings.ledger(tx.now, None).free(tx.now, None)
+            free = holdings.free_from(tx.now)
             if any(n > free[k] for k, n in need.items()):
                 raise _short("INSUFFICIENT_CAPACITY",
                              f"pool {body.pool_id!r} (capacity no reservation holds)",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 import structlog
 
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.server.allocation import store
-from switchboard.server.allocation.changes import AREA, set_status
+from switchboard.server.allocation.changes import AREA, Move, set_statuses
 from switchboard.server.allocation.model import Instance, Status, releases, reported_status
 from switchboard.server.allocation.vim import ServerSpec, ServerState, ServerUpdate, VimDriver
 from switchboard.server.errors import ResourceExhausted
@@ -105,7 +106,6 @@ class Lifecycle(BackgroundTask):
                   and reported_status(current[u.instance_id].status, u.state) is not None}
         if not moving:
             return []
-        moved = []
         async with self.events.transaction() as tx:
             # Pool locks first (they also tell other processes the pool changed), then rows.
             releasing = sorted({current[u.instance_id].pool_id for u in updates
@@ -113,16 +113,19 @@ class Lifecycle(BackgroundTask):
             for pool_id in releasing:
                 await reservation_store.claim_pool(tx.conn, pool_id)
             locked = await store.get_instances(tx.conn, moving, lock=True)
+            moves = []
             for u in updates:
                 i = locked.get(u.instance_id)
                 status = None if i is None else reported_status(i.status, u.state)
                 if i is None or status is None or (releases(status)
                                                    and i.pool_id not in releasing):
                     continue
-                locked[i.id] = await set_status(tx, i, status, u.message, u.server_id)
-                moved.append(locked[i.id])
-                if releases(status):
-                    await claims.release(tx.conn, i.id, tx.now)
+                moves.append(Move(i, status, u.message, u.server_id))
+                # A later update of the same instance starts from here.
+                locked[i.id] = replace(i, status=status,
+                                       vim_server_id=u.server_id or i.vim_server_id)
+            moved = await set_statuses(tx, moves)
+            await claims.release(tx.conn, [i.id for i in moved if releases(i.status)], tx.now)
         return moved
 
     async def _follow_reservations(self) -> None:
@@ -146,11 +149,11 @@ class Lifecycle(BackgroundTask):
         async with self.events.transaction() as tx:
             pool_ids = {i.pool_id for i in await store.orphaned(tx.conn)}
             await reservation_store.lock_pools(tx.conn, pool_ids)
-            deleting = [
-                await set_status(tx, i, Status.DELETING,
-                                 f"reservation {i.reservation_id} ended or was cancelled")
-                for i in await store.orphaned(tx.conn, lock=True) if i.pool_id in pool_ids
-            ]
+            orphans = [i for i in await store.orphaned(tx.conn, lock=True)
+                       if i.pool_id in pool_ids]
+            deleting = await set_statuses(tx, [
+                Move(i, Status.DELETING, f"reservation {i.reservation_id} ended or was cancelled")
+                for i in orphans])
         for i in deleting:
             self.delete(i.id)
         return deleting

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.allocation.model import Instance, Status
@@ -77,10 +88,18 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
     return (await get_instances(conn, [instance_id], lock)).get(instance_id)
 
 
-async def save_instance(conn: AsyncConnection, i: Instance) -> None:
-    values = instance_values(i)
-    del values["id"]
-    await conn.execute(update(instances).where(instances.c.id == i.id).values(**values))
+_STATUS_COLUMNS = ("status", "status_message", "vim_server_id", "update_time", "revision")
+
+
+async def save_statuses(conn: AsyncConnection, changed: Sequence[Instance]) -> None:
+    """Writes the status fields of instances (one statement for all of them)."""
+    statement = update(instances).where(instances.c.id == bindparam("instance_id")).values(
+        {name: bindparam(name) for name in _STATUS_COLUMNS})
+    rows = []
+    for i in changed:
+        values = instance_values(i)
+        rows.append({"instance_id": i.id, **{name: values[name] for name in _STATUS_COLUMNS}})
+    await conn.execute(statement, rows)
 
 
 async def list_instances(

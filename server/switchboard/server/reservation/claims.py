@@ -10,7 +10,7 @@ caches that the pool changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,14 +28,17 @@ def hold(inserts: Inserts, claim_id: str, pool_id: str, amounts: Mapping[str, in
     })
 
 
-async def release(conn: AsyncConnection, claim_id: str, at: int) -> None:
-    """Ends a claim at `at`; a claim that had not started yet is removed. Releasing twice
+async def release(conn: AsyncConnection, claim_ids: Collection[str], at: int) -> None:
+    """Ends claims at `at`; a claim that had not started yet is removed. Releasing twice
     changes nothing."""
+    ids = set(claim_ids)
+    if not ids:
+        return
     await conn.execute(
-        delete(allocations).where(allocations.c.id == claim_id, allocations.c.start_time >= at)
+        delete(allocations).where(allocations.c.id.in_(ids), allocations.c.start_time >= at)
     )
     await conn.execute(
         update(allocations)
-        .where(allocations.c.id == claim_id, allocations.c.end_time.is_(None))
+        .where(allocations.c.id.in_(ids), allocations.c.end_time.is_(None))
         .values(end_time=at)
     )

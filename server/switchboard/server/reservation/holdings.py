@@ -11,11 +11,11 @@ from bisect import bisect_left, insort
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from switchboard.server.reservation.ledger import CapacityChange, Claim, PoolLedger
+from switchboard.server.reservation.ledger import CapacityChange, Claim, OpenEndedFree, PoolLedger
 
 
-def _overlaps(start: int, end: int | None, lo: int, hi: int | None) -> bool:
-    return (hi is None or start < hi) and (end is None or end > lo)
+def _overlaps(start: int, end: int | None, lo: int, hi: int) -> bool:
+    return start < hi and (end is None or end > lo)
 
 
 def _add(total: dict[str, int], amounts: Mapping[str, int]) -> None:
@@ -36,6 +36,7 @@ class PoolHoldings:
     _claims: list[tuple[int, str, Claim]] = field(default_factory=list)
     _by_id: dict[str, Claim] = field(default_factory=dict)
     _longest: int = 0
+    _open_ended: OpenEndedFree | None = None
 
     def add(self, claim: Claim) -> None:
         """A reservation's claim (it must have an end)."""
@@ -43,6 +44,7 @@ class PoolHoldings:
         insort(self._claims, (claim.start, claim.id, claim))
         self._by_id[claim.id] = claim
         self._longest = max(self._longest, claim.end - claim.start)
+        self._open_ended = None
 
     def reservation(self, reservation_id: str) -> Claim | None:
         """The claim of a reservation that holds capacity in this pool, if there is one."""
@@ -54,6 +56,7 @@ class PoolHoldings:
             _add(self._outside, claim.amounts)
         else:
             self._outside_bounded.append(claim)
+            self._open_ended = None
 
     def add_inside(self, reservation_id: str, amounts: Mapping[str, int]) -> None:
         """An instance's claim inside a reservation: only counted against that reservation."""
@@ -63,11 +66,22 @@ class PoolHoldings:
         """What the instances allocated against a reservation take from it."""
         return dict(self._inside.get(reservation_id, {}))
 
-    def ledger(self, start: int, end: int | None) -> PoolLedger:
-        """The ledger of what holds capacity over [start, end), for `check` and `free`."""
+    def free_from(self, at: int) -> dict[str, int]:
+        """Per type, the least capacity that no reservation or instance holds at any instant
+        from `at` on (`ledger(at, None).free(at, None)`, kept between calls)."""
+        if self._open_ended is None:
+            held = [c for _, _, c in self._claims]
+            self._open_ended = PoolLedger(
+                self.changes, held, allocations_outside=self._outside_bounded
+            ).open_ended_free()
+        free = self._open_ended(at)
+        return {k: v - self._outside.get(k, 0) for k, v in free.items()}
+
+    def ledger(self, start: int, end: int) -> PoolLedger:
+        """The ledger of what holds capacity over [start, end), for `check`."""
         # A claim overlapping the window starts after start - longest and before end.
         first = bisect_left(self._claims, (start - self._longest,))
-        last = len(self._claims) if end is None else bisect_left(self._claims, (end,))
+        last = bisect_left(self._claims, (end,))
         held = [c for _, _, c in self._claims[first:last] if c.end is not None and c.end > start]
         outside = [c for c in self._outside_bounded if _overlaps(c.start, c.end, start, end)]
         if self._outside:

@@ -266,6 +266,10 @@ class PoolLedger:
         _require_window(start, end)
         return _as_dict(self._available.minimum(start, end))
 
+    def open_ended_free(self) -> OpenEndedFree:
+        """`free(at, None)` for any `at`, answered without a sweep each time."""
+        return OpenEndedFree(self._available)
+
     def check(
         self, start: int, end: int, amounts: Amounts, horizon: int, exclude: str | None = None
     ) -> Fit:
@@ -354,6 +358,29 @@ class PoolLedger:
                 grid.add(span, vec, -1)
                 restored.append(claim.id)
         return restored
+
+
+class OpenEndedFree:
+    """Per type, the minimum of available from an instant on, for any instant: suffix minima of
+    the available profile, looked up by bisection."""
+
+    def __init__(self, profile: _Profile) -> None:
+        self._times = profile.times
+        self._minima: list[list[int]] = []
+        running: list[int] | None = None
+        for row in reversed(profile.values):
+            running = row if running is None else [min(a, b) for a, b in zip(running, row,
+                                                                             strict=True)]
+            self._minima.append(running)
+        self._minima.reverse()
+
+    def __call__(self, at: int) -> dict[str, int]:
+        i = bisect_right(self._times, at) - 1
+        if not self._minima:
+            return _as_dict([0] * _N)
+        if i < 0:  # before the first breakpoint nothing is available
+            return _as_dict(min(0, v) for v in self._minima[0])
+        return _as_dict(self._minima[i])
 
 
 def _earliest(

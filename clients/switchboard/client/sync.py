@@ -8,10 +8,10 @@ from typing import Any
 
 import grpc
 
-from switchboard.client.errors import out_of_range
-from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
 from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
 from switchboard.allocation.v1 import allocation_pb2_grpc as allocation_grpc
+from switchboard.client.errors import out_of_range
+from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 

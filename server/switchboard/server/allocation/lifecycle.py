@@ -100,19 +100,19 @@ class Lifecycle(BackgroundTask):
     async def apply(self, updates: Sequence[ServerUpdate]) -> list[Instance]:
         """Moves instances as the VIM reports, in order, in one transaction; releases the
         capacity of those that reach ERROR or DELETED. Returns the instances that moved."""
-        async with self.events.db.read() as conn:
-            current = await store.get_instances(conn, {u.instance_id for u in updates})
-        moving = {u.instance_id for u in updates if u.instance_id in current
-                  and reported_status(current[u.instance_id].status, u.state) is not None}
-        if not moving:
-            return []
-        async with self.events.transaction() as tx:
-            # Pool locks first (they also tell other processes the pool changed), then rows.
+        ids = {u.instance_id for u in updates}
+        releasing: list[str] = []
+        if any(u.state in _RELEASING for u in updates):
+            # Their pools are locked first (which also tells other processes the pools
+            # changed), before the rows: the lock order every writer follows.
+            async with self.events.db.read() as conn:
+                current = await store.get_instances(conn, ids)
             releasing = sorted({current[u.instance_id].pool_id for u in updates
-                                if u.instance_id in moving and u.state in _RELEASING})
+                                if u.instance_id in current and u.state in _RELEASING})
+        async with self.events.transaction() as tx:
             for pool_id in releasing:
                 await reservation_store.claim_pool(tx.conn, pool_id)
-            locked = await store.get_instances(tx.conn, moving, lock=True)
+            locked = await store.get_instances(tx.conn, ids, lock=True)
             moves = []
             for u in updates:
                 i = locked.get(u.instance_id)

@@ -4,8 +4,10 @@ build failures; a restart in the middle of a build."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import grpc
 import pytest
@@ -217,6 +219,24 @@ async def test_create_instance_is_idempotent(client: AsyncClient) -> None:
     assert second == first
     listed = await client.allocations.ListInstances(apb.ListInstancesRequest())
     assert [i.id for i in listed.instances] == [first.id]
+
+
+async def test_flavors_come_from_configuration(start_server: StartServer,
+                                               tmp_path: Path) -> None:
+    catalogue = tmp_path / "flavors.json"
+    catalogue.write_text(json.dumps([
+        {"name": "vnf.large", "vcpus": 16, "ram_mb": 65536, "disk_gb": 200},
+        {"name": "vnf.small", "vcpus": 2, "ram_mb": 4096, "disk_gb": 20},
+    ]))
+    app = await start_server(flavors_file=str(catalogue))
+    async with connected(app) as client:
+        flavors = (await client.allocations.ListFlavors(apb.ListFlavorsRequest())).flavors
+        assert [(f.name, f.vcpus) for f in flavors] == [("vnf.large", 16), ("vnf.small", 2)]
+        await make_pool(client, **POOL)
+        assert (await allocate(client, flavor="vnf.small")).resources.ram_mb == 4096
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await allocate(client, flavor="m1.small")
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_list_flavors_and_filters(client: AsyncClient) -> None:

@@ -1,11 +1,15 @@
-"""`page_size` / `page_token` handling shared by every List RPC."""
+"""What every List RPC shares: `page_size` / `page_token`, and enum filters."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from switchboard.server.errors import Violations
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -42,3 +46,15 @@ def decode_revision_token(token: str, violations: Violations) -> int:
     except ValueError:
         violations.add("page_token", "is not a token this server issued")
         return 0
+
+
+def enum_filter(values: Iterable[int], known: Mapping[Any, T], path: str,
+                violations: Violations) -> list[T]:
+    """A repeated enum filter (e.g. `statuses`) as domain values; unknown ones are violations."""
+    out = []
+    for i, value in enumerate(values):
+        if value in known:
+            out.append(known[value])
+        else:
+            violations.add(f"{path}[{i}]", f"unknown value {value}")
+    return out

@@ -16,7 +16,12 @@ from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import FINISHED, Flavor, Instance, Status
 from switchboard.server.errors import NotFound, Violations
 from switchboard.server.eventlog import Event, EventLog
-from switchboard.server.paging import decode_revision_token, encode_token, page_size
+from switchboard.server.paging import (
+    decode_revision_token,
+    encode_token,
+    enum_filter,
+    page_size,
+)
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.validate import check_name, check_pool_id
@@ -105,12 +110,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         v = Violations(AREA)
         size = page_size(request.page_size, v)
         after = decode_revision_token(request.page_token, v)
-        statuses = []
-        for i, value in enumerate(request.statuses):
-            if value not in STATUS_FROM_PB:
-                v.add(f"statuses[{i}]", f"unknown status {value}")
-            else:
-                statuses.append(STATUS_FROM_PB[value])
+        statuses = enum_filter(request.statuses, STATUS_FROM_PB, "statuses", v)
         async with self.log.db.read() as conn:
             if request.pool_id and await reservation_store.get_pool(conn, request.pool_id) is None:
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")

@@ -22,6 +22,7 @@ from switchboard.server.paging import (
     decode_revision_token,
     decode_token,
     encode_token,
+    enum_filter,
     page_size,
 )
 from switchboard.server.reservation import store
@@ -370,12 +371,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         v = Violations(AREA)
         size = page_size(request.page_size, v)
         after = decode_revision_token(request.page_token, v)
-        statuses = []
-        for i, value in enumerate(request.statuses):
-            if value not in STATUS_FROM_PB:
-                v.add(f"statuses[{i}]", f"unknown status {value}")
-            else:
-                statuses.append(STATUS_FROM_PB[value])
+        statuses = enum_filter(request.statuses, STATUS_FROM_PB, "statuses", v)
         window_start = _micros(request, "window_start") if has(request, "window_start") else None
         window_end = _micros(request, "window_end") if has(request, "window_end") else None
         if window_start is not None and window_end is not None and window_end <= window_start:

@@ -1,0 +1,1 @@
+"""Scheduler: placing VNF changes in time (after ONAP OOF-CMSO)."""

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import (
     RESOURCE_TYPES,
     CapacityChange,
@@ -443,3 +444,23 @@ def test_open_ended_free_matches_free_to_the_end() -> None:
         for at in (-5, *rng.sample(range(0, 60), 8)):
             assert free_from(at) == ledger.free(at, None), at
     assert PoolLedger([], []).open_ended_free()(0) == full()
+
+
+def test_holdings_quick_fit_is_never_wrong_and_often_decides() -> None:
+    rng = random.Random(7)
+    quick = 0
+    for _ in range(300):
+        changes, reservations, outside, kinds = _random_ledger(rng)
+        holdings = PoolHoldings(0, 0, changes)
+        for r in reservations:
+            if r.end is not None:
+                holdings.add(r)
+        for o in outside:
+            holdings.add_outside(o)
+        start = rng.randint(0, 40)
+        end = start + rng.randint(1, 15)
+        need = {k: rng.randint(0, 4) for k in rng.sample(kinds, rng.randint(1, 3))}
+        if holdings.surely_fits(start, end, need):
+            quick += 1
+            assert holdings.ledger(start, end).check(start, end, need, start).ok
+    assert quick >= 30

@@ -23,8 +23,8 @@ KINDS = tuple(_EVENT_TYPES)
 
 def record_instance_event(
     tx: Transaction, revision: int, kind: str, i: Instance, previous: Status | None = None
-) -> None:
-    """Appends an instance event for `i` as it is after the change."""
+) -> pb.InstanceEvent:
+    """Appends an instance event for `i` as it is after the change; returns the event."""
     event = pb.InstanceEvent(
         revision=revision, type=_EVENT_TYPES[kind], instance=instance_pb(i),
         time=from_micros(tx.now),
@@ -32,6 +32,7 @@ def record_instance_event(
     if previous is not None:
         event.previous_status = STATUS_TO_PB[previous]
     tx.append(revision, AREA, kind, i.id, i.pool_id, event.SerializeToString())
+    return event
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class NewInstance(Candidate[Instance]):
         self.flavor = flavor
         self.on_created = on_created
         self.id = str(uuid.uuid4())
+        self.created_pb: pb.Instance | None = None
+        """The instance as its event carries it, once this call has created it."""
 
     async def earlier(self, conn: AsyncConnection, resource_id: str) -> Instance:
         existing = await store.get_instance(conn, resource_id)
@@ -133,7 +135,8 @@ class NewInstance(Candidate[Instance]):
             create_time=tx.now, update_time=tx.now, created_revision=revision,
             revision=revision,
         )
-        record_instance_event(tx, revision, "instance.created", instance)
+        self.created_pb = record_instance_event(tx, revision, "instance.created",
+                                                instance).instance
         inserts.add(store.instances, store.instance_values(instance))
         claims.hold(inserts, instance.id, instance.pool_id, need, tx.now, body.reservation_id)
         return instance, instance.id

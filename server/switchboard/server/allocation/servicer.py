@@ -76,9 +76,11 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         elif flavor is None:
             v.add("instance.flavor",
                   f"unknown flavor {body.flavor!r}; known: {', '.join(sorted(self.flavors))}")
-        created = await self.admission.admit(NewInstance(
-            request, flavor or Flavor("", 0, 0, 0), v, self.lifecycle.build))
-        return pb.CreateInstanceResponse(instance=instance_pb(created))
+        candidate = NewInstance(request, flavor or Flavor("", 0, 0, 0), v, self.lifecycle.build)
+        created = await self.admission.admit(candidate)
+        return pb.CreateInstanceResponse(
+            instance=instance_pb(created) if candidate.created_pb is None
+            else candidate.created_pb)
 
     async def DestroyInstance(
         self, request: pb.DestroyInstanceRequest, context: Context

@@ -21,8 +21,8 @@ KINDS = tuple(_EVENT_TYPES)
 
 def record_reservation_event(
     tx: Transaction, revision: int, kind: str, r: Reservation, previous: Status | None = None
-) -> None:
-    """Appends a reservation event for `r` as it is after the change."""
+) -> pb.ReservationEvent:
+    """Appends a reservation event for `r` as it is after the change; returns the event."""
     event = pb.ReservationEvent(
         revision=revision, type=_EVENT_TYPES[kind], reservation=reservation_pb(r),
         time=from_micros(tx.now),
@@ -30,6 +30,7 @@ def record_reservation_event(
     if previous is not None:
         event.previous_status = STATUS_TO_PB[previous]
     tx.append(revision, AREA, kind, r.id, r.pool_id, event.SerializeToString())
+    return event
 
 
 async def set_status(tx: Transaction, r: Reservation, status: Status) -> Reservation:

@@ -64,6 +64,8 @@ class NewReservation(Candidate[Reservation]):
         self.amounts = amounts
         self.policy = policy
         self.admitted: Reservation | None = None
+        self.created_pb: pb.Reservation | None = None
+        """The reservation as its event carries it, once this call has created it."""
 
     async def earlier(self, conn: AsyncConnection, resource_id: str) -> Reservation:
         existing = await store.get_reservation(conn, resource_id)
@@ -80,7 +82,8 @@ class NewReservation(Candidate[Reservation]):
             v.add("reservation.pool_id", f"unknown pool {body.pool_id!r}")
         v.raise_if_any()
         assert end is not None and holdings is not None
-        if not holdings.ledger(start, end).check(start, end, self.amounts, start).ok:
+        if not holdings.surely_fits(start, end, self.amounts) and not holdings.ledger(
+                start, end).check(start, end, self.amounts, start).ok:
             horizon = tx.now + self.policy.max_start_ahead
             wide = holdings.ledger(start, horizon + (end - start))
             raise shortfall(body.pool_id, start, end, self.amounts, wide, horizon, None)
@@ -95,6 +98,7 @@ class NewReservation(Candidate[Reservation]):
     def write(self, tx: Transaction, revision: int, inserts: Inserts) -> tuple[Reservation, str]:
         assert self.admitted is not None
         r = self.admitted.with_revisions(revision)
-        record_reservation_event(tx, revision, "reservation.created", r)
+        self.created_pb = record_reservation_event(tx, revision, "reservation.created",
+                                                   r).reservation
         inserts.add(store.reservations, store.reservation_values(r))
         return r, r.id

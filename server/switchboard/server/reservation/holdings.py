@@ -77,6 +77,27 @@ class PoolHoldings:
         free = self._open_ended(at)
         return {k: v - self._outside.get(k, 0) for k, v in free.items()}
 
+    def surely_fits(self, start: int, end: int, amounts: Mapping[str, int]) -> bool:
+        """A cheap sufficient test for `ledger(start, end).check(...).ok`: the least capacity
+        over the window, less everything held at any time within it, still leaves room."""
+        inside = [c for c in self.changes if _overlaps(c.start, c.end, start, end)]
+        instants = {start, *(t for c in inside for t in (c.start, c.end)
+                             if t is not None and start < t < end)}
+        first = bisect_left(self._claims, (start - self._longest,))
+        last = bisect_left(self._claims, (end,))
+        held = [c for _, _, c in self._claims[first:last] if c.end is not None and c.end > start]
+        held += [c for c in self._outside_bounded if _overlaps(c.start, c.end, start, end)]
+        for k, need in amounts.items():
+            if need <= 0:
+                continue
+            capacity = min(sum(c.delta.get(k, 0) for c in inside
+                               if c.start <= t and (c.end is None or t < c.end))
+                           for t in instants)
+            taken = self._outside.get(k, 0) + sum(c.amounts.get(k, 0) for c in held)
+            if capacity - taken < need:
+                return False
+        return True
+
     def ledger(self, start: int, end: int) -> PoolLedger:
         """The ledger of what holds capacity over [start, end), for `check`."""
         # A claim overlapping the window starts after start - longest and before end.

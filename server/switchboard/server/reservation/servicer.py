@@ -256,9 +256,12 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         check_priority(body.priority, "reservation.priority", v)
         amounts = check_amounts(body.resources if has(body, "resources") else None,
                                 "reservation.resources", v)
-        created = await self.admission.admit(NewReservation(request, amounts, v, self.policy))
+        candidate = NewReservation(request, amounts, v, self.policy)
+        created = await self.admission.admit(candidate)
         self._schedule([created])
-        return pb.CreateReservationResponse(reservation=reservation_pb(created))
+        return pb.CreateReservationResponse(
+            reservation=reservation_pb(created) if candidate.created_pb is None
+            else candidate.created_pb)
 
     async def _require_fit(
         self, tx: Transaction, pool_id: str, start: int, end: int, amounts: dict[str, int],

@@ -16,7 +16,9 @@ from switchboard.client import AsyncClient, WatchOutOfRange
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
+from switchboard.server.eventlog import Event
 from switchboard.server.timestamps import from_micros
+from switchboard.server.watch import encode_response
 
 from support import Collector, at, detail, make_pool, reserve, server_process
 
@@ -174,3 +176,19 @@ async def test_watch_on_one_process_sees_writes_of_another(database_url: str) ->
             revisions = [e.revision for e in watch.events]
             assert revisions == sorted(revisions)
             await watch.close()
+
+
+def test_encoded_responses_are_the_messages_on_the_wire() -> None:
+    events = [
+        pb.ReservationEvent(revision=revision, type=pb.RESERVATION_EVENT_TYPE_CREATED,
+                            reservation=pb.Reservation(id=f"r{revision}", name="x" * size))
+        for revision, size in ((1, 0), (300, 200), (2**40, 70_000))
+    ]
+    stored = [Event(e.revision, "reservation", "reservation.created", e.reservation.id, "pool-a",
+                    e.SerializeToString(), 0) for e in events]
+    for batch, revision in ((stored, 2**40 + 5), (stored[:1], 1), ([], 0), ([], 2**63 - 1)):
+        wire = encode_response(batch, revision)
+        expected = pb.WatchReservationsResponse(
+            events=[e.decode(pb.ReservationEvent) for e in batch], revision=revision)
+        assert pb.WatchReservationsResponse.FromString(wire) == expected
+        assert wire == expected.SerializeToString()

@@ -49,9 +49,21 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 return make(  # type: ignore[no-any-return]
                     wrap(method, behavior),
                     request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer,
+                    response_serializer=_bytes_or(handler.response_serializer),
                 )
         return handler
+
+
+def _bytes_or(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
+    """The response serializer, letting through responses a servicer already encoded (watch
+    responses spliced from stored events, `watch.encode_response`)."""
+    if serialize is None:
+        return None
+
+    def serializer(response: Any) -> bytes:
+        return response if isinstance(response, bytes) else serialize(response)
+
+    return serializer
 
 
 def _finish(method: str, peer: str, context: Context, started: float,

@@ -194,6 +194,13 @@ class Hub:
         finally:
             self.subscribers.discard(sub)
 
+    async def responses(self, start_revision: int, matches: Matcher,
+                        area: str) -> AsyncIterator[bytes]:
+        """`watch`, each batch (or progress message) as its Watch*Response's wire bytes
+        (`encode_response`): what a Watch* RPC yields."""
+        async for events, revision in self.watch(start_revision, matches, area):
+            yield encode_response(events, revision)
+
     def _check_retained(self, cursor: int, area: str, compacted: bool = False) -> None:
         if cursor < self.oldest or compacted:
             raise OutOfRange(
@@ -213,3 +220,26 @@ def check_start_revision(value: int, area: str) -> None:
     if value < 0:
         v.add("start_revision", "must not be negative")
     v.raise_if_any()
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def encode_response(events: Sequence[Event], revision: int) -> bytes:
+    """A Watch*Response as wire bytes, spliced from the stored payloads, so that no event is
+    parsed or serialized again for each watcher it goes to.
+
+    Every Watch*Response is `repeated <Event> events = 1; int64 revision = 2;`, and every stored
+    payload is its event message serialized."""
+    parts: list[bytes] = []
+    for e in events:
+        parts += (b"\x0a", _varint(len(e.payload)), e.payload)
+    if revision:
+        parts += (b"\x10", _varint(revision))
+    return b"".join(parts)

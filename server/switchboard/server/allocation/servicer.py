@@ -129,7 +129,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
 
     async def WatchInstances(
         self, request: pb.WatchInstancesRequest, context: Context
-    ) -> AsyncIterator[pb.WatchInstancesResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded WatchInstancesResponse
         check_start_revision(request.start_revision, AREA)
         pool_id, instance_id = request.pool_id, request.instance_id
         reservation_id = request.reservation_id
@@ -143,10 +143,8 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
                      or e.decode(pb.InstanceEvent).instance.reservation_id == reservation_id)
             )
 
-        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
-            yield pb.WatchInstancesResponse(
-                events=[e.decode(pb.InstanceEvent) for e in events], revision=revision,
-            )
+        async for response in self.hub.responses(request.start_revision, matches, AREA):
+            yield response
 
 
 async def _get(conn: AsyncConnection, instance_id: str, lock: bool = False) -> Instance:

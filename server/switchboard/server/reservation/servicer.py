@@ -410,7 +410,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
 
     async def WatchCapacity(
         self, request: pb.WatchCapacityRequest, context: Context
-    ) -> AsyncIterator[pb.WatchCapacityResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded WatchCapacityResponse
         check_start_revision(request.start_revision, AREA)
         pool_id = request.pool_id
 
@@ -418,15 +418,12 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             return e.area == AREA and e.kind in CAPACITY_KINDS and (
                 not pool_id or e.scope == pool_id)
 
-        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
-            yield pb.WatchCapacityResponse(
-                events=[e.decode(pb.CapacityEvent) for e in events],
-                revision=revision,
-            )
+        async for response in self.hub.responses(request.start_revision, matches, AREA):
+            yield response
 
     async def WatchReservations(
         self, request: pb.WatchReservationsRequest, context: Context
-    ) -> AsyncIterator[pb.WatchReservationsResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded WatchReservationsResponse
         check_start_revision(request.start_revision, AREA)
         pool_id, reservation_id = request.pool_id, request.reservation_id
 
@@ -437,11 +434,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 and (not reservation_id or e.key == reservation_id)
             )
 
-        async for events, revision in self.hub.watch(request.start_revision, matches, AREA):
-            yield pb.WatchReservationsResponse(
-                events=[e.decode(pb.ReservationEvent) for e in events],
-                revision=revision,
-            )
+        async for response in self.hub.responses(request.start_revision, matches, AREA):
+            yield response
 
 
 def _micros(message: object, name: str) -> int:

@@ -16,7 +16,7 @@ from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
 from switchboard.server.timestamps import from_micros, to_micros
 
-from support import HOUR, server_process
+from support import HOUR, at, make_pool, reserve, server_process
 
 CAPACITY = 100
 CLIENTS = 50
@@ -166,3 +166,23 @@ async def test_batched_admission_keeps_failures_apart(server: App, client: Async
         await client.reservations.CreateReservation(create("pool-a", left + 1, ""))
     assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     await client.reservations.CreateReservation(create("pool-a", left, ""))
+
+
+async def test_a_call_that_gives_up_while_queued_is_still_admitted(
+        server: App, client: AsyncClient) -> None:
+    """The caller's deadline passes while its create waits for admission: the create is
+    admitted all the same (a retry with its request_id returns it), and admission goes on."""
+    await make_pool(client, cores=10)
+    await server.admission.stop()  # hold the queue
+    request = pb.CreateReservationRequest(
+        reservation=pb.Reservation(pool_id="pool-a", start_time=at(1), end_time=at(2),
+                                   resources=pb.Resources(cores=3)),
+        request_id="gave-up")
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await client.reservations.CreateReservation(request, timeout=0.2)
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    server.admission.start()
+    retried = (await client.reservations.CreateReservation(request, timeout=10)).reservation
+    listed = await client.reservations.ListReservations(pb.ListReservationsRequest())
+    assert [r.id for r in listed.reservations] == [retried.id]
+    await reserve(client, 1, 2, cores=7)  # admission is still running

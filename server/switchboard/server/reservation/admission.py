@@ -92,7 +92,7 @@ class Admission(BackgroundTask):
         """Queues a candidate; returns what it created (or what an earlier call did), or raises."""
         self._queue.append(candidate)
         self._ready.set()
-        return await asyncio.shield(candidate.outcome)
+        return await candidate.outcome  # a call cancelled meanwhile is still admitted
 
     async def run(self) -> None:
         while True:
@@ -141,6 +141,8 @@ class Admission(BackgroundTask):
             batch[i].committed(outcomes[i])
         for i, candidate in enumerate(batch):
             outcome = outcomes[same_as.get(i, i)]
+            if candidate.outcome.cancelled():
+                continue
             if isinstance(outcome, SwitchboardError):
                 candidate.outcome.set_exception(outcome)
             else:

@@ -1,0 +1,1 @@
+"""The automation-composition participant protocol: states, phases and participant supervision."""

@@ -1,0 +1,176 @@
+"""Participants and their replicas: element-type ownership, liveness, and which replica to message.
+
+A participant registers one replica at a time (participant id, replica id, element types). An
+element type belongs to one participant: a participant's types are those its replicas declared,
+and a type another participant holds is refused (`ElementTypeOwned`, naming the owner; nothing
+changes). Replicas of a participant are alike and share its work: each message goes to one live
+replica, the least recently picked (ties by replica id), so the choice is deterministic.
+
+Liveness by the clock passed in (integer microseconds): a replica is online while its last
+registration, heartbeat or message is at most `heartbeat_bound_us` old, offline after; a
+participant is online while any of its replicas is. An offline replica keeps its place and its
+participant keeps its types, so a restarted participant takes its work back; only deregistering
+its last replica releases a participant's types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+class ElementTypeOwned(Exception):
+    """Element types a registration claims that other participants hold (type -> owner)."""
+
+    def __init__(self, conflicts: Mapping[str, str]) -> None:
+        self.conflicts = dict(sorted(conflicts.items()))
+        super().__init__(
+            "; ".join(
+                f"element type {t!r} belongs to participant {p!r}"
+                for t, p in self.conflicts.items()
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """`rejoined`: the participant was registered already (another replica, or this one before a
+    restart), so the registering replica is to be sent a sync of what the participant owns."""
+
+    rejoined: bool
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    """A participant as listed: its element types and its replicas, online and offline."""
+
+    id: str
+    element_types: frozenset[str]
+    online_replicas: tuple[str, ...]
+    offline_replicas: tuple[str, ...]
+
+    @property
+    def online(self) -> bool:
+        return bool(self.online_replicas)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether an action needing some element types can proceed: every type has an owner
+    (`unowned` names those without) and every owner is online (`offline` names those not)."""
+
+    unowned: frozenset[str]
+    offline: frozenset[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unowned and not self.offline
+
+
+@dataclass
+class _Replica:
+    element_types: frozenset[str]
+    last_seen_us: int
+    last_picked: int = -1
+
+
+class Supervisor:
+    """The registered participants and replicas of one server."""
+
+    def __init__(self, heartbeat_bound_us: int) -> None:
+        if heartbeat_bound_us <= 0:
+            raise ValueError("heartbeat bound must be positive")
+        self.heartbeat_bound_us = heartbeat_bound_us
+        self._replicas: dict[str, dict[str, _Replica]] = {}
+        self._owners: dict[str, str] = {}
+        self._picks = 0
+
+    def register(
+        self, participant_id: str, replica_id: str, element_types: Iterable[str], now_us: int
+    ) -> Registration:
+        """Register (or re-register) a replica, seen at `now_us`; `ElementTypeOwned` if another
+        participant holds one of `element_types`."""
+        types = frozenset(element_types)
+        conflicts = {
+            t: owner
+            for t in types
+            if (owner := self._owners.get(t)) is not None and owner != participant_id
+        }
+        if conflicts:
+            raise ElementTypeOwned(conflicts)
+        rejoined = participant_id in self._replicas
+        replicas = self._replicas.setdefault(participant_id, {})
+        replicas[replica_id] = _Replica(types, now_us)
+        self._reown(participant_id)
+        return Registration(rejoined)
+
+    def deregister(self, participant_id: str, replica_id: str) -> bool:
+        """Remove a replica, and with the last one its participant and types; False if unknown."""
+        replicas = self._replicas.get(participant_id, {})
+        if replicas.pop(replica_id, None) is None:
+            return False
+        if not replicas:
+            del self._replicas[participant_id]
+        self._reown(participant_id)
+        return True
+
+    def touch(self, participant_id: str, replica_id: str, now_us: int) -> bool:
+        """A heartbeat or other message from a replica at `now_us`; False if not registered."""
+        replica = self._replicas.get(participant_id, {}).get(replica_id)
+        if replica is None:
+            return False
+        replica.last_seen_us = max(replica.last_seen_us, now_us)
+        return True
+
+    def owner(self, element_type: str) -> str | None:
+        """The participant holding `element_type`, if any."""
+        return self._owners.get(element_type)
+
+    def participants(self, now_us: int) -> tuple[ParticipantView, ...]:
+        """Every registered participant at `now_us`, by id."""
+        return tuple(self._view(p, now_us) for p in sorted(self._replicas))
+
+    def readiness(self, element_types: Iterable[str], now_us: int) -> Readiness:
+        """Whether every participant an action on `element_types` needs is online at `now_us`."""
+        types = set(element_types)
+        owners = {self._owners[t] for t in types if t in self._owners}
+        return Readiness(
+            unowned=frozenset(t for t in types if t not in self._owners),
+            offline=frozenset(p for p in owners if not self._online(p, now_us)),
+        )
+
+    def pick_replica(self, participant_id: str, now_us: int) -> str | None:
+        """The online replica to send the participant's next message to, the least recently
+        picked (ties by replica id); None if the participant has no online replica."""
+        live = [
+            (replica.last_picked, replica_id, replica)
+            for replica_id, replica in self._replicas.get(participant_id, {}).items()
+            if self._alive(replica, now_us)
+        ]
+        if not live:
+            return None
+        _, replica_id, replica = min(live, key=lambda entry: entry[:2])
+        replica.last_picked = self._picks
+        self._picks += 1
+        return replica_id
+
+    def _alive(self, replica: _Replica, now_us: int) -> bool:
+        return now_us - replica.last_seen_us <= self.heartbeat_bound_us
+
+    def _online(self, participant_id: str, now_us: int) -> bool:
+        return any(self._alive(r, now_us) for r in self._replicas[participant_id].values())
+
+    def _view(self, participant_id: str, now_us: int) -> ParticipantView:
+        replicas = sorted(self._replicas[participant_id].items())
+        return ParticipantView(
+            id=participant_id,
+            element_types=frozenset(t for t, p in self._owners.items() if p == participant_id),
+            online_replicas=tuple(r for r, rec in replicas if self._alive(rec, now_us)),
+            offline_replicas=tuple(r for r, rec in replicas if not self._alive(rec, now_us)),
+        )
+
+    def _reown(self, participant_id: str) -> None:
+        """Recompute which element types `participant_id` holds from its replicas."""
+        self._owners = {t: p for t, p in self._owners.items() if p != participant_id}
+        for replica in self._replicas.get(participant_id, {}).values():
+            self._owners.update(dict.fromkeys(replica.element_types, participant_id))

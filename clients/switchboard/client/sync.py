@@ -14,6 +14,8 @@ from switchboard.client.errors import out_of_range
 from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
+from switchboard.scheduler.v1 import scheduler_pb2 as scheduler_pb
+from switchboard.scheduler.v1 import scheduler_pb2_grpc as scheduler_grpc
 
 
 class ResumingWatch:
@@ -72,6 +74,7 @@ class Client:
         self.channel = channel or grpc.insecure_channel(target)
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
         self.allocations = allocation_grpc.AllocationServiceStub(self.channel)
+        self.schedules = scheduler_grpc.SchedulerServiceStub(self.channel)
 
     def __enter__(self) -> Client:
         return self
@@ -100,3 +103,10 @@ class Client:
                              allocation_pb.WatchInstancesRequest(
                                  start_revision=start_revision, pool_id=pool_id,
                                  instance_id=instance_id, reservation_id=reservation_id))
+
+    def watch_schedules(self, start_revision: int = 0, schedule_id: str = "",
+                        domain: str = "") -> ResumingWatch:
+        return ResumingWatch(self.schedules.WatchSchedules,
+                             scheduler_pb.WatchSchedulesRequest(
+                                 start_revision=start_revision, schedule_id=schedule_id,
+                                 domain=domain))

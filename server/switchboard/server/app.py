@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 
 from switchboard.allocation.v1 import allocation_pb2, allocation_pb2_grpc
 from switchboard.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+from switchboard.scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
 from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import DEFAULT_FLAVORS, Flavor, parse_flavors
 from switchboard.server.allocation.servicer import AllocationServicer
@@ -25,6 +26,11 @@ from switchboard.server.reservation.servicer import ReservationServicer
 from switchboard.server.reservation.sweeper import Sweeper
 from switchboard.server.reservation.validate import DAY, Policy
 from switchboard.server.rpc import RpcInterceptor
+from switchboard.server.scheduler.dispatch import Dispatcher, DispatchSettings
+from switchboard.server.scheduler.planner import Planner, PlannerSettings
+from switchboard.server.scheduler.servicer import SchedulerServicer
+from switchboard.server.scheduler.so import SimulatedSo, SimulatedSoSettings
+from switchboard.server.scheduler.tickets import DatabaseTickets
 from switchboard.server.watch import Hub, WatchSettings
 
 log = structlog.get_logger("switchboard.server")
@@ -32,6 +38,7 @@ log = structlog.get_logger("switchboard.server")
 SERVICES = (
     reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
     allocation_pb2.DESCRIPTOR.services_by_name["AllocationService"].full_name,
+    scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name,
 )
 
 
@@ -69,6 +76,21 @@ class App:
         self.lifecycle = Lifecycle(self.events, self.hub, self.vim)
         self.allocations = AllocationServicer(
             self.events, self.hub, self.admission, self.lifecycle, flavors(settings))
+        self.so = SimulatedSo(self.clock, SimulatedSoSettings(
+            run_seconds=settings.so_run_seconds, failure_rate=settings.so_failure_rate,
+            seed=settings.so_seed,
+        ))
+        self.tickets = DatabaseTickets()
+        self.dispatcher = Dispatcher(self.events, self.so, self.tickets, DispatchSettings(
+            max_outstanding=settings.scheduler_max_outstanding,
+            past_due=int(settings.scheduler_past_due_seconds * 1_000_000),
+        ))
+        self.planner = Planner(self.events, self.tickets, PlannerSettings(
+            time_limit_s=settings.scheduler_optimizer_time_limit,
+            immediate_horizon=int(settings.scheduler_immediate_horizon_hours * 3600 * 1_000_000),
+        ), self.dispatcher.wake)
+        self.schedules = SchedulerServicer(self.events, self.hub, self.tickets,
+                                           self.planner.wake, self.dispatcher.wake)
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
         self.server: grpc.aio.Server | None = None
@@ -82,9 +104,12 @@ class App:
         self.sweeper.start()
         self.admission.start()
         self.lifecycle.start()
+        self.planner.start()
+        self.dispatcher.start()
         server = grpc.aio.server(interceptors=[RpcInterceptor()])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
+        scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -106,6 +131,8 @@ class App:
         await self.hub.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        await self.dispatcher.stop()
+        await self.planner.stop()
         await self.lifecycle.stop()
         await self.admission.stop()
         await self.sweeper.stop()

@@ -34,6 +34,13 @@ class Settings:
     vim_delete_seconds: float = 2.0
     vim_failure_rate: float = 0.0
     vim_seed: int = 0
+    scheduler_optimizer_time_limit: float = 10.0
+    scheduler_immediate_horizon_hours: float = 24.0
+    scheduler_max_outstanding: int = 100
+    scheduler_past_due_seconds: float = 300.0
+    so_run_seconds: float = 60.0
+    so_failure_rate: float = 0.0
+    so_seed: int = 0
 
 
 _HELP = {
@@ -55,6 +62,15 @@ _HELP = {
     "vim_delete_seconds": "simulated VIM: seconds a delete takes",
     "vim_failure_rate": "simulated VIM: share of builds that fail, 0 to 1",
     "vim_seed": "simulated VIM: seed of which builds fail",
+    "scheduler_optimizer_time_limit": "scheduler: most seconds one optimization searches",
+    "scheduler_immediate_horizon_hours": "scheduler: how far ahead, in hours, the VNFs of a "
+                                         "schedule with no change window may be placed",
+    "scheduler_max_outstanding": "scheduler: most SO requests outstanding at once",
+    "scheduler_past_due_seconds": "scheduler: seconds after its start a VNF may still be sent "
+                                  "to the SO; later it is PAST_DUE",
+    "so_run_seconds": "simulated SO: seconds a workflow runs",
+    "so_failure_rate": "simulated SO: share of workflows that fail, 0 to 1",
+    "so_seed": "simulated SO: seed of which workflows fail",
 }
 
 

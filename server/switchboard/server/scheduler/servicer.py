@@ -1,0 +1,256 @@
+"""SchedulerService: validates, converts, and runs each change as one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from switchboard.scheduler.v1 import scheduler_pb2 as pb
+from switchboard.scheduler.v1 import scheduler_pb2_grpc as pb_grpc
+from switchboard.server.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    NotFound,
+    PreconditionViolation,
+    Violations,
+)
+from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.paging import (
+    decode_revision_token,
+    encode_token,
+    enum_filter,
+    page_size,
+)
+from switchboard.server.rpc import Context
+from switchboard.server.scheduler import changes, model, store
+from switchboard.server.scheduler.changes import AREA, BLACKOUT_KINDS, SCHEDULE_KINDS
+from switchboard.server.scheduler.convert import (
+    DECISION_FROM_PB,
+    STATE_FROM_PB,
+    TICKET_STATE_FROM_PB,
+    blackout_pb,
+    schedule_pb,
+    ticket_pb,
+)
+from switchboard.server.scheduler.model import Approval, Schedule, Step
+from switchboard.server.scheduler.tickets import TicketDriver
+from switchboard.server.scheduler.validate import check_text, new_blackout, new_schedule
+from switchboard.server.timestamps import to_micros
+from switchboard.server.watch import Hub, check_start_revision
+
+
+class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
+    """The gRPC surface of the scheduler area."""
+
+    def __init__(self, log: EventLog, hub: Hub, tickets: TicketDriver,
+                 wake_planner: Callable[[], None], wake_dispatcher: Callable[[], None]) -> None:
+        self.log = log
+        self.hub = hub
+        self.tickets = tickets
+        self.wake_planner = wake_planner
+        self.wake_dispatcher = wake_dispatcher
+
+    async def CreateSchedule(
+        self, request: pb.CreateScheduleRequest, context: Context
+    ) -> pb.CreateScheduleResponse:
+        candidate = new_schedule(request, self.log.clock.now())
+        async with self.log.transaction() as tx:
+            created = await changes.create_schedule_checked(tx, candidate, _exists)
+        self.wake_planner()
+        return pb.CreateScheduleResponse(schedule=schedule_pb(created))
+
+    async def GetSchedule(
+        self, request: pb.GetScheduleRequest, context: Context
+    ) -> pb.GetScheduleResponse:
+        async with self.log.db.read() as conn:
+            return pb.GetScheduleResponse(schedule=schedule_pb(
+                await _get(conn, request.schedule_id)))
+
+    async def ListSchedules(
+        self, request: pb.ListSchedulesRequest, context: Context
+    ) -> pb.ListSchedulesResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        after = decode_revision_token(request.page_token, v)
+        states = enum_filter(request.states, STATE_FROM_PB, "states", v)
+        start = to_micros(request.start_time) if request.HasField("start_time") else None
+        end = to_micros(request.end_time) if request.HasField("end_time") else None
+        if start is not None and end is not None and end <= start:
+            v.add("end_time", "must be after start_time")
+        v.raise_if_any()
+        found: list[Schedule] = []
+        async with self.log.db.read() as conn:
+            # The query matches the windows' hull; schedules whose gaps between windows hold
+            # the whole range are dropped here, batch by batch, until the page is full.
+            while len(found) <= size:
+                batch = await store.list_schedules(
+                    conn, states=states, domain=request.domain, user=request.user,
+                    workflow_name=request.workflow_name, start=start, end=end,
+                    after_revision=after, limit=size + 1)
+                found.extend(s for s in batch if s.overlaps(start, end))
+                if len(batch) <= size:
+                    break
+                after = batch[-1].created_revision
+        return pb.ListSchedulesResponse(
+            schedules=[schedule_pb(s) for s in found[:size]],
+            next_page_token=encode_token(str(found[size - 1].created_revision))
+            if len(found) > size else "")
+
+    async def ApproveSchedule(
+        self, request: pb.ApproveScheduleRequest, context: Context
+    ) -> pb.ApproveScheduleResponse:
+        v = Violations(AREA)
+        if not request.schedule_id:
+            v.add("schedule_id", "is required")
+        check_text(request.user, "user", v, required=True)
+        check_text(request.comment, "comment", v, limit=1024)
+        decision = DECISION_FROM_PB.get(request.decision)
+        if decision is None:
+            v.add("decision", "must be ACCEPTED or REJECTED")
+        v.raise_if_any()
+        assert decision is not None
+
+        def steps(s: Schedule, now: int) -> list[Step]:
+            return model.approve(s, Approval(request.user, decision, request.comment, now))
+
+        approved = await self._change(request.schedule_id, steps)
+        self.wake_dispatcher()
+        return pb.ApproveScheduleResponse(schedule=schedule_pb(approved))
+
+    async def CancelSchedule(
+        self, request: pb.CancelScheduleRequest, context: Context
+    ) -> pb.CancelScheduleResponse:
+        return pb.CancelScheduleResponse(schedule=schedule_pb(await self._change(
+            request.schedule_id, lambda s, now: model.cancel(s))))
+
+    async def DeleteSchedule(
+        self, request: pb.DeleteScheduleRequest, context: Context
+    ) -> pb.DeleteScheduleResponse:
+        return pb.DeleteScheduleResponse(schedule=schedule_pb(await self._change(
+            request.schedule_id, lambda s, now: model.delete(s))))
+
+    async def _change(self, schedule_id: str,
+                      steps: Callable[[Schedule, int], list[Step]]) -> Schedule:
+        """Locks the schedule, works out its steps (refused: FAILED_PRECONDITION naming its
+        state) and writes them with their events; returns the schedule after them."""
+        if not schedule_id:
+            v = Violations(AREA)
+            v.add("schedule_id", "is required")
+            v.raise_if_any()
+        async with self.log.transaction() as tx:
+            current = await _get(tx.conn, schedule_id, lock=True)
+            try:
+                planned = steps(current, tx.clock.now())
+            except model.NotAllowed as refused:
+                raise FailedPrecondition(
+                    message=f"schedule {schedule_id} {refused}", reason="SCHEDULE_STATE",
+                    area=AREA, violations=[PreconditionViolation(
+                        "STATE", f"schedules/{schedule_id}", str(refused))],
+                ) from None
+            return await changes.apply(tx, planned, self.tickets) or current
+
+    async def CreateBlackout(
+        self, request: pb.CreateBlackoutRequest, context: Context
+    ) -> pb.CreateBlackoutResponse:
+        candidate = new_blackout(request)
+        async with self.log.transaction() as tx:
+            created = await changes.create_blackout_checked(tx, candidate, _blackout_exists)
+        return pb.CreateBlackoutResponse(blackout=blackout_pb(created))
+
+    async def DeleteBlackout(
+        self, request: pb.DeleteBlackoutRequest, context: Context
+    ) -> pb.DeleteBlackoutResponse:
+        if not request.blackout_id:
+            v = Violations(AREA)
+            v.add("blackout_id", "is required")
+            v.raise_if_any()
+        async with self.log.transaction() as tx:
+            found = await store.get_blackout(tx.conn, request.blackout_id, lock=True)
+            if found is None:
+                raise _blackout_not_found(request.blackout_id)
+            await changes.delete_blackout(tx, found)
+        return pb.DeleteBlackoutResponse(blackout=blackout_pb(found))
+
+    async def ListBlackouts(
+        self, request: pb.ListBlackoutsRequest, context: Context
+    ) -> pb.ListBlackoutsResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        after = decode_revision_token(request.page_token, v)
+        start = to_micros(request.start_time) if request.HasField("start_time") else None
+        end = to_micros(request.end_time) if request.HasField("end_time") else None
+        if start is not None and end is not None and end <= start:
+            v.add("end_time", "must be after start_time")
+        v.raise_if_any()
+        async with self.log.db.read() as conn:
+            found = await store.list_blackouts(
+                conn, element=request.network_element, start=start, end=end,
+                after_revision=after, limit=size + 1)
+        return pb.ListBlackoutsResponse(
+            blackouts=[blackout_pb(b) for b in found[:size]],
+            next_page_token=encode_token(str(found[size - 1].revision))
+            if len(found) > size else "")
+
+    async def ListTickets(
+        self, request: pb.ListTicketsRequest, context: Context
+    ) -> pb.ListTicketsResponse:
+        v = Violations(AREA)
+        size = page_size(request.page_size, v)
+        after = decode_revision_token(request.page_token, v)
+        states = enum_filter(request.states, TICKET_STATE_FROM_PB, "states", v)
+        v.raise_if_any()
+        async with self.log.db.read() as conn:
+            found = await self.tickets.list(conn, schedule_id=request.schedule_id,
+                                            states=states, after=after, limit=size + 1)
+        return pb.ListTicketsResponse(
+            tickets=[ticket_pb(t) for t in found[:size]],
+            next_page_token=encode_token(str(found[size - 1].sequence))
+            if len(found) > size else "")
+
+    async def WatchSchedules(
+        self, request: pb.WatchSchedulesRequest, context: Context
+    ) -> AsyncIterator[bytes]:  # encoded WatchSchedulesResponse
+        check_start_revision(request.start_revision, AREA)
+        schedule_id, domain = request.schedule_id, request.domain
+
+        def matches(e: Event) -> bool:
+            if e.area != AREA:
+                return False
+            if e.kind in BLACKOUT_KINDS:
+                return not schedule_id and not domain
+            return (e.kind in SCHEDULE_KINDS
+                    and (not schedule_id or e.key == schedule_id)
+                    and (not domain or e.scope == domain))
+
+        async for response in self.hub.responses(request.start_revision, matches, AREA):
+            yield response
+
+
+async def _exists(conn: AsyncConnection, s: Schedule) -> None:
+    if await store.get_schedule(conn, s.id) is not None:
+        raise AlreadyExists(
+            message=f"schedule {s.id!r} already exists", reason="SCHEDULE_EXISTS", area=AREA,
+            resource_type="schedule", resource_name=s.id)
+
+
+async def _blackout_exists(conn: AsyncConnection, b: model.Blackout) -> None:
+    if await store.get_blackout(conn, b.id) is not None:
+        raise AlreadyExists(
+            message=f"blackout {b.id!r} already exists", reason="BLACKOUT_EXISTS", area=AREA,
+            resource_type="blackout", resource_name=b.id)
+
+
+def _blackout_not_found(blackout_id: str) -> NotFound:
+    return NotFound(
+        message=f"blackout {blackout_id!r} not found", reason="BLACKOUT_NOT_FOUND", area=AREA,
+        resource_type="blackout", resource_name=blackout_id)
+
+
+async def _get(conn: AsyncConnection, schedule_id: str, lock: bool = False) -> Schedule:
+    found = await store.get_schedule(conn, schedule_id, lock)
+    if found is None:
+        raise NotFound(
+            message=f"schedule {schedule_id!r} not found", reason="SCHEDULE_NOT_FOUND",
+            area=AREA, resource_type="schedule", resource_name=schedule_id)
+    return found

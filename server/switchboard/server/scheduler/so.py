@@ -1,0 +1,137 @@
+"""The SO driver interface, and the built-in simulated SO.
+
+A driver sends one VNF's workflow request to a service orchestrator and reports, through
+`updates()`, how each request ends. Requests are named by a key Switchboard chooses
+(`<schedule id>/<vnf name>`); a driver must treat a second send with the same key as the first
+(returning the same SO request id), so a send repeated after a crash starts nothing twice. An
+HTTP driver for ONAP SO would pass the key as the request id and poll orchestration status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from switchboard.server.clock import MICROS, Clock, sleep_until_woken
+
+
+class SoStatus(StrEnum):
+    COMPLETED = "COMPLETED"
+    """The workflow succeeded."""
+    FAILED = "FAILED"
+    """The workflow failed."""
+
+
+@dataclass(frozen=True)
+class SoRequest:
+    """One VNF's workflow request."""
+
+    key: str
+    workflow_name: str
+    vnf_name: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SoUpdate:
+    """How a request ended."""
+
+    key: str
+    so_request_id: str
+    status: SoStatus
+    message: str = ""
+
+
+class SoDriver(Protocol):
+    async def send(self, request: SoRequest) -> str:
+        """Sends a request (idempotent by key); returns the SO's request id. Raises when the SO
+        refuses it."""
+
+    async def recheck(self, request: SoRequest, so_request_id: str, since: int) -> None:
+        """Asks about a request sent at `since` (µs) whose end this process has not seen (after
+        a restart); the answer comes as an update."""
+
+    def updates(self) -> AsyncIterator[list[SoUpdate]]:
+        """Batches of updates, as they happen, for as long as the driver runs."""
+        ...
+
+
+@dataclass(frozen=True)
+class SimulatedSoSettings:
+    run_seconds: float = 60.0
+    failure_rate: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.failure_rate <= 1:
+            raise ValueError(f"failure rate {self.failure_rate} is not between 0 and 1")
+        if self.run_seconds < 0:
+            raise ValueError("the run time must not be negative")
+
+
+SIMULATION_KEY = "simulation"
+"""A VNF's SO request may carry {"simulation": {"seconds": 120, "outcome": "FAILED"}} to set
+its own run time and outcome in the simulated SO."""
+
+
+class SimulatedSo:
+    """An SoDriver with no SO behind it: each request runs a configured time on the server's
+    clock (or its own), and fails by a configured share (drawn from its key and the seed, so a
+    restarted process reaches the same outcome) or by its own "outcome"."""
+
+    def __init__(self, clock: Clock, settings: SimulatedSoSettings) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.sent: dict[str, str] = {}
+        """SO request id by key, for every request this instance has accepted."""
+        self._due: list[tuple[int, int, SoUpdate]] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+
+    def _outcome(self, request: SoRequest, so_request_id: str) -> tuple[float, SoUpdate]:
+        own = request.payload.get(SIMULATION_KEY)
+        own = own if isinstance(own, dict) else {}
+        seconds = float(own.get("seconds", self.settings.run_seconds))
+        outcome = own.get("outcome")
+        if outcome is None:
+            draw = random.Random(f"{self.settings.seed}:{request.key}").random()
+            outcome = "FAILED" if draw < self.settings.failure_rate else "COMPLETED"
+        status = SoStatus.FAILED if outcome == "FAILED" else SoStatus.COMPLETED
+        message = "simulated SO: workflow failed" if status is SoStatus.FAILED else ""
+        return seconds, SoUpdate(request.key, so_request_id, status, message)
+
+    def _at(self, since: int, request: SoRequest, so_request_id: str) -> None:
+        seconds, update = self._outcome(request, so_request_id)
+        heapq.heappush(self._due, (since + int(seconds * MICROS), next(self._seq), update))
+        self._wake.set()
+
+    async def send(self, request: SoRequest) -> str:
+        if request.key in self.sent:
+            return self.sent[request.key]
+        so_request_id = f"so-{request.key.replace('/', '-')}"
+        self.sent[request.key] = so_request_id
+        self._at(self.clock.now(), request, so_request_id)
+        return so_request_id
+
+    async def recheck(self, request: SoRequest, so_request_id: str, since: int) -> None:
+        self.sent.setdefault(request.key, so_request_id)
+        self._at(since, request, so_request_id)
+
+    async def updates(self) -> AsyncIterator[list[SoUpdate]]:
+        while True:
+            self._wake.clear()
+            now = self.clock.now()
+            ready = []
+            while self._due and self._due[0][0] <= now:
+                ready.append(heapq.heappop(self._due)[2])
+            if ready:
+                yield ready
+                continue
+            await sleep_until_woken(self.clock, self._due[0][0] if self._due else None,
+                                    self._wake)

@@ -6,7 +6,8 @@ import asyncio
 import heapq
 import itertools
 import time
-from typing import Protocol
+from collections.abc import AsyncIterator
+from typing import Generic, Protocol, TypeVar
 
 MICROS = 1_000_000
 
@@ -80,3 +81,36 @@ async def sleep_until_woken(clock: Clock, when: int | None, wake: asyncio.Event)
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+T = TypeVar("T")
+
+
+class DueQueue(Generic[T]):
+    """Items that fall due at instants on a clock, handed out in batches as they do (what the
+    simulated drivers report)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._due: list[tuple[int, int, T]] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+
+    def put(self, when: int, item: T) -> None:
+        """`item` falls due at `when` (µs)."""
+        heapq.heappush(self._due, (when, next(self._seq), item))
+        self._wake.set()
+
+    async def batches(self) -> AsyncIterator[list[T]]:
+        """Every item, in batches, once due, in the order they fall due; runs forever."""
+        while True:
+            self._wake.clear()
+            now = self.clock.now()
+            ready = []
+            while self._due and self._due[0][0] <= now:
+                ready.append(heapq.heappop(self._due)[2])
+            if ready:
+                yield ready
+                continue
+            await sleep_until_woken(self.clock, self._due[0][0] if self._due else None,
+                                    self._wake)

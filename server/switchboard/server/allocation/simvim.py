@@ -7,15 +7,12 @@ database, and a process restarted mid-build, reaches the same outcome at the sam
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from switchboard.server.allocation.vim import ServerSpec, ServerState, ServerUpdate
-from switchboard.server.clock import MICROS, Clock, sleep_until_woken
+from switchboard.server.clock import MICROS, Clock, DueQueue
 
 
 @dataclass(frozen=True)
@@ -38,9 +35,7 @@ class SimulatedVim:
     def __init__(self, clock: Clock, settings: SimulatedVimSettings) -> None:
         self.clock = clock
         self.settings = settings
-        self._due: list[tuple[int, int, ServerUpdate]] = []
-        self._seq = itertools.count()
-        self._wake = asyncio.Event()
+        self._due: DueQueue[ServerUpdate] = DueQueue(clock)
 
     def _build_outcome(self, instance_id: str) -> ServerUpdate:
         draw = random.Random(f"{self.settings.seed}:{instance_id}").random()
@@ -50,8 +45,7 @@ class SimulatedVim:
         return ServerUpdate(instance_id, ServerState.ACTIVE, server_id=f"sim-{instance_id}")
 
     def _at(self, since: int, seconds: float, update: ServerUpdate) -> None:
-        heapq.heappush(self._due, (since + int(seconds * MICROS), next(self._seq), update))
-        self._wake.set()
+        self._due.put(since + int(seconds * MICROS), update)
 
     async def create_server(self, spec: ServerSpec) -> None:
         self._at(self.clock.now(), self.settings.build_seconds,
@@ -68,15 +62,5 @@ class SimulatedVim:
         else:
             self._at(since, self.settings.build_seconds, self._build_outcome(instance_id))
 
-    async def updates(self) -> AsyncIterator[list[ServerUpdate]]:
-        while True:
-            self._wake.clear()
-            now = self.clock.now()
-            ready = []
-            while self._due and self._due[0][0] <= now:
-                ready.append(heapq.heappop(self._due)[2])
-            if ready:
-                yield ready
-                continue
-            await sleep_until_woken(self.clock, self._due[0][0] if self._due else None,
-                                    self._wake)
+    def updates(self) -> AsyncIterator[list[ServerUpdate]]:
+        return self._due.batches()

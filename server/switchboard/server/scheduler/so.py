@@ -9,16 +9,13 @@ HTTP driver for ONAP SO would pass the key as the request id and poll orchestrat
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from switchboard.server.clock import MICROS, Clock, sleep_until_woken
+from switchboard.server.clock import MICROS, Clock, DueQueue
 
 
 class SoStatus(StrEnum):
@@ -90,9 +87,7 @@ class SimulatedSo:
         self.settings = settings
         self.sent: dict[str, str] = {}
         """SO request id by key, for every request this instance has accepted."""
-        self._due: list[tuple[int, int, SoUpdate]] = []
-        self._seq = itertools.count()
-        self._wake = asyncio.Event()
+        self._due: DueQueue[SoUpdate] = DueQueue(clock)
 
     def _outcome(self, request: SoRequest, so_request_id: str) -> tuple[float, SoUpdate]:
         own = request.payload.get(SIMULATION_KEY)
@@ -108,8 +103,7 @@ class SimulatedSo:
 
     def _at(self, since: int, request: SoRequest, so_request_id: str) -> None:
         seconds, update = self._outcome(request, so_request_id)
-        heapq.heappush(self._due, (since + int(seconds * MICROS), next(self._seq), update))
-        self._wake.set()
+        self._due.put(since + int(seconds * MICROS), update)
 
     async def send(self, request: SoRequest) -> str:
         if request.key in self.sent:
@@ -123,15 +117,5 @@ class SimulatedSo:
         self.sent.setdefault(request.key, so_request_id)
         self._at(since, request, so_request_id)
 
-    async def updates(self) -> AsyncIterator[list[SoUpdate]]:
-        while True:
-            self._wake.clear()
-            now = self.clock.now()
-            ready = []
-            while self._due and self._due[0][0] <= now:
-                ready.append(heapq.heappop(self._due)[2])
-            if ready:
-                yield ready
-                continue
-            await sleep_until_woken(self.clock, self._due[0][0] if self._due else None,
-                                    self._wake)
+    def updates(self) -> AsyncIterator[list[SoUpdate]]:
+        return self._due.batches()

@@ -12,6 +12,10 @@ from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
 from switchboard.allocation.v1 import allocation_pb2_grpc as allocation_grpc
 from switchboard.client.errors import out_of_range
 from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
+from switchboard.cmhandle.v1 import cmhandle_pb2 as cmhandle_pb
+from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as cmhandle_grpc
+from switchboard.participant.v1 import participant_pb2 as participant_pb
+from switchboard.participant.v1 import participant_pb2_grpc as participant_grpc
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as reservation_grpc
 from switchboard.scheduler.v1 import scheduler_pb2 as scheduler_pb
@@ -73,6 +77,9 @@ class AsyncClient:
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
         self.allocations = allocation_grpc.AllocationServiceStub(self.channel)
         self.schedules = scheduler_grpc.SchedulerServiceStub(self.channel)
+        self.cm_handles = cmhandle_grpc.CmHandleServiceStub(self.channel)
+        self.cm_inventory = cmhandle_grpc.CmHandleInventoryServiceStub(self.channel)
+        self.compositions = participant_grpc.AutomationCompositionServiceStub(self.channel)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -105,6 +112,23 @@ class AsyncClient:
                                  start_revision=start_revision, pool_id=pool_id,
                                  instance_id=instance_id, reservation_id=reservation_id))
 
+    def watch_compositions(self, start_revision: int = 0,
+                           composition_id: str = "") -> ResumingWatch:
+        """Composition-definition events from start_revision (0: from now), resuming after
+        failures; with composition_id, only that composition's."""
+        return ResumingWatch(self.compositions.WatchCompositions,
+                             participant_pb.WatchCompositionsRequest(
+                                 start_revision=start_revision, composition_id=composition_id))
+
+    def watch_composition_instances(self, start_revision: int = 0, instance_id: str = "",
+                                    composition_id: str = "") -> ResumingWatch:
+        """Automation-composition instance events from start_revision (0: from now), resuming
+        after failures; with instance_id or composition_id, only those instances'."""
+        return ResumingWatch(self.compositions.WatchInstances,
+                             participant_pb.WatchInstancesRequest(
+                                 start_revision=start_revision, instance_id=instance_id,
+                                 composition_id=composition_id))
+
     def watch_schedules(self, start_revision: int = 0, schedule_id: str = "",
                         domain: str = "") -> ResumingWatch:
         """Schedule and blackout events from start_revision (0: from now), resuming after
@@ -113,3 +137,17 @@ class AsyncClient:
                              scheduler_pb.WatchSchedulesRequest(
                                  start_revision=start_revision, schedule_id=schedule_id,
                                  domain=domain))
+
+    def watch_lcm_events(self, start_revision: int = 0, cm_handle_id: str = "") -> ResumingWatch:
+        """CM handle LCM events from start_revision (0: from now), resuming after failures;
+        with cm_handle_id, only that handle's."""
+        return ResumingWatch(self.cm_handles.WatchLcmEvents, cmhandle_pb.WatchLcmEventsRequest(
+            start_revision=start_revision, cm_handle_id=cm_handle_id))
+
+    def watch_trust_levels(self, start_revision: int = 0,
+                           cm_handle_id: str = "") -> ResumingWatch:
+        """CM handle effective-trust changes from start_revision (0: from now), resuming after
+        failures; with cm_handle_id, only that handle's."""
+        return ResumingWatch(self.cm_handles.WatchTrustLevels,
+                             cmhandle_pb.WatchTrustLevelsRequest(
+                                 start_revision=start_revision, cm_handle_id=cm_handle_id))

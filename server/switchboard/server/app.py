@@ -11,16 +11,27 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from switchboard.allocation.v1 import allocation_pb2, allocation_pb2_grpc
+from switchboard.cmhandle.v1 import cmhandle_pb2, cmhandle_pb2_grpc
+from switchboard.participant.v1 import participant_pb2, participant_pb2_grpc
 from switchboard.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from switchboard.scheduler.v1 import scheduler_pb2, scheduler_pb2_grpc
 from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import DEFAULT_FLAVORS, Flavor, parse_flavors
 from switchboard.server.allocation.servicer import AllocationServicer
 from switchboard.server.allocation.simvim import SimulatedVim, SimulatedVimSettings
-from switchboard.server.clock import Clock, SystemClock
+from switchboard.server.clock import MICROS, Clock, SystemClock
+from switchboard.server.cmhandle.inventory import Inventory
+from switchboard.server.cmhandle.modulesync import Backoff
+from switchboard.server.cmhandle.servicer import CmHandleServicer, InventoryServicer
+from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugins, SyncSettings
 from switchboard.server.config import Settings
 from switchboard.server.db import Database
 from switchboard.server.eventlog import EventLog
+from switchboard.server.participant.runtime import Runtime, RuntimeSettings
+from switchboard.server.participant.servicer import (
+    AutomationCompositionServicer,
+    ParticipantProtocolServicer,
+)
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.servicer import ReservationServicer
 from switchboard.server.reservation.sweeper import Sweeper
@@ -39,6 +50,10 @@ SERVICES = (
     reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
     allocation_pb2.DESCRIPTOR.services_by_name["AllocationService"].full_name,
     scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name,
+    cmhandle_pb2.DESCRIPTOR.services_by_name["CmHandleInventoryService"].full_name,
+    cmhandle_pb2.DESCRIPTOR.services_by_name["CmHandleService"].full_name,
+    participant_pb2.DESCRIPTOR.services_by_name["AutomationCompositionService"].full_name,
+    participant_pb2.DESCRIPTOR.services_by_name["ParticipantProtocolService"].full_name,
 )
 
 
@@ -93,6 +108,23 @@ class App:
                                            self.planner.wake, self.dispatcher.wake)
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
+        self.inventory = Inventory(self.events)
+        self.dmi_plugins = Plugins(settings.cmhandle_dmi_timeout)
+        self.module_sync = ModuleSync(self.inventory, self.dmi_plugins, SyncSettings(
+            concurrency=settings.cmhandle_sync_concurrency, batch=settings.cmhandle_sync_batch,
+            backoff=Backoff(int(settings.cmhandle_sync_backoff_seconds * MICROS),
+                            int(settings.cmhandle_sync_backoff_cap_seconds * MICROS)),
+        ))
+        self.dmi_health = HealthChecker(self.inventory, self.dmi_plugins,
+                                        settings.cmhandle_health_interval)
+        self.cm_inventory = InventoryServicer(self.inventory, self.module_sync.wake)
+        self.cm_handles = CmHandleServicer(self.inventory, self.hub)
+        self.acm = Runtime(self.events, RuntimeSettings(
+            heartbeat_bound_us=int(settings.participant_heartbeat_bound_seconds * MICROS),
+            default_timeout_us=int(settings.participant_operation_timeout_seconds * MICROS),
+        ))
+        self.compositions = AutomationCompositionServicer(self.acm, self.hub)
+        self.participant_protocol = ParticipantProtocolServicer(self.acm)
         self.server: grpc.aio.Server | None = None
         self.port = 0
 
@@ -106,10 +138,20 @@ class App:
         self.lifecycle.start()
         self.planner.start()
         self.dispatcher.start()
+        self.module_sync.start()
+        self.dmi_health.start()
+        await self.acm.recover()
+        self.acm.start()
         server = grpc.aio.server(interceptors=[RpcInterceptor()])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)
+        cmhandle_pb2_grpc.add_CmHandleInventoryServiceServicer_to_server(self.cm_inventory, server)
+        cmhandle_pb2_grpc.add_CmHandleServiceServicer_to_server(self.cm_handles, server)
+        participant_pb2_grpc.add_AutomationCompositionServiceServicer_to_server(
+            self.compositions, server)
+        participant_pb2_grpc.add_ParticipantProtocolServiceServicer_to_server(
+            self.participant_protocol, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -129,8 +171,13 @@ class App:
         log.info("stopping", grace_seconds=grace)
         await self.health.enter_graceful_shutdown()
         await self.hub.stop()
+        self.acm.close_streams()
         if self.server is not None:
             await self.server.stop(grace)
+        await self.dmi_health.stop()
+        await self.module_sync.stop()
+        await self.dmi_plugins.close()
+        await self.acm.stop()
         await self.dispatcher.stop()
         await self.planner.stop()
         await self.lifecycle.stop()

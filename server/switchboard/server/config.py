@@ -41,6 +41,14 @@ class Settings:
     so_run_seconds: float = 60.0
     so_failure_rate: float = 0.0
     so_seed: int = 0
+    cmhandle_health_interval: float = 30.0
+    cmhandle_dmi_timeout: float = 10.0
+    cmhandle_sync_concurrency: int = 32
+    cmhandle_sync_batch: int = 5000
+    cmhandle_sync_backoff_seconds: float = 30.0
+    cmhandle_sync_backoff_cap_seconds: float = 1800.0
+    participant_heartbeat_bound_seconds: float = 30.0
+    participant_operation_timeout_seconds: float = 60.0
 
 
 _HELP = {
@@ -71,6 +79,18 @@ _HELP = {
     "so_run_seconds": "simulated SO: seconds a workflow runs",
     "so_failure_rate": "simulated SO: share of workflows that fail, 0 to 1",
     "so_seed": "simulated SO: seed of which workflows fail",
+    "cmhandle_health_interval": "CM handles: seconds between health checks of each DMI plugin",
+    "cmhandle_dmi_timeout": "CM handles: seconds a call to a DMI plugin may take",
+    "cmhandle_sync_concurrency": "CM handles: most module-set fetches outstanding at once",
+    "cmhandle_sync_batch": "CM handles: most handles the module-sync worker takes per round",
+    "cmhandle_sync_backoff_seconds": "CM handles: wait before the first retry of a failed "
+                                     "module sync; doubles with each failure",
+    "cmhandle_sync_backoff_cap_seconds": "CM handles: longest wait between module-sync retries",
+    "participant_heartbeat_bound_seconds": "participants: seconds without a heartbeat after "
+                                           "which a participant replica is offline",
+    "participant_operation_timeout_seconds": "participants: default timeout, in seconds, of a "
+                                             "prime, a deprime, or one step of an instance "
+                                             "operation",
 }
 
 

@@ -1,0 +1,471 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CmHandleState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CM_HANDLE_STATE_UNSPECIFIED: _ClassVar[CmHandleState]
+    CM_HANDLE_STATE_ADVISED: _ClassVar[CmHandleState]
+    CM_HANDLE_STATE_READY: _ClassVar[CmHandleState]
+    CM_HANDLE_STATE_LOCKED: _ClassVar[CmHandleState]
+    CM_HANDLE_STATE_DELETING: _ClassVar[CmHandleState]
+    CM_HANDLE_STATE_DELETED: _ClassVar[CmHandleState]
+
+class LockReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOCK_REASON_UNSPECIFIED: _ClassVar[LockReason]
+    LOCK_REASON_MODULE_SYNC_FAILED: _ClassVar[LockReason]
+    LOCK_REASON_MODULE_UPGRADE: _ClassVar[LockReason]
+    LOCK_REASON_MODULE_UPGRADE_FAILED: _ClassVar[LockReason]
+
+class TrustLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRUST_LEVEL_UNSPECIFIED: _ClassVar[TrustLevel]
+    TRUST_LEVEL_NONE: _ClassVar[TrustLevel]
+    TRUST_LEVEL_COMPLETE: _ClassVar[TrustLevel]
+
+class RegistrationError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REGISTRATION_ERROR_UNSPECIFIED: _ClassVar[RegistrationError]
+    REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND: _ClassVar[RegistrationError]
+    REGISTRATION_ERROR_CM_HANDLES_NOT_READY: _ClassVar[RegistrationError]
+    REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST: _ClassVar[RegistrationError]
+    REGISTRATION_ERROR_CM_HANDLE_INVALID_ID: _ClassVar[RegistrationError]
+    REGISTRATION_ERROR_UNKNOWN_ERROR: _ClassVar[RegistrationError]
+
+class LcmOperation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LCM_OPERATION_UNSPECIFIED: _ClassVar[LcmOperation]
+    LCM_OPERATION_CREATE: _ClassVar[LcmOperation]
+    LCM_OPERATION_UPDATE: _ClassVar[LcmOperation]
+    LCM_OPERATION_DELETE: _ClassVar[LcmOperation]
+CM_HANDLE_STATE_UNSPECIFIED: CmHandleState
+CM_HANDLE_STATE_ADVISED: CmHandleState
+CM_HANDLE_STATE_READY: CmHandleState
+CM_HANDLE_STATE_LOCKED: CmHandleState
+CM_HANDLE_STATE_DELETING: CmHandleState
+CM_HANDLE_STATE_DELETED: CmHandleState
+LOCK_REASON_UNSPECIFIED: LockReason
+LOCK_REASON_MODULE_SYNC_FAILED: LockReason
+LOCK_REASON_MODULE_UPGRADE: LockReason
+LOCK_REASON_MODULE_UPGRADE_FAILED: LockReason
+TRUST_LEVEL_UNSPECIFIED: TrustLevel
+TRUST_LEVEL_NONE: TrustLevel
+TRUST_LEVEL_COMPLETE: TrustLevel
+REGISTRATION_ERROR_UNSPECIFIED: RegistrationError
+REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND: RegistrationError
+REGISTRATION_ERROR_CM_HANDLES_NOT_READY: RegistrationError
+REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST: RegistrationError
+REGISTRATION_ERROR_CM_HANDLE_INVALID_ID: RegistrationError
+REGISTRATION_ERROR_UNKNOWN_ERROR: RegistrationError
+LCM_OPERATION_UNSPECIFIED: LcmOperation
+LCM_OPERATION_CREATE: LcmOperation
+LCM_OPERATION_UPDATE: LcmOperation
+LCM_OPERATION_DELETE: LcmOperation
+
+class ModuleReference(_message.Message):
+    __slots__ = ("name", "revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    revision: str
+    def __init__(self, name: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
+
+class CmHandle(_message.Message):
+    __slots__ = ("id", "dmi_plugin", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "state", "lock_reason", "modules", "trust_level", "effective_trust_level")
+    class DmiPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class PublicPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SET_TAG_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LOCK_REASON_FIELD_NUMBER: _ClassVar[int]
+    MODULES_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    dmi_plugin: str
+    dmi_properties: _containers.ScalarMap[str, str]
+    public_properties: _containers.ScalarMap[str, str]
+    module_set_tag: str
+    alternate_id: str
+    state: CmHandleState
+    lock_reason: LockReason
+    modules: _containers.RepeatedCompositeFieldContainer[ModuleReference]
+    trust_level: TrustLevel
+    effective_trust_level: TrustLevel
+    def __init__(self, id: _Optional[str] = ..., dmi_plugin: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., lock_reason: _Optional[_Union[LockReason, str]] = ..., modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., effective_trust_level: _Optional[_Union[TrustLevel, str]] = ...) -> None: ...
+
+class NewCmHandle(_message.Message):
+    __slots__ = ("id", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "trust_level")
+    class DmiPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class PublicPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SET_TAG_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    dmi_properties: _containers.ScalarMap[str, str]
+    public_properties: _containers.ScalarMap[str, str]
+    module_set_tag: str
+    alternate_id: str
+    trust_level: TrustLevel
+    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ...) -> None: ...
+
+class CmHandleUpdate(_message.Message):
+    __slots__ = ("id", "dmi_properties", "public_properties", "removed_dmi_properties", "removed_public_properties", "alternate_id")
+    class DmiPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class PublicPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATE_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    dmi_properties: _containers.ScalarMap[str, str]
+    public_properties: _containers.ScalarMap[str, str]
+    removed_dmi_properties: _containers.RepeatedScalarFieldContainer[str]
+    removed_public_properties: _containers.RepeatedScalarFieldContainer[str]
+    alternate_id: str
+    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., removed_dmi_properties: _Optional[_Iterable[str]] = ..., removed_public_properties: _Optional[_Iterable[str]] = ..., alternate_id: _Optional[str] = ...) -> None: ...
+
+class CmHandleUpgrade(_message.Message):
+    __slots__ = ("id", "module_set_tag")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SET_TAG_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    module_set_tag: str
+    def __init__(self, id: _Optional[str] = ..., module_set_tag: _Optional[str] = ...) -> None: ...
+
+class RegistrationResult(_message.Message):
+    __slots__ = ("cm_handle_id", "error", "message")
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    error: RegistrationError
+    message: str
+    def __init__(self, cm_handle_id: _Optional[str] = ..., error: _Optional[_Union[RegistrationError, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class UpdateRegistrationRequest(_message.Message):
+    __slots__ = ("dmi_plugin", "created", "updated", "removed", "upgraded")
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    UPGRADED_FIELD_NUMBER: _ClassVar[int]
+    dmi_plugin: str
+    created: _containers.RepeatedCompositeFieldContainer[NewCmHandle]
+    updated: _containers.RepeatedCompositeFieldContainer[CmHandleUpdate]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    upgraded: _containers.RepeatedCompositeFieldContainer[CmHandleUpgrade]
+    def __init__(self, dmi_plugin: _Optional[str] = ..., created: _Optional[_Iterable[_Union[NewCmHandle, _Mapping]]] = ..., updated: _Optional[_Iterable[_Union[CmHandleUpdate, _Mapping]]] = ..., removed: _Optional[_Iterable[str]] = ..., upgraded: _Optional[_Iterable[_Union[CmHandleUpgrade, _Mapping]]] = ...) -> None: ...
+
+class UpdateRegistrationResponse(_message.Message):
+    __slots__ = ("created", "updated", "removed", "upgraded")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    UPGRADED_FIELD_NUMBER: _ClassVar[int]
+    created: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    updated: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    removed: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    upgraded: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    def __init__(self, created: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ..., updated: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ..., removed: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ..., upgraded: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ...) -> None: ...
+
+class ReregisterRequest(_message.Message):
+    __slots__ = ("dmi_plugin", "cm_handles")
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLES_FIELD_NUMBER: _ClassVar[int]
+    dmi_plugin: str
+    cm_handles: _containers.RepeatedCompositeFieldContainer[NewCmHandle]
+    def __init__(self, dmi_plugin: _Optional[str] = ..., cm_handles: _Optional[_Iterable[_Union[NewCmHandle, _Mapping]]] = ...) -> None: ...
+
+class ReregisterResponse(_message.Message):
+    __slots__ = ("results", "untrusted_cm_handle_ids")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    UNTRUSTED_CM_HANDLE_IDS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    untrusted_cm_handle_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, results: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ..., untrusted_cm_handle_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CmHandleTrustLevel(_message.Message):
+    __slots__ = ("cm_handle_id", "trust_level")
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    trust_level: TrustLevel
+    def __init__(self, cm_handle_id: _Optional[str] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ...) -> None: ...
+
+class ReportTrustLevelsRequest(_message.Message):
+    __slots__ = ("dmi_plugin", "trust_levels")
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVELS_FIELD_NUMBER: _ClassVar[int]
+    dmi_plugin: str
+    trust_levels: _containers.RepeatedCompositeFieldContainer[CmHandleTrustLevel]
+    def __init__(self, dmi_plugin: _Optional[str] = ..., trust_levels: _Optional[_Iterable[_Union[CmHandleTrustLevel, _Mapping]]] = ...) -> None: ...
+
+class ReportTrustLevelsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RegistrationResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[RegistrationResult, _Mapping]]] = ...) -> None: ...
+
+class GetModuleSetRequest(_message.Message):
+    __slots__ = ("cm_handle_id", "module_set_tag", "dmi_properties")
+    class DmiPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODULE_SET_TAG_FIELD_NUMBER: _ClassVar[int]
+    DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    module_set_tag: str
+    dmi_properties: _containers.ScalarMap[str, str]
+    def __init__(self, cm_handle_id: _Optional[str] = ..., module_set_tag: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class GetModuleSetResponse(_message.Message):
+    __slots__ = ("modules",)
+    MODULES_FIELD_NUMBER: _ClassVar[int]
+    modules: _containers.RepeatedCompositeFieldContainer[ModuleReference]
+    def __init__(self, modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ...) -> None: ...
+
+class RequestReregistrationRequest(_message.Message):
+    __slots__ = ("dmi_plugin",)
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    dmi_plugin: str
+    def __init__(self, dmi_plugin: _Optional[str] = ...) -> None: ...
+
+class RequestReregistrationResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCmHandleRequest(_message.Message):
+    __slots__ = ("cm_handle_id",)
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    def __init__(self, cm_handle_id: _Optional[str] = ...) -> None: ...
+
+class GetCmHandleResponse(_message.Message):
+    __slots__ = ("cm_handle",)
+    CM_HANDLE_FIELD_NUMBER: _ClassVar[int]
+    cm_handle: CmHandle
+    def __init__(self, cm_handle: _Optional[_Union[CmHandle, _Mapping]] = ...) -> None: ...
+
+class SearchCmHandlesRequest(_message.Message):
+    __slots__ = ("public_properties", "module_names", "state", "trust_level", "dmi_plugin", "ids_only", "page_size", "page_token")
+    class PublicPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    MODULE_NAMES_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DMI_PLUGIN_FIELD_NUMBER: _ClassVar[int]
+    IDS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    public_properties: _containers.ScalarMap[str, str]
+    module_names: _containers.RepeatedScalarFieldContainer[str]
+    state: CmHandleState
+    trust_level: TrustLevel
+    dmi_plugin: str
+    ids_only: bool
+    page_size: int
+    page_token: str
+    def __init__(self, public_properties: _Optional[_Mapping[str, str]] = ..., module_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., dmi_plugin: _Optional[str] = ..., ids_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class SearchCmHandlesResponse(_message.Message):
+    __slots__ = ("cm_handle_ids", "cm_handles", "next_page_token")
+    CM_HANDLE_IDS_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_ids: _containers.RepeatedScalarFieldContainer[str]
+    cm_handles: _containers.RepeatedCompositeFieldContainer[CmHandle]
+    next_page_token: str
+    def __init__(self, cm_handle_ids: _Optional[_Iterable[str]] = ..., cm_handles: _Optional[_Iterable[_Union[CmHandle, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetTrustLevelsRequest(_message.Message):
+    __slots__ = ("cm_handle_ids",)
+    CM_HANDLE_IDS_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, cm_handle_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetTrustLevelsResponse(_message.Message):
+    __slots__ = ("trust_levels",)
+    TRUST_LEVELS_FIELD_NUMBER: _ClassVar[int]
+    trust_levels: _containers.RepeatedCompositeFieldContainer[CmHandleTrustLevel]
+    def __init__(self, trust_levels: _Optional[_Iterable[_Union[CmHandleTrustLevel, _Mapping]]] = ...) -> None: ...
+
+class StateValue(_message.Message):
+    __slots__ = ("state", "lock_reason")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    LOCK_REASON_FIELD_NUMBER: _ClassVar[int]
+    state: CmHandleState
+    lock_reason: LockReason
+    def __init__(self, state: _Optional[_Union[CmHandleState, str]] = ..., lock_reason: _Optional[_Union[LockReason, str]] = ...) -> None: ...
+
+class PropertyValue(_message.Message):
+    __slots__ = ("value", "removed")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    removed: bool
+    def __init__(self, value: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
+
+class PublicProperties(_message.Message):
+    __slots__ = ("properties",)
+    class PropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: PropertyValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[PropertyValue, _Mapping]] = ...) -> None: ...
+    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    properties: _containers.MessageMap[str, PropertyValue]
+    def __init__(self, properties: _Optional[_Mapping[str, PropertyValue]] = ...) -> None: ...
+
+class SchemaSet(_message.Message):
+    __slots__ = ("modules",)
+    MODULES_FIELD_NUMBER: _ClassVar[int]
+    modules: _containers.RepeatedCompositeFieldContainer[ModuleReference]
+    def __init__(self, modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ...) -> None: ...
+
+class LcmValues(_message.Message):
+    __slots__ = ("state", "public_properties", "schema_set")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_SET_FIELD_NUMBER: _ClassVar[int]
+    state: StateValue
+    public_properties: PublicProperties
+    schema_set: SchemaSet
+    def __init__(self, state: _Optional[_Union[StateValue, _Mapping]] = ..., public_properties: _Optional[_Union[PublicProperties, _Mapping]] = ..., schema_set: _Optional[_Union[SchemaSet, _Mapping]] = ...) -> None: ...
+
+class LcmEvent(_message.Message):
+    __slots__ = ("id", "source", "type", "schema", "observed_time", "cm_handle_id", "operation", "old_values", "new_values", "revision")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_TIME_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    OLD_VALUES_FIELD_NUMBER: _ClassVar[int]
+    NEW_VALUES_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    source: str
+    type: str
+    schema: str
+    observed_time: _timestamp_pb2.Timestamp
+    cm_handle_id: str
+    operation: LcmOperation
+    old_values: LcmValues
+    new_values: LcmValues
+    revision: int
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., schema: _Optional[str] = ..., observed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cm_handle_id: _Optional[str] = ..., operation: _Optional[_Union[LcmOperation, str]] = ..., old_values: _Optional[_Union[LcmValues, _Mapping]] = ..., new_values: _Optional[_Union[LcmValues, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class WatchLcmEventsRequest(_message.Message):
+    __slots__ = ("start_revision", "cm_handle_id")
+    START_REVISION_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    start_revision: int
+    cm_handle_id: str
+    def __init__(self, start_revision: _Optional[int] = ..., cm_handle_id: _Optional[str] = ...) -> None: ...
+
+class WatchLcmEventsResponse(_message.Message):
+    __slots__ = ("events", "revision")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[LcmEvent]
+    revision: int
+    def __init__(self, events: _Optional[_Iterable[_Union[LcmEvent, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class TrustLevelEvent(_message.Message):
+    __slots__ = ("cm_handle_id", "old_trust_level", "trust_level", "time", "revision")
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    OLD_TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    old_trust_level: TrustLevel
+    trust_level: TrustLevel
+    time: _timestamp_pb2.Timestamp
+    revision: int
+    def __init__(self, cm_handle_id: _Optional[str] = ..., old_trust_level: _Optional[_Union[TrustLevel, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class WatchTrustLevelsRequest(_message.Message):
+    __slots__ = ("start_revision", "cm_handle_id")
+    START_REVISION_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    start_revision: int
+    cm_handle_id: str
+    def __init__(self, start_revision: _Optional[int] = ..., cm_handle_id: _Optional[str] = ...) -> None: ...
+
+class WatchTrustLevelsResponse(_message.Message):
+    __slots__ = ("events", "revision")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[TrustLevelEvent]
+    revision: int
+    def __init__(self, events: _Optional[_Iterable[_Union[TrustLevelEvent, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,257 @@
+"""CM handles end to end through real gRPC with the simulated DMI plugin on the test clock:
+per-handle registration results, module sync (ADVISED → READY, failures, retries, upgrades),
+removal, and the LCM events of each step, checked field by field."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+import pytest
+
+from switchboard.client import AsyncClient
+from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin, default_modules
+from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
+from switchboard.server.app import App
+from switchboard.server.clock import ManualClock
+
+from conftest import StartServer
+from support import Collector, bad_fields
+
+S = cpb.CmHandleState
+E = cpb.RegistrationError
+OP = cpb.LcmOperation
+
+
+def lcm(watch: Collector, handle_id: str) -> list[cpb.LcmEvent]:
+    return [e for e in watch.events if e.cm_handle_id == handle_id]
+
+
+async def advance_until(clock: ManualClock, seconds: float, watch: Collector,
+                        predicate: Callable[[Collector], bool], rounds: int = 20) -> None:
+    """Moves the test clock on by `seconds` until `predicate` holds: a background task takes
+    its next clock reading only after finishing an earlier round's work."""
+    for _ in range(rounds):
+        clock.advance(seconds)
+        try:
+            async with asyncio.timeout(0.5):
+                await watch.wait_for(predicate)
+            return
+        except (TimeoutError, AssertionError):
+            continue
+    await watch.wait_for(predicate)
+
+
+@pytest.fixture
+async def plugin(server: App) -> AsyncIterator[SimulatedDmiPlugin]:
+    p = await SimulatedDmiPlugin(f"127.0.0.1:{server.port}").start()
+    yield p
+    await p.close()
+
+
+def props(values: cpb.LcmValues) -> dict[str, str | None]:
+    """Public properties of an event's values; None marks a removed one."""
+    return {k: None if v.HasField("removed") else v.value
+            for k, v in values.public_properties.properties.items()}
+
+
+def modules(values: cpb.LcmValues) -> list[tuple[str, str]]:
+    return [(m.name, m.revision) for m in values.schema_set.modules]
+
+
+async def test_batch_results_per_handle(client: AsyncClient, plugin: SimulatedDmiPlugin) -> None:
+    await plugin.register([HandleSpec("taken", alternate_id="alt-taken")])
+    response = await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
+        dmi_plugin=plugin.address,
+        created=[cpb.NewCmHandle(id="a", public_properties={"k": "v"}),
+                 cpb.NewCmHandle(id="b", alternate_id="alt-b"),
+                 cpb.NewCmHandle(id="a"),
+                 cpb.NewCmHandle(id="taken"),
+                 cpb.NewCmHandle(id="bad id"),
+                 cpb.NewCmHandle(id="c", alternate_id="alt-taken"),
+                 cpb.NewCmHandle(id="alt-b")],
+        updated=[cpb.CmHandleUpdate(id="nope", public_properties={"x": "y"}),
+                 cpb.CmHandleUpdate(id="taken", alternate_id="other")],
+        removed=["ghost"],
+        upgraded=[cpb.CmHandleUpgrade(id="a", module_set_tag="t2")]))
+    assert [(r.cm_handle_id, r.error) for r in response.created] == [
+        ("a", E.REGISTRATION_ERROR_UNSPECIFIED), ("b", E.REGISTRATION_ERROR_UNSPECIFIED),
+        ("a", E.REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST),
+        ("taken", E.REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST),
+        ("bad id", E.REGISTRATION_ERROR_CM_HANDLE_INVALID_ID),
+        ("c", E.REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST),
+        ("alt-b", E.REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST)]
+    assert [(r.cm_handle_id, r.error) for r in response.updated] == [
+        ("nope", E.REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND),
+        ("taken", E.REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST)]
+    assert [(r.cm_handle_id, r.error) for r in response.removed] == [
+        ("ghost", E.REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND)]
+    assert [(r.cm_handle_id, r.error) for r in response.upgraded] == [
+        ("a", E.REGISTRATION_ERROR_CM_HANDLES_NOT_READY)]
+    assert all(r.message for r in [*response.created[2:], *response.updated, *response.removed])
+    a = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="a"))).cm_handle
+    assert (a.dmi_plugin, dict(a.public_properties)) == (plugin.address, {"k": "v"})
+    b = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="b"))).cm_handle
+    assert b.alternate_id == "alt-b"
+    taken = (await client.cm_handles.GetCmHandle(
+        cpb.GetCmHandleRequest(cm_handle_id="taken"))).cm_handle
+    assert taken.alternate_id == "alt-taken"
+    for missing in ("c", "bad id", "alt-b"):
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id=missing))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_lifecycle_events(client: AsyncClient, plugin: SimulatedDmiPlugin,
+                                clock: ManualClock) -> None:
+    watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    await plugin.register([HandleSpec("h1", public_properties={"vendor": "v1", "site": "s1"},
+                                      module_set_tag="t1")])
+    await watch.wait_for(lambda c: len(lcm(c, "h1")) == 2)
+    create, ready = lcm(watch, "h1")
+    assert (create.operation, create.source, create.type, create.schema) == (
+        OP.LCM_OPERATION_CREATE, "urn:switchboard:cmhandle", "switchboard.cmhandle-lcm-event",
+        "urn:switchboard:cmhandle-lcm-event-schema:v1")
+    assert create.id and create.id != ready.id and create.revision < ready.revision
+    assert create.observed_time.ToMicroseconds() == clock.now()
+    assert not create.HasField("old_values")
+    assert create.new_values.state.state == S.CM_HANDLE_STATE_ADVISED
+    assert props(create.new_values) == {"vendor": "v1", "site": "s1"}
+    assert create.new_values.HasField("schema_set") and modules(create.new_values) == []
+    t1 = sorted((m.name, m.revision) for m in default_modules("t1"))
+    assert ready.operation == OP.LCM_OPERATION_UPDATE
+    assert ready.old_values.state.state == S.CM_HANDLE_STATE_ADVISED
+    assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
+    assert (modules(ready.old_values), modules(ready.new_values)) == ([], t1)
+    assert not ready.old_values.HasField("public_properties")
+    assert not ready.new_values.HasField("public_properties")
+
+    # properties: one modified, one removed, one added; DMI properties change no event
+    response = await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
+        dmi_plugin=plugin.address, updated=[cpb.CmHandleUpdate(
+            id="h1", public_properties={"vendor": "v2", "rack": "r9"},
+            removed_public_properties=["site"], dmi_properties={"d": "1"})]))
+    assert response.updated[0].error == E.REGISTRATION_ERROR_UNSPECIFIED
+    await watch.wait_for(lambda c: len(lcm(c, "h1")) == 3)
+    update = lcm(watch, "h1")[2]
+    assert update.operation == OP.LCM_OPERATION_UPDATE
+    assert props(update.old_values) == {"vendor": "v1", "site": None}
+    assert props(update.new_values) == {"vendor": "v2", "site": None, "rack": "r9"}
+    assert not update.old_values.HasField("state") and not update.new_values.HasField("state")
+    assert not update.new_values.HasField("schema_set")
+
+    # upgrade: READY → LOCKED(MODULE_UPGRADE) → READY with the new module set
+    plugin.module_sets["t2"] = [cpb.ModuleReference(name="new-module", revision="2025-01-01")]
+    await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
+        dmi_plugin=plugin.address, upgraded=[cpb.CmHandleUpgrade(id="h1", module_set_tag="t2")]))
+    await watch.wait_for(lambda c: len(lcm(c, "h1")) == 5)
+    locked, upgraded = lcm(watch, "h1")[3:]
+    assert locked.old_values.state.state == S.CM_HANDLE_STATE_READY
+    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
+    assert not locked.new_values.HasField("schema_set")
+    assert upgraded.new_values.state.state == S.CM_HANDLE_STATE_READY
+    assert (modules(upgraded.old_values), modules(upgraded.new_values)) == (
+        t1, [("new-module", "2025-01-01")])
+
+    # removal: DELETING, then DELETED (a DELETE event without values)
+    await plugin.remove(["h1"])
+    await watch.wait_for(lambda c: len(lcm(c, "h1")) == 7)
+    deleting, gone = lcm(watch, "h1")[5:]
+    assert (deleting.old_values.state.state, deleting.new_values.state.state) == (
+        S.CM_HANDLE_STATE_READY, S.CM_HANDLE_STATE_DELETING)
+    assert gone.operation == OP.LCM_OPERATION_DELETE
+    assert not gone.HasField("old_values") and not gone.HasField("new_values")
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="h1"))
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    await watch.close()
+
+
+async def test_failed_sync_locks_then_retries(client: AsyncClient, plugin: SimulatedDmiPlugin,
+                                              clock: ManualClock) -> None:
+    watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    plugin.behaviour.failing = True
+    await plugin.register([HandleSpec(f"f{i}", module_set_tag="shared") for i in range(5)])
+    await watch.wait_for(lambda c: all(len(lcm(c, f"f{i}")) == 2 for i in range(5)))
+    assert plugin.fetches["shared"] == 1  # handles sharing a tag share one fetch
+    for i in range(5):
+        failed = lcm(watch, f"f{i}")[1]
+        assert (failed.new_values.state.state, failed.new_values.state.lock_reason) == (
+            S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_SYNC_FAILED)
+        assert not failed.new_values.HasField("schema_set")
+    plugin.behaviour.failing = False
+    await advance_until(clock, 30, watch,
+                        lambda c: all(len(lcm(c, f"f{i}")) == 3 for i in range(5)))
+    assert plugin.fetches["shared"] == 2
+    for i in range(5):
+        ready = lcm(watch, f"f{i}")[2]
+        assert ready.old_values.state.lock_reason == cpb.LOCK_REASON_MODULE_SYNC_FAILED
+        assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
+        assert modules(ready.new_values) == sorted(
+            (m.name, m.revision) for m in default_modules("shared"))
+    await watch.close()
+
+
+async def test_sync_concurrency_is_bounded(start_server: StartServer) -> None:
+    server = await start_server(cmhandle_sync_concurrency=3)
+    client = AsyncClient(f"127.0.0.1:{server.port}")
+    plugin = await SimulatedDmiPlugin(f"127.0.0.1:{server.port}").start()
+    plugin.behaviour.delay = 0.02  # each fetch is slow: many would overlap without the bound
+    watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    await plugin.register([HandleSpec(f"u{i}") for i in range(12)])  # untagged: 12 fetches
+    await watch.wait_for(lambda c: sum(
+        e.new_values.state.state == S.CM_HANDLE_STATE_READY for e in c.events) == 12)
+    assert len(plugin.fetches) == 12
+    assert plugin.most_in_flight == 3
+    await watch.close()
+    await plugin.close()
+    await client.close()
+
+
+async def test_client_watch_helpers(client: AsyncClient, plugin: SimulatedDmiPlugin) -> None:
+    lcm = client.watch_lcm_events(start_revision=1, cm_handle_id="w1")
+    trust = client.watch_trust_levels(start_revision=1, cm_handle_id="w1")
+    lcm_events = aiter(lcm)
+    trust_events = aiter(trust)
+    first = asyncio.ensure_future(anext(lcm_events))
+    changed = asyncio.ensure_future(anext(trust_events))
+    await plugin.register([HandleSpec("w0"), HandleSpec("w1")])
+    created = await asyncio.wait_for(first, 10)
+    assert (created.cm_handle_id, created.operation) == ("w1", OP.LCM_OPERATION_CREATE)
+    await plugin.heartbeat({"w0": cpb.TRUST_LEVEL_NONE, "w1": cpb.TRUST_LEVEL_NONE})
+    event = await asyncio.wait_for(changed, 10)
+    assert (event.cm_handle_id, event.trust_level) == ("w1", cpb.TRUST_LEVEL_NONE)
+    assert lcm.revision >= created.revision and trust.revision == event.revision
+
+
+async def test_bad_input_names_each_field(client: AsyncClient) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
+            dmi_plugin="no-port",
+            created=[cpb.NewCmHandle(id="x"), cpb.NewCmHandle(id="y", trust_level=9)],  # type: ignore[arg-type]
+            updated=[cpb.CmHandleUpdate(id="x", public_properties={"p": "1"},
+                                        removed_public_properties=["p", ""])]))
+    assert bad_fields(e.value) == {
+        "dmi_plugin", "created[1].trust_level", "updated[0].removed_public_properties[0]",
+        "updated[0].removed_public_properties[1]"}
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
+            dmi_plugin="", trust_levels=[cpb.CmHandleTrustLevel()]))
+    assert bad_fields(e.value) == {"dmi_plugin", "trust_levels[0].cm_handle_id",
+                                   "trust_levels[0].trust_level"}
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_handles.SearchCmHandles(cpb.SearchCmHandlesRequest(
+            state=42, trust_level=42, page_size=-1, page_token="%%%",  # type: ignore[arg-type]
+            module_names=[""]))
+    assert bad_fields(e.value) == {"state", "trust_level", "page_size", "page_token",
+                                   "module_names[0]"}
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_handles.GetTrustLevels(cpb.GetTrustLevelsRequest())
+    assert bad_fields(e.value) == {"cm_handle_ids"}
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest())
+    assert bad_fields(e.value) == {"cm_handle_id"}
+    found = await client.cm_handles.SearchCmHandles(cpb.SearchCmHandlesRequest(ids_only=True))
+    assert list(found.cm_handle_ids) == []  # nothing was written

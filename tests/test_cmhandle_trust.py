@@ -1,0 +1,108 @@
+"""CM handle trust through real gRPC on the test clock: a simulated DMI plugin that stops
+answering health checks makes its handles' effective trust NONE (one event each); when it answers
+again the server asks it to re-register, and handles it no longer lists stay NONE; device
+heartbeats; trust survives a server restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from switchboard.client import AsyncClient
+from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin
+from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
+from switchboard.server.clock import ManualClock
+
+from conftest import StartServer
+from support import Collector
+
+NONE = cpb.TRUST_LEVEL_NONE
+COMPLETE = cpb.TRUST_LEVEL_COMPLETE
+
+
+async def advance_until(clock: ManualClock, seconds: float, watch: Collector,
+                        predicate: Callable[[Collector], bool], rounds: int = 20) -> None:
+    """Moves the test clock on by `seconds` until `predicate` holds: a background task takes
+    its next clock reading only after finishing an earlier round's work."""
+    for _ in range(rounds):
+        clock.advance(seconds)
+        try:
+            async with asyncio.timeout(0.5):
+                await watch.wait_for(predicate)
+            return
+        except (TimeoutError, AssertionError):
+            continue
+    await watch.wait_for(predicate)
+
+
+def changes(watch: Collector) -> list[tuple[str, int, int]]:
+    return [(e.cm_handle_id, e.old_trust_level, e.trust_level) for e in watch.events]
+
+
+async def trust_levels(client: AsyncClient, *ids: str) -> dict[str, int]:
+    response = await client.cm_handles.GetTrustLevels(
+        cpb.GetTrustLevelsRequest(cm_handle_ids=[*ids, "unknown"]))
+    return {t.cm_handle_id: t.trust_level for t in response.trust_levels}
+
+
+async def test_plugin_health_reregistration_heartbeats_restart(
+        start_server: StartServer, clock: ManualClock) -> None:
+    server = await start_server(cmhandle_health_interval=30.0)
+    client = AsyncClient(f"127.0.0.1:{server.port}")
+    plugin = await SimulatedDmiPlugin(f"127.0.0.1:{server.port}").start()
+    lcm = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    trust = await Collector(client.cm_handles.WatchTrustLevels(
+        cpb.WatchTrustLevelsRequest())).live()
+    ids = ["t1", "t2", "t3"]
+    await plugin.register([HandleSpec(i, public_properties={"p": "1"}, module_set_tag="m")
+                           for i in ids])
+    await lcm.wait_for(lambda c: len(c.events) == 6)  # created, then READY
+    clock.advance(30)  # a healthy plugin: nothing changes
+    assert await trust_levels(client, *ids) == dict.fromkeys(ids, COMPLETE)
+
+    await plugin.stop()
+    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 3)
+    assert sorted(changes(trust)) == [(i, COMPLETE, NONE) for i in ids]
+    assert await trust_levels(client, *ids) == dict.fromkeys(ids, NONE)
+    handle = (await client.cm_handles.GetCmHandle(
+        cpb.GetCmHandleRequest(cm_handle_id="t1"))).cm_handle
+    assert (handle.trust_level, handle.effective_trust_level) == (COMPLETE, NONE)
+    clock.advance(30)  # still down: no more events
+    await asyncio.sleep(0)
+
+    # back, listing t1 with new properties, no more t3, and a new t4
+    del plugin.handles["t3"]
+    plugin.handles["t1"].public_properties = {"p": "2"}
+    plugin.handles["t4"] = HandleSpec("t4", module_set_tag="m")
+    await plugin.start()
+    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 5)
+    assert sorted(changes(trust)[3:]) == [("t1", NONE, COMPLETE), ("t2", NONE, COMPLETE)]
+    assert await trust_levels(client, "t1", "t2", "t3", "t4") == {
+        "t1": COMPLETE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
+    await lcm.wait_for(lambda c: any(e.cm_handle_id == "t4" for e in c.events)
+                       and any(e.cm_handle_id == "t1" and e.new_values.public_properties
+                               .properties["p"].value == "2" for e in c.events))
+
+    # device heartbeats: the handle's own trust
+    response = await plugin.heartbeat({"t2": NONE, "nope": NONE})
+    assert [r.error for r in response.results] == [
+        cpb.REGISTRATION_ERROR_UNSPECIFIED, cpb.REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND]
+    await trust.wait_for(lambda c: len(c.events) == 6)
+    assert changes(trust)[5] == ("t2", COMPLETE, NONE)
+    await plugin.heartbeat({"t2": NONE})  # unchanged: no event
+    await plugin.heartbeat({"t2": COMPLETE})
+    await trust.wait_for(lambda c: len(c.events) == 7)
+    assert changes(trust)[6] == ("t2", NONE, COMPLETE)
+    await plugin.heartbeat({"t1": NONE})
+    await trust.wait_for(lambda c: len(c.events) == 8)
+
+    # restart: trust is read back from the database
+    await lcm.close()
+    await trust.close()
+    await client.close()
+    await server.stop(grace=0)
+    again = await start_server(cmhandle_health_interval=30.0)
+    async with AsyncClient(f"127.0.0.1:{again.port}") as client2:
+        assert await trust_levels(client2, "t1", "t2", "t3", "t4") == {
+            "t1": NONE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
+    await plugin.close()

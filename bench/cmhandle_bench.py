@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,39 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchboard.cmhandle.v1 import cmhandle_pb2 as pb
 from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as pb_grpc
 
+from benchlib import free_port, proc_status, wait_ready
+
 BATCH = 1000
 TARGETS = {"register": 1000.0, "deregister": 2000.0, "id_search_ms": 100.0,
            "full_search_ms": 2000.0, "rss_mb": 500.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def peak_rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-async def wait_ready(target: str) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    return
-                except grpc.aio.AioRpcError:
-                    await asyncio.sleep(0.1)
 
 
 class Watcher:
@@ -188,7 +163,7 @@ def main() -> None:
     try:
         asyncio.run(wait_ready(target))
         figures = asyncio.run(run(args, target, workdir))
-        rss_mb = peak_rss_kb(server.pid) / 1024
+        rss_mb = proc_status(server.pid, "VmHWM") / 1024
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,48 +32,16 @@ import time
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.participant.v1 import participant_pb2_grpc as pb_grpc
+
+from benchlib import free_port, percentile, proc_status, wait_ready
 
 TYPES = ("bench.TypeA", "bench.TypeB", "bench.TypeC")
 TARGET_DEPLOYS_S = 100.0
 TARGET_P50_MS = 100.0
 ACM_S3P_MS = 1297.0
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (nan when empty)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[rank]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def peak_rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-async def wait_ready(target: str) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        async with asyncio.timeout(30):
-            while True:
-                try:
-                    await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    return
-                except grpc.aio.AioRpcError:
-                    await asyncio.sleep(0.1)
 
 
 async def wait_participants(stub: pb_grpc.AutomationCompositionServiceStub) -> None:
@@ -205,7 +171,7 @@ def main() -> None:
                  "--element-types", t, "--heartbeat-interval", "1"],
                 stdout=subprocess.DEVNULL, stderr=(workdir / f"participant-{n}.log").open("w")))
         figures = asyncio.run(run(args, target))
-        rss_mb = peak_rss_kb(server.pid) / 1024
+        rss_mb = proc_status(server.pid, "VmHWM") / 1024
     finally:
         for process in [*participants, server]:
             process.terminate()

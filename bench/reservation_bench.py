@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import multiprocessing as mp
 import os
 import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,8 @@ from switchboard.allocation.v1 import allocation_pb2_grpc as apb_grpc
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 
+from benchlib import free_port, percentile, proc_status
+
 HOUR = 3600.0
 DAY = 24 * HOUR
 CALL_TIMEOUT = 30.0  # seconds, per unary call
@@ -61,14 +61,6 @@ TARGET_LAG_P99_MS = 200.0
 
 
 # -- small helpers ---------------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (nan when empty)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[rank]
 
 
 def timestamp(seconds: float) -> Timestamp:
@@ -86,21 +78,6 @@ def proc_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_status(pid: int, key: str) -> int:
-    """A kB figure from /proc/<pid>/status (VmHWM, VmRSS)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def split(total: int, parts: int) -> list[int]:

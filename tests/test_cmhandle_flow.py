@@ -176,6 +176,9 @@ async def test_failed_sync_locks_then_retries(client: AsyncClient, plugin: Simul
     await plugin.register([HandleSpec(f"f{i}", module_set_tag="shared") for i in range(5)])
     await watch.wait_for(lambda c: all(len(lcm(c, f"f{i}")) == 2 for i in range(5)))
     assert plugin.fetches["shared"] == 1  # handles sharing a tag share one fetch
+    # the five creates of one registration come in one WatchLcmEvents response
+    assert any(sum(e.operation == OP.LCM_OPERATION_CREATE for e in r.events) == 5
+               for r in watch.responses)
     for i in range(5):
         failed = lcm(watch, f"f{i}")[1]
         assert (failed.new_values.state.state, failed.new_values.state.lock_reason) == (
@@ -237,6 +240,11 @@ async def test_bad_input_names_each_field(client: AsyncClient) -> None:
         "dmi_plugin", "created[1].trust_level", "updated[0].removed_public_properties[0]",
         "updated[0].removed_public_properties[1]"}
     with pytest.raises(grpc.aio.AioRpcError) as e:
+        await client.cm_inventory.Reregister(cpb.ReregisterRequest(
+            dmi_plugin="host:", cm_handles=[cpb.NewCmHandle(id="z"), cpb.NewCmHandle(
+                id="y", trust_level=7)]))  # type: ignore[arg-type]
+    assert bad_fields(e.value) == {"dmi_plugin", "cm_handles[1].trust_level"}
+    with pytest.raises(grpc.aio.AioRpcError) as e:
         await client.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
             dmi_plugin="", trust_levels=[cpb.CmHandleTrustLevel()]))
     assert bad_fields(e.value) == {"dmi_plugin", "trust_levels[0].cm_handle_id",
@@ -255,3 +263,124 @@ async def test_bad_input_names_each_field(client: AsyncClient) -> None:
     assert bad_fields(e.value) == {"cm_handle_id"}
     found = await client.cm_handles.SearchCmHandles(cpb.SearchCmHandlesRequest(ids_only=True))
     assert list(found.cm_handle_ids) == []  # nothing was written
+
+
+async def until(predicate: Callable[[], bool], clock: ManualClock | None = None,
+                seconds: float = 0.0) -> None:
+    """Waits (at most 10 s, against a hang) until `predicate` holds, moving the test clock on
+    by `seconds` each time it does not yet: for what no LCM event shows (a failed retry)."""
+    async with asyncio.timeout(10):
+        while not predicate():
+            if clock is not None:
+                clock.advance(seconds)
+            await asyncio.sleep(0.005)
+
+
+async def test_failed_upgrade_locks_then_retries(client: AsyncClient, plugin: SimulatedDmiPlugin,
+                                                 clock: ManualClock) -> None:
+    watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    await plugin.register([HandleSpec("g1", public_properties={"p": "1"}, module_set_tag="t1")])
+    await watch.wait_for(lambda c: len(lcm(c, "g1")) == 2)
+    t1 = sorted((m.name, m.revision) for m in default_modules("t1"))
+    t2 = sorted((m.name, m.revision) for m in default_modules("t2"))
+
+    plugin.behaviour.failing = True
+    response = await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
+        dmi_plugin=plugin.address, upgraded=[cpb.CmHandleUpgrade(id="g1", module_set_tag="t2")]))
+    assert [(r.cm_handle_id, r.error) for r in response.upgraded] == [
+        ("g1", E.REGISTRATION_ERROR_UNSPECIFIED)]
+    await watch.wait_for(lambda c: len(lcm(c, "g1")) == 4)
+    locked, failed = lcm(watch, "g1")[2:]
+    for event in (locked, failed):
+        assert (event.operation, event.cm_handle_id) == (OP.LCM_OPERATION_UPDATE, "g1")
+        assert event.observed_time.ToMicroseconds() == clock.now()
+        for values in (event.old_values, event.new_values):
+            assert values.HasField("state")
+            assert not values.HasField("public_properties") and not values.HasField("schema_set")
+    assert (locked.old_values.state.state, locked.old_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
+    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
+    assert failed.old_values.state == locked.new_values.state
+    assert (failed.new_values.state.state, failed.new_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE_FAILED)
+    assert plugin.fetches["t2"] == 1
+    h = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="g1"))).cm_handle
+    assert (h.state, h.lock_reason, h.module_set_tag) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE_FAILED, "t2")
+    assert [(m.name, m.revision) for m in h.modules] == t1  # the old set until the new one
+
+    # a retry that fails again changes nothing an application sees: no event
+    await until(lambda: plugin.fetches["t2"] == 2, clock, 30)
+    plugin.behaviour.failing = False
+    await advance_until(clock, 30, watch, lambda c: len(lcm(c, "g1")) == 5)
+    ready = lcm(watch, "g1")[4]
+    assert ready.operation == OP.LCM_OPERATION_UPDATE
+    assert (ready.old_values.state.state, ready.old_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE_FAILED)
+    assert (ready.new_values.state.state, ready.new_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
+    assert (modules(ready.old_values), modules(ready.new_values)) == (t1, t2)
+    assert not ready.old_values.HasField("public_properties")
+    assert not ready.new_values.HasField("public_properties")
+    assert plugin.fetches["t2"] == 3
+    h = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="g1"))).cm_handle
+    assert (h.state, h.module_set_tag, [(m.name, m.revision) for m in h.modules]) == (
+        S.CM_HANDLE_STATE_READY, "t2", t2)
+    await watch.close()
+
+
+async def test_reregistration_upgrades_ready_handles(
+        client: AsyncClient, plugin: SimulatedDmiPlugin, clock: ManualClock) -> None:
+    watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
+    await plugin.register([HandleSpec(i, public_properties={"p": "1"}, module_set_tag="t1")
+                           for i in ("r1", "r2")])
+    await watch.wait_for(lambda c: all(len(lcm(c, i)) == 2 for i in ("r1", "r2")))
+    plugin.behaviour.failing = True
+    await plugin.register([HandleSpec("r3", module_set_tag="t9")])
+    await watch.wait_for(lambda c: all(len(lcm(c, i)) == 2 for i in ("r1", "r2", "r3")))
+    assert lcm(watch, "r3")[1].new_values.state.lock_reason == cpb.LOCK_REASON_MODULE_SYNC_FAILED
+    plugin.behaviour.failing = False
+    t1 = sorted((m.name, m.revision) for m in default_modules("t1"))
+    plugin.module_sets["t3"] = [cpb.ModuleReference(name="upgraded", revision="2026-01-01")]
+
+    # r1: new tag and a changed property; r2: as before; r3 (LOCKED, not READY) just takes
+    # its new tag and keeps its backoff
+    plugin.handles["r1"].module_set_tag = "t3"
+    plugin.handles["r1"].public_properties = {"p": "2"}
+    plugin.handles["r3"].module_set_tag = "t3"
+    response = await plugin.reregister()
+    assert [(r.cm_handle_id, r.error) for r in response.results] == [
+        ("r1", E.REGISTRATION_ERROR_UNSPECIFIED), ("r2", E.REGISTRATION_ERROR_UNSPECIFIED),
+        ("r3", E.REGISTRATION_ERROR_UNSPECIFIED)]
+    await watch.wait_for(lambda c: len(lcm(c, "r1")) == 4)
+    locked, ready = lcm(watch, "r1")[2:]
+    assert locked.operation == OP.LCM_OPERATION_UPDATE
+    assert (locked.old_values.state.state, locked.old_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
+    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
+        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
+    assert (props(locked.old_values), props(locked.new_values)) == ({"p": "1"}, {"p": "2"})
+    assert not locked.old_values.HasField("schema_set")
+    assert not locked.new_values.HasField("schema_set")
+    assert ready.operation == OP.LCM_OPERATION_UPDATE
+    assert ready.old_values.state == locked.new_values.state
+    assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
+    assert (modules(ready.old_values), modules(ready.new_values)) == (
+        t1, [("upgraded", "2026-01-01")])
+    assert not ready.new_values.HasField("public_properties")
+    assert plugin.fetches["t3"] == 1  # r3 waits for its backoff
+    assert len(lcm(watch, "r2")) == 2 and len(lcm(watch, "r3")) == 2  # nothing they show changed
+
+    await advance_until(clock, 30, watch, lambda c: len(lcm(c, "r3")) == 3)
+    r3 = lcm(watch, "r3")[2]
+    assert (r3.old_values.state.lock_reason, r3.new_values.state.state) == (
+        cpb.LOCK_REASON_MODULE_SYNC_FAILED, S.CM_HANDLE_STATE_READY)
+    assert modules(r3.new_values) == [("upgraded", "2026-01-01")]
+    assert plugin.fetches["t9"] == 1 and plugin.fetches["t3"] == 2
+    for handle_id, tag in (("r1", "t3"), ("r2", "t1"), ("r3", "t3")):
+        h = (await client.cm_handles.GetCmHandle(
+            cpb.GetCmHandleRequest(cm_handle_id=handle_id))).cm_handle
+        assert (h.state, h.module_set_tag) == (S.CM_HANDLE_STATE_READY, tag)
+    assert len(lcm(watch, "r1")) == 4 and len(lcm(watch, "r2")) == 2
+    await watch.close()

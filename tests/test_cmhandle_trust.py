@@ -95,14 +95,39 @@ async def test_plugin_health_reregistration_heartbeats_restart(
     assert changes(trust)[6] == ("t2", NONE, COMPLETE)
     await plugin.heartbeat({"t1": NONE})
     await trust.wait_for(lambda c: len(c.events) == 8)
+    assert await trust_levels(client, "t1", "t2", "t3", "t4") == {
+        "t1": NONE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
 
-    # restart: trust is read back from the database
+    # the plugin stops again: only the handles still trusted change
+    await plugin.stop()
+    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 10)
+    assert sorted(changes(trust)[8:]) == [("t2", COMPLETE, NONE), ("t4", COMPLETE, NONE)]
+
+    # restart: the handles' and the plugin's trust are read back from the database
     await lcm.close()
     await trust.close()
     await client.close()
     await server.stop(grace=0)
     again = await start_server(cmhandle_health_interval=30.0)
     async with AsyncClient(f"127.0.0.1:{again.port}") as client2:
+        assert await trust_levels(client2, "t1", "t2", "t3", "t4") == dict.fromkeys(
+            ["t1", "t2", "t3", "t4"], NONE)
+        handle = (await client2.cm_handles.GetCmHandle(
+            cpb.GetCmHandleRequest(cm_handle_id="t2"))).cm_handle
+        assert (handle.trust_level, handle.effective_trust_level) == (COMPLETE, NONE)
+        # the restarted server checks the plugin too, and trusts it once it answers again
+        trust2 = await Collector(client2.cm_handles.WatchTrustLevels(
+            cpb.WatchTrustLevelsRequest())).live()
+        await plugin.close()
+        back = SimulatedDmiPlugin(f"127.0.0.1:{again.port}", port=plugin.port)
+        back.handles = plugin.handles
+        await back.start()
+        await advance_until(clock, 30, trust2, lambda c: len(c.events) >= 3)
+        # the re-registration lists t1 at COMPLETE again (over its heartbeat); t3 stays NONE
+        assert sorted(changes(trust2)) == [
+            ("t1", NONE, COMPLETE), ("t2", NONE, COMPLETE), ("t4", NONE, COMPLETE)]
         assert await trust_levels(client2, "t1", "t2", "t3", "t4") == {
-            "t1": NONE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
-    await plugin.close()
+            "t1": COMPLETE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
+        await trust2.close()
+        await back.close()
+

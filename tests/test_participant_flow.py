@@ -415,10 +415,13 @@ async def test_killed_participant_goes_offline_then_restarts_gets_a_sync_and_wor
 
 async def test_a_participant_registering_again_receives_a_sync(server: App) -> None:
     journal: list[tuple[str, str, str]] = []
-    async with participants(server, *two_participants(journal)), acm(server) as a:
+    async with participants(server, *two_participants(journal)) as first, acm(server) as a:
         await a.primed(composition())
         await a.instance()
         await a.act("Deploy")
+        # p2 restarts: the old process is gone (else its stream, still open for the same
+        # replica, could take and acknowledge the sync first).
+        await first[1].stop(deregister=False)
         handler = SimulatedHandler(None, "p2-again", journal)
         async with participants(server, ("p2", "r1", ["org.b"], handler)) as again:
             assert again[0].rejoined
@@ -481,3 +484,127 @@ async def test_messages_of_a_replica_that_went_offline_go_to_a_live_replica(
         assert [(op, who) for op, who, _ in journal if op == "deploy"] == [("deploy", "r1")]
         listed = await a.stub.ListParticipants(ppb.ListParticipantsRequest())
         assert list(listed.participants[0].offline_replicas) == ["r2"]
+
+
+class _StatusHandler(SimulatedHandler):
+    """Reports e0 of "inst" IN_USE when the runtime asks for the status."""
+
+    def __init__(self, label: str, journal: list[tuple[str, str, str]]) -> None:
+        super().__init__(None, label, journal)
+        self.asked = 0
+
+    async def status(self, participant: Participant) -> None:
+        self.asked += 1
+        participant.report("inst", "e0", use_state="IN_USE", operational_state="ENABLED",
+                           out_properties={"asked": self.asked})
+
+
+async def test_a_status_request_is_answered_with_report_status(server: App) -> None:
+    journal: list[tuple[str, str, str]] = []
+    handler = _StatusHandler("p1", journal)
+    target = f"127.0.0.1:{server.port}"
+    # Heartbeats far apart: what reaches the server is the answer to the request.
+    p1 = Participant(target, "p1", "r1", ["org.a"], handler, heartbeat_interval=3600)
+    p2 = Participant(target, "p2", "r1", ["org.b"], SimulatedHandler(None, "p2", journal),
+                     heartbeat_interval=3600)
+    await p1.start()
+    await p2.start()
+    try:
+        async with acm(server) as a:
+            await a.primed(composition())
+            await a.instance()
+            deployed = await a.act("Deploy")
+            assert element(deployed, "e0").use_state == ""
+
+            response = await a.stub.RequestParticipantStatus(
+                ppb.RequestParticipantStatusRequest(participant_id="p1"))
+            assert list(response.replica_ids) == ["r1"]
+
+            def reported(col: Collector) -> list[Any]:
+                return [e.instance for e in col.events if e.revision > deployed.revision
+                        and element(e.instance, "e0").use_state == "IN_USE"]
+            await a.instances.wait_for(reported)
+            e0 = element(reported(a.instances)[0], "e0")
+            assert (e0.operational_state, dict(e0.out_properties)) == ("ENABLED", {"asked": 1})
+            assert handler.asked == 1
+
+            with pytest.raises(grpc.aio.AioRpcError) as unknown:
+                await a.stub.RequestParticipantStatus(
+                    ppb.RequestParticipantStatusRequest(participant_id="nobody"))
+            assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+            with pytest.raises(grpc.aio.AioRpcError) as empty:
+                await a.stub.RequestParticipantStatus(ppb.RequestParticipantStatusRequest())
+            assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        await p1.stop()
+        await p2.stop()
+
+
+class _Proxy:
+    """A TCP relay to the server that can go down (cutting every connection) and come back
+    on the same port: what a participant sees when the network drops its stream."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_the_library_reconnects_and_resumes_after_its_stream_drops(server: App) -> None:
+    journal: list[tuple[str, str, str]] = []
+    proxy = _Proxy(server.port)
+    await proxy.up()
+    # p1 reaches the server through the proxy; p2 directly.
+    p1 = Participant(f"127.0.0.1:{proxy.port}", "p1", "r1", ["org.a"],
+                     SimulatedHandler(None, "p1", journal), heartbeat_interval=HEARTBEAT,
+                     retry_delay=0.02)
+    p2 = Participant(f"127.0.0.1:{server.port}", "p2", "r1", ["org.b"],
+                     SimulatedHandler(None, "p2", journal), heartbeat_interval=HEARTBEAT)
+    await p1.start()
+    await p2.start()
+    try:
+        async with acm(server) as a:
+            await a.primed(composition())
+            await a.instance()
+            await proxy.down()  # p1's stream drops; the runtime still counts it online
+            started = (await a.stub.DeployInstance(
+                ppb.DeployInstanceRequest(instance_id="inst"))).instance
+            await asyncio.sleep(0.3)
+            assert names(journal, "deploy") == []  # the message waits, unacknowledged
+            now = (await a.stub.GetInstance(ppb.GetInstanceRequest(instance_id="inst"))).instance
+            assert now.deploy_state == DEPLOYING
+            await proxy.up()  # the library reconnects and receives it
+            done = await a.settles(started)
+            assert (done.deploy_state, done.result) == (DEPLOYED, NO_ERROR)
+            # Every element handled once, phase by phase (e2's message came on the new stream).
+            assert names(journal, "deploy") == ["e0", "e1", "e2"]
+    finally:
+        await p1.stop()
+        await p2.stop()
+        await proxy.down()

@@ -9,7 +9,8 @@ heartbeat (`ReportStatus`, with element statuses set through `report`) every hea
 When the stream drops or the server restarts, it reconnects, registering again if the server no
 longer knows the replica; the server then re-sends every message not yet acknowledged, in order
 (a message already being handled is not handled twice). A replica that registers again receives
-a sync message (`Handler.sync`).
+a sync message (`Handler.sync`). A status request from the runtime is answered at once with
+`ReportStatus` (the statuses set through `report`, after `Handler.status` has had its say).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class Handler:
 
     async def delete(self, instance_id: str, element: pb.ElementMessage) -> Outcome:
         return Outcome()
+
+    async def status(self, participant: Participant) -> None:
+        """The runtime asked for this participant's status: set the elements' statuses with
+        `participant.report` here; they are sent when this returns."""
 
     async def sync(self, message: pb.ParticipantMessage) -> None:
         """After a re-registration: the primed compositions and the instances with elements on
@@ -197,16 +202,22 @@ class Participant:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            statuses, self._statuses = list(self._statuses.values()), {}
-            try:
-                await self.stub.ReportStatus(pb.ReportStatusRequest(
-                    participant_id=self.participant_id, replica_id=self.replica_id,
-                    elements=statuses))
-            except grpc.aio.AioRpcError as error:
-                for status in statuses:
-                    self._statuses.setdefault((status.instance_id, status.name), status)
-                if error.code() == grpc.StatusCode.NOT_FOUND:
-                    await self._register_again()
+            await self._report_status()
+
+    async def _report_status(self) -> bool:
+        """Sends the statuses set since the last report (kept for the next one if it fails)."""
+        statuses, self._statuses = list(self._statuses.values()), {}
+        try:
+            await self.stub.ReportStatus(pb.ReportStatusRequest(
+                participant_id=self.participant_id, replica_id=self.replica_id,
+                elements=statuses))
+            return True
+        except grpc.aio.AioRpcError as error:
+            for status in statuses:
+                self._statuses.setdefault((status.instance_id, status.name), status)
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                await self._register_again()
+            return False
 
     def _dispatch(self, message: pb.ParticipantMessage) -> None:
         if message.id in self._seen:
@@ -221,6 +232,9 @@ class Participant:
         callback = _callback(self.handler, message.type)
         if message.type == pb.MESSAGE_TYPE_SYNC:
             await self.handler.sync(message)
+        elif message.type == pb.MESSAGE_TYPE_STATUS_REQUEST:
+            await self.handler.status(self)
+            await self._report_status()
         elif callback is not None and message.type in (pb.MESSAGE_TYPE_PRIME,
                                                          pb.MESSAGE_TYPE_DEPRIME):
             by_type: dict[str, list[pb.ElementMessage]] = {}

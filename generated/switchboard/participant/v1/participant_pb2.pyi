@@ -73,6 +73,7 @@ class MessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_TYPE_UPDATE: _ClassVar[MessageType]
     MESSAGE_TYPE_DELETE: _ClassVar[MessageType]
     MESSAGE_TYPE_SYNC: _ClassVar[MessageType]
+    MESSAGE_TYPE_STATUS_REQUEST: _ClassVar[MessageType]
 COMPOSITION_STATE_UNSPECIFIED: CompositionState
 COMPOSITION_STATE_COMMISSIONED: CompositionState
 COMPOSITION_STATE_PRIMING: CompositionState
@@ -114,6 +115,7 @@ MESSAGE_TYPE_UNLOCK: MessageType
 MESSAGE_TYPE_UPDATE: MessageType
 MESSAGE_TYPE_DELETE: MessageType
 MESSAGE_TYPE_SYNC: MessageType
+MESSAGE_TYPE_STATUS_REQUEST: MessageType
 
 class OperationTimeouts(_message.Message):
     __slots__ = ("prime", "deprime", "deploy", "undeploy", "lock", "unlock", "update", "delete")
@@ -444,6 +446,18 @@ class ListParticipantsResponse(_message.Message):
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
     participants: _containers.RepeatedCompositeFieldContainer[Participant]
     def __init__(self, participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ...) -> None: ...
+
+class RequestParticipantStatusRequest(_message.Message):
+    __slots__ = ("participant_id",)
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    def __init__(self, participant_id: _Optional[str] = ...) -> None: ...
+
+class RequestParticipantStatusResponse(_message.Message):
+    __slots__ = ("replica_ids",)
+    REPLICA_IDS_FIELD_NUMBER: _ClassVar[int]
+    replica_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, replica_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompositionEvent(_message.Message):
     __slots__ = ("revision", "type", "composition", "time")

@@ -122,6 +122,11 @@ class AutomationCompositionServiceStub:
                 request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsRequest.SerializeToString,
                 response_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsResponse.FromString,
                 _registered_method=True)
+        self.RequestParticipantStatus = channel.unary_unary(
+                '/switchboard.participant.v1.AutomationCompositionService/RequestParticipantStatus',
+                request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusRequest.SerializeToString,
+                response_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusResponse.FromString,
+                _registered_method=True)
         self.WatchCompositions = channel.unary_stream(
                 '/switchboard.participant.v1.AutomationCompositionService/WatchCompositions',
                 request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.WatchCompositionsRequest.SerializeToString,
@@ -261,6 +266,15 @@ class AutomationCompositionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestParticipantStatus(self, request, context):
+        """Asks every online replica of a participant to report its status now (a STATUS_REQUEST
+        message, answered with ReportStatus). NOT_FOUND for an unknown participant;
+        FAILED_PRECONDITION if none of its replicas is online.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchCompositions(self, request, context):
         """Streams composition changes: replay from start_revision, then live.
         """
@@ -357,6 +371,11 @@ def add_AutomationCompositionServiceServicer_to_server(servicer, server):
                     servicer.ListParticipants,
                     request_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsRequest.FromString,
                     response_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsResponse.SerializeToString,
+            ),
+            'RequestParticipantStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestParticipantStatus,
+                    request_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusRequest.FromString,
+                    response_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusResponse.SerializeToString,
             ),
             'WatchCompositions': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchCompositions,
@@ -809,6 +828,33 @@ class AutomationCompositionService:
             '/switchboard.participant.v1.AutomationCompositionService/ListParticipants',
             switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsRequest.SerializeToString,
             switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestParticipantStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.participant.v1.AutomationCompositionService/RequestParticipantStatus',
+            switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusRequest.SerializeToString,
+            switchboard_dot_participant_dot_v1_dot_participant__pb2.RequestParticipantStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -4,6 +4,7 @@ locked last)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from switchboard.participant.v1 import participant_pb2 as pb
@@ -66,6 +67,26 @@ async def create_instance(tx: Transaction, i: Instance) -> Instance:
     await store.insert_instance(tx.conn, created)
     _instance_event(tx, revision, "instance.created", created, pb.INSTANCE_EVENT_TYPE_CREATED)
     return created
+
+
+async def save_instances(tx: Transaction, changed: Sequence[Instance]) -> list[Instance]:
+    """Writes several changed instances (their rows locked already) with their events, taking
+    their revisions at once (see `save_instance`)."""
+    if not changed:
+        return []
+    revisions = await tx.next_revisions(len(changed))
+    updated, saved = [], []
+    for i, revision in zip(changed, revisions, strict=True):
+        i = replace(i, update_time=tx.now, revision=revision)
+        saved.append(i)
+        if i.deploy is DeployState.DELETED:
+            await store.delete_instance(tx.conn, i.id)
+            _instance_event(tx, revision, "instance.deleted", i, pb.INSTANCE_EVENT_TYPE_DELETED)
+        else:
+            updated.append(i)
+            _instance_event(tx, revision, "instance.changed", i, pb.INSTANCE_EVENT_TYPE_CHANGED)
+    await store.save_instances(tx.conn, updated)
+    return saved
 
 
 async def save_instance(tx: Transaction, i: Instance) -> Instance:

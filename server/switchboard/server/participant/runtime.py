@@ -7,7 +7,13 @@ Every change goes through one lock of this process and one database transaction:
 events and the messages the change sends commit together. Messages are durable rows; each goes to
 one live replica of the participant owning the element types concerned, and stays pending until
 acknowledged. When an operation ends, its unacknowledged messages are closed (a participant that
-comes back later gets a sync instead).
+comes back later gets a sync instead). The unacknowledged messages are also held in memory (every
+one was sent by this process: `recover` closes the others), and the streams are served from there.
+
+Acknowledgements and instance actions that arrive together are applied in one transaction
+(`_apply_batches`): the instances and compositions they concern are read at once at its start,
+the instances they change are written at once at its end, and the messages it sends and
+acknowledges are written at once before it commits.
 
 Operations in progress live in this process's memory. On start, operations a previous process
 left unfinished end in TIMEOUT (a retry picks them up), and their messages are closed.
@@ -17,16 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
 from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.server.clock import sleep_until_woken
-from switchboard.server.errors import FailedPrecondition, NotFound, PreconditionViolation
+from switchboard.server.errors import (
+    FailedPrecondition,
+    NotFound,
+    PreconditionViolation,
+    SwitchboardError,
+)
 from switchboard.server.eventlog import EventLog, Transaction
 from switchboard.server.participant import changes, store
 from switchboard.server.participant import phases as ph
@@ -53,7 +64,7 @@ from switchboard.server.participant.states import (
     start_instance_action,
     start_priming,
 )
-from switchboard.server.participant.store import Composition, Element, Instance, StoredMessage
+from switchboard.server.participant.store import Composition, Element, Instance
 from switchboard.server.participant.supervision import ElementTypeOwned, Supervisor
 from switchboard.server.tasks import BackgroundTask
 from switchboard.server.timestamps import from_micros
@@ -89,6 +100,31 @@ class Result:
     success: bool
     message: str = ""
     out_properties: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """An unacknowledged message, as committed (`message.id` set)."""
+
+    id: int
+    participant_id: str
+    replica_id: str
+    subject: str
+    attempt: int
+    message: pb.ParticipantMessage
+
+
+@dataclass
+class _Work:
+    """An acknowledgement or instance action for the batch loop, with the instance it
+    concerns (if known)."""
+
+    apply: Callable[[Transaction], Awaitable[Any]]
+    instance_id: str
+    action: bool = False
+    """An instance action: its result is the instance as written at the end of the batch."""
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 @dataclass
@@ -168,8 +204,28 @@ class Runtime(BackgroundTask):
         """When the clock loop wakes next by itself (None: only when woken)."""
         self._mailboxes: dict[tuple[str, str], set[asyncio.Event]] = {}
         self._outbox: set[tuple[str, str]] = set()
-        self._acks: asyncio.Queue[tuple[str, int, Sequence[Result], asyncio.Future[bool]]] = (
-            asyncio.Queue())
+        self._unacknowledged: dict[int, _Sent] = {}
+        """Every message of this process not yet acknowledged or closed, as committed (`recover`
+        closes what a previous process sent, so this is exactly the database's pending set)."""
+        self._by_replica: dict[tuple[str, str], dict[int, _Sent]] = {}
+        self._by_subject: dict[str, set[int]] = {}
+        self._staged: list[_Sent] = []
+        """Messages the current transaction sends: inserted at its end, indexed once it
+        commits."""
+        self._closing: list[int] = []
+        """Messages the current transaction acknowledged or closed: marked at its end."""
+        self._deferred: dict[str, Instance] | None = None
+        """While a batch is applied: the instances it changed, written together
+        at the end of the batch."""
+        self._loaded: dict[str, Instance] = {}
+        """While a batch is applied: the instances it concerns, read at once at the
+        start of the batch."""
+        self._compositions: dict[str, Composition] = {}
+        """While a batch is applied: the compositions of the instances its actions concern."""
+        self._next_message_id = 1
+        """Message ids are handed out here (`recover` starts after the highest stored one):
+        the rows of a transaction are then written in one statement at its end."""
+        self._work: asyncio.Queue[_Work] = asyncio.Queue()
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -183,10 +239,24 @@ class Runtime(BackgroundTask):
     async def _transaction(self) -> AsyncIterator[Transaction]:
         """A transaction (the lock held already); once it has ended, the streams of replicas
         it messaged and the clock loop are woken."""
+        committed = False
         try:
             async with self.events.transaction() as tx:
                 yield tx
+                await store.insert_messages(tx.conn, [
+                    store.StoredMessage(m.id, m.participant_id, m.replica_id, m.subject,
+                                        m.attempt, m.message.SerializeToString(), False)
+                    for m in self._staged], tx.now)
+                await store.acknowledge_many(tx.conn, self._closing)
+            committed = True
         finally:
+            if committed:
+                for sent in self._staged:
+                    self._index(sent)
+            else:
+                self._outbox.clear()
+            self._staged.clear()
+            self._closing.clear()
             for key in self._outbox:
                 for event in self._mailboxes.get(key, ()):
                     event.set()
@@ -206,6 +276,49 @@ class Runtime(BackgroundTask):
         finally:
             self._mailboxes[key].discard(event)
 
+    def pending(self, participant_id: str, replica_id: str, after: int
+                ) -> list[pb.ParticipantMessage]:
+        """A replica's unacknowledged messages with id > `after`, in id order (from memory: the
+        same rows as `store.pending`)."""
+        queue = self._by_replica.get((participant_id, replica_id))
+        if not queue:
+            return []
+        return [s.message for message_id, s in queue.items() if message_id > after]
+
+    def _index(self, sent: _Sent) -> None:
+        self._unacknowledged[sent.id] = sent
+        self._by_replica.setdefault((sent.participant_id, sent.replica_id), {})[sent.id] = sent
+        if sent.subject:
+            self._by_subject.setdefault(sent.subject, set()).add(sent.id)
+
+    def _forget(self, message_id: int) -> None:
+        sent = self._unacknowledged.pop(message_id, None)
+        if sent is None:
+            return
+        key = (sent.participant_id, sent.replica_id)
+        queue = self._by_replica.get(key)
+        if queue is not None:
+            queue.pop(message_id, None)
+            if not queue:
+                del self._by_replica[key]
+        ids = self._by_subject.get(sent.subject)
+        if ids is not None:
+            ids.discard(message_id)
+            if not ids:
+                del self._by_subject[sent.subject]
+
+    def _close_subject(self, subject: str) -> None:
+        """Closes the unacknowledged messages about `subject`: its operation ended. (Those the
+        current transaction was to send are not sent.)"""
+        for message_id in list(self._by_subject.get(subject, ())):
+            self._acknowledge(message_id)
+        self._staged = [s for s in self._staged if s.subject != subject]
+
+    def _acknowledge(self, message_id: int) -> None:
+        """Marks a message acknowledged, in memory now and in its row with the transaction."""
+        self._forget(message_id)
+        self._closing.append(message_id)
+
     def close_streams(self) -> None:
         """Ends every ReceiveMessages stream (the server is stopping)."""
         self.closed = True
@@ -216,8 +329,10 @@ class Runtime(BackgroundTask):
     async def _send(self, tx: Transaction, participant_id: str, replica_id: str, subject: str,
                     attempt: int, message: pb.ParticipantMessage) -> None:
         message.time.CopyFrom(from_micros(tx.now))
-        await store.insert_message(tx.conn, participant_id, replica_id, subject, attempt,
-                                   message.SerializeToString(), tx.now)
+        message.id = self._next_message_id
+        self._next_message_id += 1
+        self._staged.append(_Sent(message.id, participant_id, replica_id, subject, attempt,
+                                  message))
         self._outbox.add((participant_id, replica_id))
 
     def _check_ready(self, element_types: Iterable[str], now: int) -> None:
@@ -273,6 +388,29 @@ class Runtime(BackgroundTask):
                 if any(e.type in owned for e in i.elements):
                     message.instances.append(instance_pb(i))
         await self._send(tx, participant_id, replica_id, "", 0, message)
+
+    async def request_status(self, participant_id: str) -> list[str]:
+        """Sends a status request to every online replica of a participant; returns them."""
+        async with self.write() as tx:
+            view = next((v for v in self.supervisor.participants(tx.now)
+                         if v.id == participant_id), None)
+            if view is None:
+                raise NotFound(
+                    message=f"participant {participant_id!r} is not registered",
+                    reason="PARTICIPANT_NOT_FOUND", area=AREA, resource_type="participant",
+                    resource_name=participant_id)
+            if not view.online_replicas:
+                raise FailedPrecondition(
+                    message=f"participant {participant_id!r} is offline",
+                    reason="PARTICIPANT_UNAVAILABLE", area=AREA,
+                    violations=[PreconditionViolation(
+                        "PARTICIPANT", f"participants/{participant_id}",
+                        f"participant {participant_id!r} is offline")])
+            replicas = sorted(view.online_replicas)
+            for replica_id in replicas:
+                await self._send(tx, participant_id, replica_id, "", 0,
+                                 pb.ParticipantMessage(type=pb.MESSAGE_TYPE_STATUS_REQUEST))
+        return replicas
 
     def touch(self, participant_id: str, replica_id: str) -> None:
         """A sign of life from a replica; NotFound if it is not registered."""
@@ -371,7 +509,7 @@ class Runtime(BackgroundTask):
             message = priming.forced or (
                 "no answer within the timeout from element types "
                 + ", ".join(sorted(priming.pending())))
-        await store.close_subject(tx.conn, c.id)
+        self._close_subject(c.id)
         del self.primings[c.id]
         await changes.save_composition(tx, replace(
             c, state=status.state, result=status.result, acknowledged_types=acknowledged,
@@ -384,39 +522,49 @@ class Runtime(BackgroundTask):
                               ) -> Instance:
         """Starts an action on an instance; with `properties` (update), the new properties of
         the elements named."""
-        async with self.write() as tx:
-            i = await store.get_instance(tx.conn, instance_id, lock=True)
-            if i is None:
-                raise instance_not_found(instance_id)
-            status = InstanceStatus(i.deploy, i.lock, i.result)
-            try:
-                entered = start_instance_action(status, action)
-            except ActionRefused as error:
-                raise refused(error, f"instances/{i.id}") from error
-            c = await store.get_composition(tx.conn, i.composition_id)
-            assert c is not None  # a composition with instances cannot be deleted
-            self._check_ready({e.type for e in i.elements}, tx.now)
-            defaults = {d.name: d for d in c.elements}
-            if properties:
-                i = replace(i, elements=tuple(
-                    replace(e, properties={**defaults[e.name].properties,
-                                           **properties[e.name]})
-                    if e.name in properties else e for e in i.elements))
-            outcome = INSTANCE_OUTCOME[action]
-            finished = [] if status.result is StateChangeResult.NO_ERROR else [
-                e.name for e in i.elements if (e.deploy, e.lock) == (outcome.deploy, outcome.lock)]
-            phased = ph.PhasedOperation(
-                action,
-                [ph.Element(e.name, e.type, e.start_phase,
-                            defaults[e.name].timeouts_us.get(action.value)) for e in i.elements],
-                now_us=tx.now, default_timeout_us=self.settings.default_timeout_us,
-                composition_timeout_us=c.timeouts_us.get(action.value), finished=finished)
-            op = _Operation(i.id, action, phased, next(self._attempts))
-            i = replace(i, deploy=entered.deploy, lock=entered.lock, result=entered.result,
-                        status_message="")
-            i = await self._message_step(tx, op, i, phased.step)
-            self.operations[i.id] = op
-            return await self._save(tx, op, i)
+        async def apply(tx: Transaction) -> Instance:
+            return await self._instance_action(tx, instance_id, action, properties)
+
+        return await self._batched(  # type: ignore[no-any-return]
+            _Work(apply, instance_id, action=True))
+
+    async def _instance_action(self, tx: Transaction, instance_id: str, action: InstanceAction,
+                               properties: Mapping[str, dict[str, Any]] | None) -> Instance:
+        """(Raises before writing anything.)"""
+        i = ((self._deferred or {}).get(instance_id) or self._loaded.get(instance_id)
+             or await store.get_instance(tx.conn, instance_id, lock=True))
+        if i is None:
+            raise instance_not_found(instance_id)
+        status = InstanceStatus(i.deploy, i.lock, i.result)
+        try:
+            entered = start_instance_action(status, action)
+        except ActionRefused as error:
+            raise refused(error, f"instances/{i.id}") from error
+        c = self._compositions.get(i.composition_id) or await store.get_composition(
+            tx.conn, i.composition_id)
+        assert c is not None  # a composition with instances cannot be deleted
+        self._check_ready({e.type for e in i.elements}, tx.now)
+        defaults = {d.name: d for d in c.elements}
+        if properties:
+            i = replace(i, elements=tuple(
+                replace(e, properties={**defaults[e.name].properties,
+                                       **properties[e.name]})
+                if e.name in properties else e for e in i.elements))
+        outcome = INSTANCE_OUTCOME[action]
+        finished = [] if status.result is StateChangeResult.NO_ERROR else [
+            e.name for e in i.elements if (e.deploy, e.lock) == (outcome.deploy, outcome.lock)]
+        phased = ph.PhasedOperation(
+            action,
+            [ph.Element(e.name, e.type, e.start_phase,
+                        defaults[e.name].timeouts_us.get(action.value)) for e in i.elements],
+            now_us=tx.now, default_timeout_us=self.settings.default_timeout_us,
+            composition_timeout_us=c.timeouts_us.get(action.value), finished=finished)
+        op = _Operation(i.id, action, phased, next(self._attempts))
+        i = replace(i, deploy=entered.deploy, lock=entered.lock, result=entered.result,
+                    status_message="")
+        i = await self._message_step(tx, op, i, phased.step)
+        self.operations[i.id] = op
+        return await self._save(tx, op, i)
 
     async def _message_step(self, tx: Transaction, op: _Operation, i: Instance,
                             step: ph.Step | None) -> Instance:
@@ -446,7 +594,8 @@ class Runtime(BackgroundTask):
         return replace(i, elements=tuple(elements[e.name] for e in i.elements))
 
     async def _save(self, tx: Transaction, op: _Operation, i: Instance) -> Instance:
-        """Writes the instance; if its operation has ended, settles it first."""
+        """Writes the instance (in a batch, at the end of the batch); if its operation has
+        ended, settles it first."""
         result = op.result
         if result is not None:
             status = settle_instance_action(InstanceStatus(i.deploy, i.lock, i.result),
@@ -460,9 +609,12 @@ class Runtime(BackgroundTask):
                                         + ", ".join(e.id for e in op.pending()))
             i = replace(i, deploy=status.deploy, lock=status.lock, result=status.result,
                         status_message=message)
-            await store.close_subject(tx.conn, i.id)
+            self._close_subject(i.id)
             self.operations.pop(i.id, None)
-        return await changes.save_instance(tx, i)
+        if self._deferred is None:
+            return await changes.save_instance(tx, i)
+        self._deferred[i.id] = i
+        return i
 
     # -- acknowledgements and the clock ------------------------------------------------------------
 
@@ -472,43 +624,80 @@ class Runtime(BackgroundTask):
         this participant's), and then nothing changes. Acknowledgements that arrive together
         are applied in one transaction, in arrival order."""
         self.touch(participant_id, replica_id)
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._acks.put_nowait((participant_id, message_id, results, done))
-        return await done
+        sent = self._unacknowledged.get(message_id)
 
-    async def _apply_acknowledgements(self) -> None:
+        async def apply(tx: Transaction) -> bool:
+            return await self._apply(tx, participant_id, message_id, results)
+
+        return await self._batched(  # type: ignore[no-any-return]
+            _Work(apply, sent.subject if sent is not None else ""))
+
+    async def _batched(self, work: _Work) -> Any:
+        self._work.put_nowait(work)
+        return await work.done
+
+    async def _apply_batches(self) -> None:
+        """Applies acknowledgements and instance actions: those that arrive together in one
+        transaction, in arrival order (an action refused raises before writing anything, and
+        the others go on). The instances they concern are read at once at the start, and those
+        acknowledgements change are written at once at the end."""
         while True:
-            batch = [await self._acks.get()]
-            while not self._acks.empty() and len(batch) < ACK_BATCH:
-                batch.append(self._acks.get_nowait())
+            batch = [await self._work.get()]
+            while not self._work.empty() and len(batch) < ACK_BATCH:
+                batch.append(self._work.get_nowait())
+            outcomes: list[tuple[bool, Any]] = []
             try:
                 async with self.write() as tx:
-                    applied = [await self._apply(tx, participant_id, message_id, results)
-                               for participant_id, message_id, results, _ in batch]
+                    self._deferred = {}
+                    try:
+                        self._loaded = await store.get_instances(tx.conn, [
+                            w.instance_id for w in batch if w.instance_id], lock=True)
+                        self._compositions = await store.get_compositions(tx.conn, [
+                            i.composition_id for w in batch if w.action
+                            and (i := self._loaded.get(w.instance_id)) is not None])
+                        for w in batch:
+                            try:
+                                outcomes.append((True, await w.apply(tx)))
+                            except SwitchboardError as error:
+                                outcomes.append((False, error))
+                        saved = {i.id: i for i in await changes.save_instances(
+                            tx, list(self._deferred.values()))}
+                        outcomes = [(ok, saved.get(w.instance_id, value) if ok and w.action
+                                     else value) for w, (ok, value) in zip(batch, outcomes,
+                                                                            strict=True)]
+                    finally:
+                        self._deferred = None
+                        self._loaded = {}
+                        self._compositions = {}
             except Exception as error:
-                log.exception("applying acknowledgements failed")
-                for *_, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
+                log.exception("applying acknowledgements and actions failed")
+                for w in batch:
+                    if not w.done.done():
+                        w.done.set_exception(error)
                 continue
-            for (*_, done), result in zip(batch, applied, strict=True):
-                if not done.done():
-                    done.set_result(result)
+            for w, (ok, value) in zip(batch, outcomes, strict=True):
+                if w.done.done():
+                    continue
+                if ok:
+                    w.done.set_result(value)
+                else:
+                    w.done.set_exception(value)
 
     async def _apply(self, tx: Transaction, participant_id: str, message_id: int,
                      results: Sequence[Result]) -> bool:
-        message = await store.get_message(tx.conn, message_id, lock=True)
-        if (message is None or message.acknowledged
-                or message.participant_id != participant_id):
+        """Applies one acknowledgement. Whether a message is still unacknowledged is known
+        from memory."""
+        message = self._unacknowledged.get(message_id)
+        if message is None or message.participant_id != participant_id:
             return False
-        await store.acknowledge(tx.conn, message_id)
+        self._acknowledge(message_id)
         if message.subject in self.primings:
             await self._priming_answered(tx, message, results)
         elif message.subject in self.operations:
             await self._operation_answered(tx, message, results)
         return True
 
-    async def _priming_answered(self, tx: Transaction, message: StoredMessage,
+    async def _priming_answered(self, tx: Transaction, message: _Sent,
                                 results: Sequence[Result]) -> None:
         priming = self.primings[message.subject]
         if priming.attempt != message.attempt:
@@ -519,12 +708,14 @@ class Runtime(BackgroundTask):
         failures = ", ".join(f"{r.name} ({r.message})" for r in results if not r.success)
         await self._settle_priming(tx, priming, failures)
 
-    async def _operation_answered(self, tx: Transaction, message: StoredMessage,
+    async def _operation_answered(self, tx: Transaction, message: _Sent,
                                   results: Sequence[Result]) -> None:
         op = self.operations[message.subject]
         if op.attempt != message.attempt:
             return
-        i = await store.get_instance(tx.conn, op.instance_id, lock=True)
+        i = (self._deferred or {}).get(op.instance_id) or self._loaded.get(op.instance_id)
+        if i is None:
+            i = await store.get_instance(tx.conn, op.instance_id, lock=True)
         if i is None:
             self.operations.pop(op.instance_id, None)
             return
@@ -588,13 +779,14 @@ class Runtime(BackgroundTask):
             return
         async with self._transaction() as tx:
             for participant_id, replica_id in stranded:
-                for m in await store.pending(tx.conn, participant_id, replica_id, 0, 1_000_000):
+                queue = self._by_replica.get((participant_id, replica_id), {})
+                for m in list(queue.values()):
                     target = self.supervisor.pick_replica(participant_id, now)
                     assert target is not None  # the participant is online
-                    await store.acknowledge(tx.conn, m.id)
-                    await store.insert_message(tx.conn, participant_id, target, m.subject,
-                                               m.attempt, m.payload, tx.now)
-                    self._outbox.add((participant_id, target))
+                    self._acknowledge(m.id)
+                    moved = pb.ParticipantMessage()
+                    moved.CopyFrom(m.message)
+                    await self._send(tx, participant_id, target, m.subject, m.attempt, moved)
 
     def _next_wake(self) -> int | None:
         deadlines = [op.phased.deadline_us for op in self.operations.values()]
@@ -609,6 +801,7 @@ class Runtime(BackgroundTask):
         """Ends what a previous process left in progress with TIMEOUT and closes its messages."""
         async with self.write() as tx:
             await store.close_all(tx.conn)
+            self._next_message_id = await store.max_message_id(tx.conn) + 1
             for c in await store.list_compositions(
                     tx.conn, 0, 1_000_000, [CompositionState.PRIMING, CompositionState.DEPRIMING]):
                 if c.result is StateChangeResult.NO_ERROR:
@@ -625,7 +818,7 @@ class Runtime(BackgroundTask):
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._follow_clock())
-            group.create_task(self._apply_acknowledgements())
+            group.create_task(self._apply_batches())
 
     async def _follow_clock(self) -> None:
         while True:

@@ -325,6 +325,15 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         views = self.runtime.supervisor.participants(self.runtime.clock.now())
         return pb.ListParticipantsResponse(participants=[participant_pb(p) for p in views])
 
+    async def RequestParticipantStatus(self, request: pb.RequestParticipantStatusRequest,
+                                       context: Context
+                                       ) -> pb.RequestParticipantStatusResponse:
+        v = Violations(AREA)
+        _check_text(request.participant_id, "participant_id", v)
+        v.raise_if_any()
+        replicas = await self.runtime.request_status(request.participant_id)
+        return pb.RequestParticipantStatusResponse(replica_ids=replicas)
+
     async def WatchCompositions(self, request: pb.WatchCompositionsRequest,
                                 context: Context) -> AsyncIterator[bytes]:
         check_start_revision(request.start_revision, AREA)
@@ -395,13 +404,10 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
         async with self.runtime.mailbox(participant_id, replica_id) as mailbox:
             while not self.runtime.closed:
                 mailbox.clear()
-                async with self.runtime.events.db.read() as conn:
-                    found = await store.pending(conn, participant_id, replica_id, last, 100)
-                for row in found:
-                    message = pb.ParticipantMessage.FromString(row.payload)
-                    message.id = row.id
+                found = self.runtime.pending(participant_id, replica_id, last)
+                for message in found:
                     yield pb.ReceiveMessagesResponse(message=message)
-                    last = row.id
+                    last = message.id
                 if not found:
                     await mailbox.wait()
 

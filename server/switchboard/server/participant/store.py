@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
     func,
     select,
@@ -210,6 +211,15 @@ async def get_composition(conn: AsyncConnection, composition_id: str, lock: bool
     return None if row is None else _composition(row)
 
 
+async def get_compositions(conn: AsyncConnection, composition_ids: Sequence[str]
+                           ) -> dict[str, Composition]:
+    """The compositions with these ids that exist, by id, in one query."""
+    if not composition_ids:
+        return {}
+    query = select(compositions).where(compositions.c.id.in_(sorted(set(composition_ids))))
+    return {c.id: c for c in (_composition(r) for r in await conn.execute(query))}
+
+
 async def list_compositions(conn: AsyncConnection, after_revision: int, limit: int,
                             states: Sequence[CompositionState] = ()) -> list[Composition]:
     query = select(compositions).where(compositions.c.created_revision > after_revision)
@@ -266,6 +276,17 @@ async def save_instance(conn: AsyncConnection, i: Instance) -> None:
                        .values(_instance_values(i)))
 
 
+async def save_instances(conn: AsyncConnection, changed: Sequence[Instance]) -> None:
+    """Writes several changed instances in one statement."""
+    if not changed:
+        return
+    columns = [c for c in _instance_values(changed[0]) if c != "id"]
+    statement = update(instances).where(instances.c.id == bindparam("b_id")).values(
+        {c: bindparam(f"b_{c}") for c in columns})
+    await conn.execute(statement, [
+        {f"b_{k}": v for k, v in _instance_values(i).items()} for i in changed])
+
+
 async def delete_instance(conn: AsyncConnection, instance_id: str) -> None:
     await conn.execute(delete(instances).where(instances.c.id == instance_id))
 
@@ -277,6 +298,17 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
     return None if row is None else _instance(row)
+
+
+async def get_instances(conn: AsyncConnection, instance_ids: Sequence[str], lock: bool = False
+                        ) -> dict[str, Instance]:
+    """The instances with these ids that exist, by id, in one query."""
+    if not instance_ids:
+        return {}
+    query = select(instances).where(instances.c.id.in_(sorted(set(instance_ids))))
+    if lock:
+        query = query.with_for_update()
+    return {i.id: i for i in (_instance(r) for r in await conn.execute(query))}
 
 
 async def list_instances(conn: AsyncConnection, composition_id: str, after_revision: int,
@@ -313,33 +345,24 @@ def _message(row: Any) -> StoredMessage:
                          row.payload, row.acknowledged)
 
 
-async def insert_message(conn: AsyncConnection, participant_id: str, replica_id: str,
-                         subject: str, attempt: int, payload: bytes, now: int) -> int:
-    result = await conn.execute(messages.insert().values(
-        participant_id=participant_id, replica_id=replica_id, subject=subject, attempt=attempt,
-        payload=payload, acknowledged=False, time=now).returning(messages.c.id))
-    return int(result.scalar_one())
+async def insert_messages(conn: AsyncConnection, rows: Sequence[StoredMessage],
+                          now: int) -> None:
+    """Inserts messages with the ids given (the runtime hands them out)."""
+    if rows:
+        await conn.execute(messages.insert(), [
+            {"id": m.id, "participant_id": m.participant_id, "replica_id": m.replica_id,
+             "subject": m.subject, "attempt": m.attempt, "payload": m.payload,
+             "acknowledged": m.acknowledged, "time": now} for m in rows])
 
 
-async def get_message(conn: AsyncConnection, message_id: int, lock: bool = False
-                      ) -> StoredMessage | None:
-    query = select(messages).where(messages.c.id == message_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
-    return None if row is None else _message(row)
+async def max_message_id(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.max(messages.c.id)))).scalar() or 0)
 
 
-async def acknowledge(conn: AsyncConnection, message_id: int) -> None:
-    await conn.execute(update(messages).where(messages.c.id == message_id)
-                       .values(acknowledged=True))
-
-
-async def close_subject(conn: AsyncConnection, subject: str) -> None:
-    """Marks every unacknowledged message about `subject` acknowledged: its operation ended."""
-    await conn.execute(update(messages).where(
-        messages.c.subject == subject, messages.c.acknowledged.is_(False)
-    ).values(acknowledged=True))
+async def acknowledge_many(conn: AsyncConnection, message_ids: Sequence[int]) -> None:
+    if message_ids:
+        await conn.execute(update(messages).where(messages.c.id.in_(message_ids))
+                           .values(acknowledged=True))
 
 
 async def pending(conn: AsyncConnection, participant_id: str, replica_id: str, after: int,

@@ -7,7 +7,7 @@ import contextlib
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.server.clock import ManualClock
 from switchboard.server.timestamps import from_micros
 
 HOUR = 3_600_000_000
@@ -164,3 +165,18 @@ async def server_process(database_url: str, *flags: str) -> AsyncIterator[str]:
             process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             await process.wait()
+
+
+async def advance_until(clock: ManualClock, seconds: float, watch: Collector,
+                        predicate: Callable[[Collector], bool], rounds: int = 20) -> None:
+    """Moves the test clock on by `seconds` until `predicate` holds: a background task takes
+    its next clock reading only after finishing an earlier round's work."""
+    for _ in range(rounds):
+        clock.advance(seconds)
+        try:
+            async with asyncio.timeout(0.5):
+                await watch.wait_for(predicate)
+            return
+        except (TimeoutError, AssertionError):
+            continue
+    await watch.wait_for(predicate)

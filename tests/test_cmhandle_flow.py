@@ -17,7 +17,7 @@ from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
 
 from conftest import StartServer
-from support import Collector, bad_fields
+from support import Collector, advance_until, bad_fields
 
 S = cpb.CmHandleState
 E = cpb.RegistrationError
@@ -26,21 +26,6 @@ OP = cpb.LcmOperation
 
 def lcm(watch: Collector, handle_id: str) -> list[cpb.LcmEvent]:
     return [e for e in watch.events if e.cm_handle_id == handle_id]
-
-
-async def advance_until(clock: ManualClock, seconds: float, watch: Collector,
-                        predicate: Callable[[Collector], bool], rounds: int = 20) -> None:
-    """Moves the test clock on by `seconds` until `predicate` holds: a background task takes
-    its next clock reading only after finishing an earlier round's work."""
-    for _ in range(rounds):
-        clock.advance(seconds)
-        try:
-            async with asyncio.timeout(0.5):
-                await watch.wait_for(predicate)
-            return
-        except (TimeoutError, AssertionError):
-            continue
-    await watch.wait_for(predicate)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ heartbeats; trust survives a server restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from switchboard.client import AsyncClient
 from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin
@@ -14,25 +13,10 @@ from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
 from switchboard.server.clock import ManualClock
 
 from conftest import StartServer
-from support import Collector
+from support import Collector, advance_until
 
 NONE = cpb.TRUST_LEVEL_NONE
 COMPLETE = cpb.TRUST_LEVEL_COMPLETE
-
-
-async def advance_until(clock: ManualClock, seconds: float, watch: Collector,
-                        predicate: Callable[[Collector], bool], rounds: int = 20) -> None:
-    """Moves the test clock on by `seconds` until `predicate` holds: a background task takes
-    its next clock reading only after finishing an earlier round's work."""
-    for _ in range(rounds):
-        clock.advance(seconds)
-        try:
-            async with asyncio.timeout(0.5):
-                await watch.wait_for(predicate)
-            return
-        except (TimeoutError, AssertionError):
-            continue
-    await watch.wait_for(predicate)
 
 
 def changes(watch: Collector) -> list[tuple[str, int, int]]:

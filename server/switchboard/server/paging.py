@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from switchboard.server.errors import Violations
@@ -23,6 +23,12 @@ def page_size(value: int, violations: Violations) -> int:
 
 def encode_token(position: str) -> str:
     return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def next_page_token(found: Sequence[T], size: int, position: Callable[[T], object]) -> str:
+    """The token after a page read with a limit of `size + 1`: the position of its last item,
+    or "" when nothing follows."""
+    return encode_token(str(position(found[size - 1]))) if len(found) > size else ""
 
 
 def decode_token(token: str, violations: Violations) -> str:

@@ -18,8 +18,8 @@ from switchboard.server.errors import NotFound, Violations
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
-    encode_token,
     enum_filter,
+    next_page_token,
     page_size,
 )
 from switchboard.server.reservation import store as reservation_store
@@ -123,8 +123,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
             )
         return pb.ListInstancesResponse(
             instances=[instance_pb(i) for i in found[:size]],
-            next_page_token=encode_token(str(found[size - 1].created_revision))
-            if len(found) > size else "",
+            next_page_token=next_page_token(found, size, lambda x: x.created_revision),
         )
 
     async def WatchInstances(

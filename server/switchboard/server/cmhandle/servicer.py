@@ -28,7 +28,7 @@ from switchboard.server.cmhandle.model import (
 from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
 from switchboard.server.errors import NotFound, Violations
 from switchboard.server.eventlog import Event
-from switchboard.server.paging import decode_token, encode_token, page_size
+from switchboard.server.paging import decode_token, next_page_token, page_size
 from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, check_start_revision
 
@@ -203,7 +203,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
                 module_names=list(request.module_names), state=state, trust=trust,
                 plugin=request.dmi_plugin, after=after, limit=size + 1,
                 ids_only=request.ids_only)
-        token = encode_token(ids[size - 1]) if len(ids) > size else ""
+        token = next_page_token(ids, size, lambda i: i)
         if request.ids_only:
             return pb.SearchCmHandlesResponse(cm_handle_ids=ids[:size], next_page_token=token)
         return pb.SearchCmHandlesResponse(

@@ -21,8 +21,8 @@ from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.paging import (
     decode_revision_token,
     decode_token,
-    encode_token,
     enum_filter,
+    next_page_token,
     page_size,
 )
 from switchboard.server.reservation import store
@@ -137,7 +137,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         v.raise_if_any()
         async with self.log.db.read() as conn:
             found = await store.list_pools(conn, after, size + 1)
-        token = encode_token(found[size - 1].id) if len(found) > size else ""
+        token = next_page_token(found, size, lambda p: p.id)
         return pb.ListPoolsResponse(pools=[pool_pb(p) for p in found[:size]],
                                     next_page_token=token)
 
@@ -393,8 +393,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             )
             response = pb.ListReservationsResponse(
                 reservations=[reservation_pb(r) for r in found[:size]],
-                next_page_token=encode_token(str(found[size - 1].created_revision))
-                if len(found) > size else "",
+                next_page_token=next_page_token(found, size, lambda x: x.created_revision),
             )
             if request.include_utilization:
                 assert window_start is not None and window_end is not None

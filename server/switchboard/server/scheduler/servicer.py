@@ -18,8 +18,8 @@ from switchboard.server.errors import (
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
-    encode_token,
     enum_filter,
+    next_page_token,
     page_size,
 )
 from switchboard.server.rpc import Context
@@ -94,8 +94,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 after = batch[-1].created_revision
         return pb.ListSchedulesResponse(
             schedules=[schedule_pb(s) for s in found[:size]],
-            next_page_token=encode_token(str(found[size - 1].created_revision))
-            if len(found) > size else "")
+            next_page_token=next_page_token(found, size, lambda x: x.created_revision))
 
     async def ApproveSchedule(
         self, request: pb.ApproveScheduleRequest, context: Context
@@ -189,8 +188,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 after_revision=after, limit=size + 1)
         return pb.ListBlackoutsResponse(
             blackouts=[blackout_pb(b) for b in found[:size]],
-            next_page_token=encode_token(str(found[size - 1].revision))
-            if len(found) > size else "")
+            next_page_token=next_page_token(found, size, lambda x: x.revision))
 
     async def ListTickets(
         self, request: pb.ListTicketsRequest, context: Context
@@ -205,8 +203,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                                             states=states, after=after, limit=size + 1)
         return pb.ListTicketsResponse(
             tickets=[ticket_pb(t) for t in found[:size]],
-            next_page_token=encode_token(str(found[size - 1].sequence))
-            if len(found) > size else "")
+            next_page_token=next_page_token(found, size, lambda x: x.sequence))
 
     async def WatchSchedules(
         self, request: pb.WatchSchedulesRequest, context: Context

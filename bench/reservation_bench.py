@@ -503,8 +503,8 @@ def make_reservations(target: str, pool_id: str, n: int) -> list[str]:
 def watch_phase(ctx: Any, args: argparse.Namespace, server: Server,
                 pool_id: str) -> tuple[WatchResult, list[LoadResult], Phase]:
     """(c): watchers go live, then the producers make exactly --events reservation events."""
-    slots = split(args.concurrency, args.client_procs)
-    ids = make_reservations(server.target, pool_id, args.concurrency) \
+    slots = split(args.producer_concurrency, args.client_procs)
+    ids = make_reservations(server.target, pool_id, args.producer_concurrency) \
         if args.producer == "update" else []
     live, done, out = ctx.Event(), ctx.Event(), ctx.Queue()
     deadline = time.time() + args.watch_timeout
@@ -608,17 +608,17 @@ async def _to_active(target: str, pool_id: str, calls: int, concurrency: int
     return seen, len(sent) - len(seen)
 
 
-def start_profiler(args: argparse.Namespace, server: Server,
-                   phase: str) -> subprocess.Popen[bytes] | None:
-    """py-spy recording the server through a unary phase, if --profile asks for this one."""
+def start_profiler(args: argparse.Namespace, server: Server, phase: str,
+                   seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the server for `seconds` of a phase, if --profile asks for this one."""
     if not args.profile or args.profile_phase != phase:
         return None
     fmt = ("speedscope" if args.profile.endswith(".json")
            else "raw" if args.profile.endswith(".txt") else "flamegraph")
-    duration = int(args.spawn_delay + args.warmup + args.seconds) + 1
+    duration = int(args.spawn_delay + seconds) + 1
     return subprocess.Popen(
         [args.py_spy, "record", "-p", str(server.pid), "-d", str(duration),
-         "-r", "100", "-f", fmt, "-o", args.profile, "--nonblocking"],
+         "-r", "100", "-f", fmt, "-o", args.profile] + (args.py_spy_arg or ["--nonblocking"]),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -650,6 +650,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="what makes the phase (c) events, one event per call: UpdateReservation "
                         "renaming one of C reservations (one transaction per call) "
                         "or CreateReservation")
+    p.add_argument("--producer-concurrency", type=int, default=64,
+                   help="producer calls in flight in phase (c): enough that the producer, whose "
+                        "admission batches grow with it, is not what limits the fan-out")
     p.add_argument("--no-replay", action="store_true",
                    help="skip (c'): the watchers replaying the phase (c) events from the log")
     p.add_argument("--watch-channels", type=int, default=1,
@@ -676,13 +679,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c,e,f")
     p.add_argument("--keep-tmp", action="store_true",
                    help="keep the temporary directory (SQLite file, server log)")
-    p.add_argument("--profile-phase", choices=("b", "e"), default="b",
-                   help="the phase --profile records")
+    p.add_argument("--profile-phase", choices=("b", "c", "e"), default="b",
+                   help="the phase --profile records (c: its first 8 s)")
     p.add_argument("--profile", default="",
                    help="py-spy record the server during one phase into this file "
                         "(.json: speedscope, .txt: collapsed stacks, else flame graph SVG)")
     p.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
                    help="py-spy executable for --profile")
+    p.add_argument("--py-spy-arg", action="append", default=[],
+                   help="extra py-spy record flag, repeatable (--py-spy-arg=--native)")
     return p.parse_args(argv)
 
 
@@ -737,14 +742,16 @@ def main(argv: list[str] | None = None) -> int:
             health["server_cpu"] = phase.server_cpu / phase.wall
             print(f"(a) {health['rate']:,.0f} calls/s", flush=True)
         if "b" not in skip:
-            profiler = start_profiler(args, server, "b")
+            profiler = start_profiler(args, server, "b", args.warmup + args.seconds)
             results, phase = unary_phase(ctx, args, server, "create", pool_id)
             create = summarize_unary(results, args.seconds)
             create["server_cpu"] = phase.server_cpu / phase.wall
             print(f"(b) {create['rate']:,.0f} calls/s", flush=True)
             notes += finish_profiler(args, profiler, "b")
         if "c" not in skip and checkpoint("(b)"):
+            profiler = start_profiler(args, server, "c", 8)
             watch, producers, wphase = watch_phase(ctx, args, server, pool_id)
+            notes += finish_profiler(args, profiler, "c")
             print(f"(c) {sum(watch.counts):,} events delivered", flush=True)
             if not args.no_replay and watch.min_revision and checkpoint("(c)"):
                 try:
@@ -756,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"(c') failed: {e}", file=sys.stderr)
                 time.sleep(0.5)
         if "e" not in skip and checkpoint("(c)"):
-            profiler = start_profiler(args, server, "e")
+            profiler = start_profiler(args, server, "e", args.warmup + args.seconds)
             results, phase = unary_phase(ctx, args, server, "instance", pool_id)
             notes += finish_profiler(args, profiler, "e")
             instance = summarize_unary(results, args.seconds)
@@ -824,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("    events delivered / expected", f"{delivered:,} / {expected:,}", "all",
                      ok(delivered == expected)))
         rows.append(("    first call -> last delivery s", f"{span:.2f}", "", ""))
-        rows.append((f"    producer {verb} calls/s (c={args.concurrency})",
+        rows.append((f"    producer {verb} calls/s (c={args.producer_concurrency})",
                      f"{made / made_span:,.0f}", "", ""))
         rows.append(("    events per watch response (mean)",
                      f"{delivered / max(1, watch.responses):.1f}", "", ""))

@@ -23,7 +23,7 @@ from switchboard.client import AsyncClient
 from switchboard.client.aio import ResumingWatch
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import SERVICES, App
-from switchboard.server.config import Settings, env_name, parse_settings
+from switchboard.server.config import CHOICES, Settings, env_name, parse_settings
 
 from support import Collector, make_pool, reserve
 
@@ -383,7 +383,9 @@ def test_environment_overrides_default_and_flag_overrides_environment() -> None:
 def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
     defaults = Settings()
     overrides = {
-        name: (str(value + 1) if isinstance(value, int | float) else "x-" + value)
+        name: (str(value + 1) if isinstance(value, int | float)
+               else next(c for c in CHOICES[name] if c != value) if name in CHOICES
+               else "x-" + value)
         for name, value in vars(defaults).items()
     }
     from_env = parse_settings([], environ={env_name(k): v for k, v in overrides.items()})
@@ -393,6 +395,18 @@ def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
         expected = type(value)(overrides[name])
         assert getattr(from_env, name) == expected, name
         assert getattr(from_flags, name) == expected, name
+
+
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_a_setting_outside_its_choices_is_refused(
+        source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv, environ = (["--log-format", "xml"], {}) if source == "flag" \
+        else ([], {"SWITCHBOARD_LOG_FORMAT": "xml"})
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(argv, environ)
+    assert exited.value.code == 2
+    assert "--log-format (or SWITCHBOARD_LOG_FORMAT) must be one of console, json, not 'xml'" \
+        in capsys.readouterr().err
 
 
 def test_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -119,6 +119,23 @@ asyncio.run(main())
 """
 
 
+async def test_busy_watch_is_paced_into_fuller_responses(start_server: object) -> None:
+    # One response a second for the whole server: the first event goes out at once, the
+    # three written right after it wait and share the next response.
+    app = await start_server(watch_send_rate=1.0)
+    async with AsyncClient(f"127.0.0.1:{app.port}") as client:
+        await make_pool(client, cores=100)
+        watch = await Collector(client.reservations.WatchReservations(
+            pb.WatchReservationsRequest())).live()
+        first = await reserve(client, 1, 2, cores=1)
+        await watch.wait_for(lambda c: len(c.events) == 1)
+        rest = [await reserve(client, 1, 2, cores=1) for _ in range(3)]
+        await watch.wait_for(lambda c: len(c.events) == 4)
+        await watch.close()
+    batches = [[e.reservation.id for e in r.events] for r in watch.responses if r.events]
+    assert batches == [[first.id], [r.id for r in rest]]
+
+
 async def test_stalled_watcher_is_cut_off_not_buffered(start_server: object) -> None:
     app = await start_server(watch_buffer_events=20, watch_batch_events=5)
     target = f"127.0.0.1:{app.port}"

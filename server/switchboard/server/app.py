@@ -77,6 +77,7 @@ class App:
             poll_interval=settings.watch_poll_interval,
             buffer_events=settings.watch_buffer_events,
             batch_events=settings.watch_batch_events,
+            send_rate=settings.watch_send_rate,
         ))
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self.admission = Admission(self.events)

@@ -26,6 +26,7 @@ class Settings:
     watch_poll_interval: float = 0.2
     watch_buffer_events: int = 10_000
     watch_batch_events: int = 500
+    watch_send_rate: float = 1000.0
     event_retention: int = 1_000_000
     reservation_max_duration_days: float = 90.0
     reservation_max_start_ahead_days: float = 365.0
@@ -62,6 +63,8 @@ _HELP = {
     "watch_poll_interval": "seconds between polls for events written by other processes",
     "watch_buffer_events": "events buffered per watcher before its stream ends RESOURCE_EXHAUSTED",
     "watch_batch_events": "most events in one watch response",
+    "watch_send_rate": "live watch responses a second, all watches together, beyond which "
+                       "each response waits to carry more events (0: no limit)",
     "event_retention": "events kept in the log; older revisions give OUT_OF_RANGE",
     "reservation_max_duration_days": "policy: longest reservation window, in days",
     "reservation_max_start_ahead_days": "policy: how far ahead a reservation may start, in days",
@@ -94,6 +97,12 @@ _HELP = {
 }
 
 
+CHOICES = {
+    "log_format": ("console", "json"),
+    "log_level": ("debug", "info", "warning", "error"),
+}
+
+
 def env_name(name: str) -> str:
     return "SWITCHBOARD_" + name.upper()
 
@@ -118,4 +127,9 @@ def parse_settings(
             default=kind(raw) if raw is not None else default,
             help=f"{_HELP[spec.name]} (env {env_name(spec.name)}; default {default})",
         )
-    return Settings(**vars(parser.parse_args(argv)))
+    values = vars(parser.parse_args(argv))
+    for name, allowed in CHOICES.items():
+        if values[name] not in allowed:
+            parser.error(f"--{name.replace('_', '-')} (or {env_name(name)}) must be one of "
+                         f"{', '.join(allowed)}, not {values[name]!r}")
+    return Settings(**values)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from switchboard.server.eventlog import Event, EventLog
 
 Matcher = Callable[[Event], bool]
 
+MAX_SEND_GAP = 1.0
+"""Most seconds pacing holds a live event back, however many watches there are."""
+
 
 @dataclass(frozen=True)
 class WatchSettings:
@@ -27,6 +31,7 @@ class WatchSettings:
     poll_interval: float
     buffer_events: int
     batch_events: int
+    send_rate: float = 0.0
 
 
 class Subscriber:
@@ -39,6 +44,7 @@ class Subscriber:
         self.wakeup = asyncio.Event()
         self.overflowed = False
         self.progress_due = progress_due
+        self.sent_at = 0.0  # time.monotonic() of the last live response
 
     def offer(self, events: Sequence[Event]) -> None:
         if self.overflowed:
@@ -134,10 +140,11 @@ class Hub:
     async def compact(self) -> None:
         self.oldest = await self.log.compact()
 
-    async def watch(self, start_revision: int, matches: Matcher,
-                    area: str) -> AsyncIterator[tuple[list[Event], int]]:
+    async def watch(self, start_revision: int, matches: Matcher, area: str,
+                    paced: bool = False) -> AsyncIterator[tuple[list[Event], int]]:
         """Yields (events, revision): batches of matching events, or ([], revision) as progress;
-        the first progress message marks the end of the replay.
+        the first progress message marks the end of the replay. A `paced` watch holds live
+        events back while the watches together send faster than `send_rate`.
 
         Raises OutOfRange when start_revision is older than the oldest retained revision, and
         ResourceExhausted when this watcher's buffer overflows.
@@ -174,6 +181,12 @@ class Hub:
                         metadata={"buffer_events": str(sub.bound)},
                     )
                 if sub.buffer:
+                    wait = self._send_gap(sub) if paced else 0.0
+                    if wait > 0 and len(sub.buffer) < settings.batch_events:
+                        # What arrives meanwhile shares this response: fewer, fuller sends.
+                        await asyncio.sleep(wait)
+                        if sub.overflowed:
+                            continue
                     batch: list[Event] = []
                     while sub.buffer and len(batch) < settings.batch_events:
                         event = sub.buffer.popleft()
@@ -182,6 +195,7 @@ class Hub:
                     if batch:
                         yield batch, batch[-1].revision
                         sub.progress_due = self.clock.now() + interval
+                        sub.sent_at = time.monotonic()
                     continue
                 if sub.progress_due <= self.clock.now():
                     yield [], max(self.head, cursor - 1)
@@ -198,8 +212,17 @@ class Hub:
                         area: str) -> AsyncIterator[bytes]:
         """`watch`, each batch (or progress message) as its Watch*Response's wire bytes
         (`encode_response`): what a Watch* RPC yields."""
-        async for events, revision in self.watch(start_revision, matches, area):
+        async for events, revision in self.watch(start_revision, matches, area, paced=True):
             yield encode_response(events, revision)
+
+    def _send_gap(self, sub: Subscriber) -> float:
+        """Seconds `sub` waits before its next live response so that all live watches together
+        send about `send_rate` responses a second (0: at once). A transport delay, so it reads
+        the wall clock, not the server clock."""
+        if not self.settings.send_rate:
+            return 0.0
+        gap = min(MAX_SEND_GAP, len(self.subscribers) / self.settings.send_rate)
+        return sub.sent_at + gap - time.monotonic()
 
     def _check_retained(self, cursor: int, area: str, compacted: bool = False) -> None:
         if cursor < self.oldest or compacted:

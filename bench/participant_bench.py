@@ -12,12 +12,14 @@ type per simulated participant process (3 processes, zero work delay). It report
 
 For reference, ONAP ACM's published S3P run (5 users x 100 compositions and instances) averaged
 1,297 ms per request on a 16-CPU VM. Targets: at least 100 instance deploys per second; p50 under
-100 ms.
+100 ms. Both hold at one load, 10 instances in flight by default (--concurrency): on a 2-core
+machine, more in flight raises deploys/s and the wait with it (16: ~150/s, p50 ~105 ms), fewer
+lowers both (8: ~95/s, p50 ~80 ms); the server is CPU-bound at about one core.
 
 The server runs as a subprocess on a free 127.0.0.1 port with a fresh temporary SQLite file (or
 --database-url); the participants are `python -m switchboard.client.simparticipant` processes.
 
-    .venv/bin/python bench/participant_bench.py [--instances 500] [--concurrency 32]
+    .venv/bin/python bench/participant_bench.py [--instances 500] [--concurrency 10]
 """
 
 from __future__ import annotations
@@ -120,7 +122,18 @@ async def drive(stub: pb_grpc.AutomationCompositionServiceStub, ids: list[str], 
     return len(ids) / elapsed, sorted(latencies)
 
 
-async def run(args: argparse.Namespace, target: str) -> dict[str, float]:
+def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the server from the start of the deploys, if --profile asks for it."""
+    if not args.profile:
+        return None
+    fmt = "raw" if args.profile.endswith(".txt") else "flamegraph"
+    return subprocess.Popen(
+        [args.py_spy, "record", "-p", str(pid), "-d", str(args.profile_seconds), "-r", "100",
+         "-f", fmt, "-o", args.profile, "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def run(args: argparse.Namespace, target: str, server_pid: int) -> dict[str, float]:
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.AutomationCompositionServiceStub(channel)
         await wait_participants(stub)
@@ -134,10 +147,13 @@ async def run(args: argparse.Namespace, target: str) -> dict[str, float]:
                     id=pending.pop(), composition_id="bench")))
 
         await asyncio.gather(*(create() for _ in range(args.concurrency)))
+        profiler = start_profiler(args, server_pid)
         deploy_rate, deploy = await drive(stub, ids, "Deploy", pb.DEPLOY_STATE_DEPLOYED,
                                           args.concurrency)
         undeploy_rate, undeploy = await drive(stub, ids, "Undeploy",
                                               pb.DEPLOY_STATE_UNDEPLOYED, args.concurrency)
+        if profiler is not None:
+            profiler.wait()
     return {
         "deploys_per_s": deploy_rate, "deploy_p50_ms": percentile(deploy, 50),
         "deploy_p99_ms": percentile(deploy, 99), "undeploys_per_s": undeploy_rate,
@@ -148,10 +164,16 @@ async def run(args: argparse.Namespace, target: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=16,
+    parser.add_argument("--concurrency", type=int, default=10,
                         help="instances in flight at once")
     parser.add_argument("--database-url", default="",
                         help="default: a fresh temporary SQLite file")
+    parser.add_argument("--profile", default="",
+                        help="py-spy record the server from the first deploy into this file "
+                             "(.txt: collapsed stacks, else flame graph SVG)")
+    parser.add_argument("--profile-seconds", type=int, default=3)
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
+                        help="py-spy executable for --profile")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="participant-bench-"))
     port = free_port()
@@ -170,7 +192,7 @@ def main() -> None:
                  "--participant-id", f"participant-{n}", "--replica-id", "r1",
                  "--element-types", t, "--heartbeat-interval", "1"],
                 stdout=subprocess.DEVNULL, stderr=(workdir / f"participant-{n}.log").open("w")))
-        figures = asyncio.run(run(args, target))
+        figures = asyncio.run(run(args, target, server.pid))
         rss_mb = proc_status(server.pid, "VmHWM") / 1024
     finally:
         for process in [*participants, server]:

@@ -1,11 +1,13 @@
 """What the benchmark scripts share: percentiles, a free port, the server's memory from /proc,
-and waiting for a server to answer health checks."""
+waiting for a server to answer health checks, and py-spy on the server."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import socket
+import subprocess
+from collections.abc import Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -45,3 +47,15 @@ async def wait_ready(target: str) -> None:
                     return
                 except grpc.aio.AioRpcError:
                     await asyncio.sleep(0.1)
+
+
+def py_spy_record(executable: str, pid: int, seconds: float, output: str,
+                  flags: Sequence[str] = ("--nonblocking",)) -> subprocess.Popen[bytes]:
+    """`py-spy record` of process `pid` for `seconds` into `output`: collapsed stacks for .txt,
+    speedscope for .json, else a flame graph SVG."""
+    fmt = ("speedscope" if output.endswith(".json")
+           else "raw" if output.endswith(".txt") else "flamegraph")
+    return subprocess.Popen(
+        [executable, "record", "-p", str(pid), "-d", str(int(seconds) + 1), "-r", "100",
+         "-f", fmt, "-o", output, *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -38,7 +38,7 @@ import grpc
 from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.participant.v1 import participant_pb2_grpc as pb_grpc
 
-from benchlib import free_port, percentile, proc_status, wait_ready
+from benchlib import free_port, percentile, proc_status, py_spy_record, wait_ready
 
 TYPES = ("bench.TypeA", "bench.TypeB", "bench.TypeC")
 TARGET_DEPLOYS_S = 100.0
@@ -126,11 +126,7 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes
     """py-spy recording the server from the start of the deploys, if --profile asks for it."""
     if not args.profile:
         return None
-    fmt = "raw" if args.profile.endswith(".txt") else "flamegraph"
-    return subprocess.Popen(
-        [args.py_spy, "record", "-p", str(pid), "-d", str(args.profile_seconds), "-r", "100",
-         "-f", fmt, "-o", args.profile, "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return py_spy_record(args.py_spy, pid, args.profile_seconds, args.profile)
 
 
 async def run(args: argparse.Namespace, target: str, server_pid: int) -> dict[str, float]:
@@ -153,7 +149,7 @@ async def run(args: argparse.Namespace, target: str, server_pid: int) -> dict[st
         undeploy_rate, undeploy = await drive(stub, ids, "Undeploy",
                                               pb.DEPLOY_STATE_UNDEPLOYED, args.concurrency)
         if profiler is not None:
-            profiler.wait()
+            profiler.communicate(timeout=60)
     return {
         "deploys_per_s": deploy_rate, "deploy_p50_ms": percentile(deploy, 50),
         "deploy_p99_ms": percentile(deploy, 99), "undeploys_per_s": undeploy_rate,
@@ -170,7 +166,7 @@ def main() -> None:
                         help="default: a fresh temporary SQLite file")
     parser.add_argument("--profile", default="",
                         help="py-spy record the server from the first deploy into this file "
-                             "(.txt: collapsed stacks, else flame graph SVG)")
+                             "(.txt: collapsed stacks, .json: speedscope, else flame graph SVG)")
     parser.add_argument("--profile-seconds", type=int, default=3)
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
                         help="py-spy executable for --profile")

@@ -49,7 +49,7 @@ from switchboard.allocation.v1 import allocation_pb2_grpc as apb_grpc
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 
-from benchlib import free_port, percentile, proc_status
+from benchlib import free_port, percentile, proc_status, py_spy_record
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -613,13 +613,8 @@ def start_profiler(args: argparse.Namespace, server: Server, phase: str,
     """py-spy recording the server for `seconds` of a phase, if --profile asks for this one."""
     if not args.profile or args.profile_phase != phase:
         return None
-    fmt = ("speedscope" if args.profile.endswith(".json")
-           else "raw" if args.profile.endswith(".txt") else "flamegraph")
-    duration = int(args.spawn_delay + seconds) + 1
-    return subprocess.Popen(
-        [args.py_spy, "record", "-p", str(server.pid), "-d", str(duration),
-         "-r", "100", "-f", fmt, "-o", args.profile] + (args.py_spy_arg or ["--nonblocking"]),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return py_spy_record(args.py_spy, server.pid, args.spawn_delay + seconds, args.profile,
+                         args.py_spy_arg or ["--nonblocking"])
 
 
 def finish_profiler(args: argparse.Namespace, profiler: subprocess.Popen[bytes] | None,
@@ -687,7 +682,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy",
                    help="py-spy executable for --profile")
     p.add_argument("--py-spy-arg", action="append", default=[],
-                   help="extra py-spy record flag, repeatable (--py-spy-arg=--native)")
+                   help="py-spy record flag in place of the default --nonblocking, repeatable "
+                        "(--py-spy-arg=--native)")
     return p.parse_args(argv)
 
 

@@ -31,7 +31,7 @@ class WatchSettings:
     poll_interval: float
     buffer_events: int
     batch_events: int
-    send_rate: float = 0.0
+    send_rate: float
 
 
 class Subscriber:

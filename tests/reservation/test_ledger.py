@@ -464,3 +464,32 @@ def test_holdings_quick_fit_is_never_wrong_and_often_decides() -> None:
             quick += 1
             assert holdings.ledger(start, end).check(start, end, need, start).ok
     assert quick >= 30
+
+
+def test_holdings_quick_free_from_is_never_wrong_and_often_decides() -> None:
+    """Reservations added after free_from was computed make the quick test cautious, never
+    wrong; free_from itself stays exact."""
+    rng = random.Random(11)
+    quick = 0
+    for _ in range(300):
+        changes, reservations, outside, kinds = _random_ledger(rng)
+        bounded = [r for r in reservations if r.end is not None]
+        # Instance claims in holdings are open-ended and have started.
+        open_claims = [Claim(o.id, 0, None, o.amounts) for o in outside]
+        first = rng.randint(0, len(bounded))
+        holdings = PoolHoldings(0, 0, changes)
+        for r in bounded[:first]:
+            holdings.add(r)
+        for o in open_claims:
+            holdings.add_outside(o)
+        at = rng.randint(0, 40)
+        holdings.free_from(at)
+        for r in bounded[first:]:
+            holdings.add(r)
+        need = {k: rng.randint(0, 3) for k in rng.sample(kinds, rng.randint(1, 3))}
+        exact = PoolLedger(changes, bounded, open_claims).free(at, None)
+        if holdings.surely_free_from(at, need):
+            quick += 1
+            assert all(n <= exact[k] for k, n in need.items())
+        assert holdings.free_from(at) == exact
+    assert quick >= 30

@@ -88,11 +88,12 @@ class NewInstance(Candidate[Instance]):
         need = self.flavor.amounts()
         reservation_id = body.reservation_id
         if not reservation_id:
-            free = holdings.free_from(tx.now)
-            if any(n > free[k] for k, n in need.items()):
-                raise _short("INSUFFICIENT_CAPACITY",
-                             f"pool {body.pool_id!r} (capacity no reservation holds)",
-                             body.pool_id, "", self.flavor, free)
+            if not holdings.surely_free_from(tx.now, need):
+                free = holdings.free_from(tx.now)
+                if any(n > free[k] for k, n in need.items()):
+                    raise _short("INSUFFICIENT_CAPACITY",
+                                 f"pool {body.pool_id!r} (capacity no reservation holds)",
+                                 body.pool_id, "", self.flavor, free)
             holdings.add_outside(Claim(self.id, tx.now, None, need))
             return
         claim = holdings.reservation(reservation_id)

@@ -37,6 +37,8 @@ class PoolHoldings:
     _by_id: dict[str, Claim] = field(default_factory=dict)
     _longest: int = 0
     _open_ended: OpenEndedFree | None = None
+    _added_since: dict[str, int] = field(default_factory=dict)
+    """What the reservation claims added since `_open_ended` was computed hold together."""
 
     def add(self, claim: Claim) -> None:
         """A reservation's claim (it must have an end)."""
@@ -44,7 +46,8 @@ class PoolHoldings:
         insort(self._claims, (claim.start, claim.id, claim))
         self._by_id[claim.id] = claim
         self._longest = max(self._longest, claim.end - claim.start)
-        self._open_ended = None
+        if self._open_ended is not None:
+            _add(self._added_since, claim.amounts)
 
     def reservation(self, reservation_id: str) -> Claim | None:
         """The claim of a reservation that holds capacity in this pool, if there is one."""
@@ -69,13 +72,25 @@ class PoolHoldings:
     def free_from(self, at: int) -> dict[str, int]:
         """Per type, the least capacity that no reservation or instance holds at any instant
         from `at` on (`ledger(at, None).free(at, None)`, kept between calls)."""
-        if self._open_ended is None:
+        if self._open_ended is None or self._added_since:
             held = [c for _, _, c in self._claims]
             self._open_ended = PoolLedger(
                 self.changes, held, allocations_outside=self._outside_bounded
             ).open_ended_free()
+            self._added_since.clear()
         free = self._open_ended(at)
         return {k: v - self._outside.get(k, 0) for k, v in free.items()}
+
+    def surely_free_from(self, at: int, amounts: Mapping[str, int]) -> bool:
+        """A cheap sufficient test for `amounts` fitting in `free_from(at)`: the free capacity
+        as last computed, less all that the reservations added since then hold (whenever they
+        hold it), still leaves room. Spares recomputing over every reservation of the pool
+        each time reservations and unreserved instances take turns."""
+        if self._open_ended is None:
+            return False
+        free = self._open_ended(at)
+        return all(n <= free[k] - self._outside.get(k, 0) - self._added_since.get(k, 0)
+                   for k, n in amounts.items())
 
     def surely_fits(self, start: int, end: int, amounts: Mapping[str, int]) -> bool:
         """A cheap sufficient test for `ledger(start, end).check(...).ok`: the least capacity

@@ -12,6 +12,9 @@
     and its ratio to (a);
 (f) CreateInstance to ACTIVE seen on a WatchInstances stream: p50/p99, at concurrency C.
 
+(a), (b) and (e) are interleaved in --rounds rounds, so that the machine's drift falls alike on
+the ceiling and on the calls compared with it.
+
 The server runs as a subprocess on a free 127.0.0.1 port with a fresh temporary SQLite file
 (or --database-url). The load runs in separate processes (--client-procs), each one grpc.aio
 event loop on one channel. Every loop is bounded by a deadline and a call budget.
@@ -29,6 +32,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,15 +110,23 @@ def instance_request(pool_id: str) -> apb.CreateInstanceRequest:
 # -- load worker (runs in a spawned process) --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Window:
+    """One stretch of load: calls start from `start_at` until `measure_to`; those completing
+    before `measure_from` are warm-up."""
+
+    start_at: float  # time.time()
+    measure_from: float
+    measure_to: float
+
+
 @dataclass
 class LoadSpec:
     kind: str  # "health", "create", "update" or "instance"
     target: str
     concurrency: int
-    start_at: float  # time.time() at which to start
-    measure_from: float  # calls completing before this are warm-up
-    measure_to: float  # deadline: no call starts after this
-    max_calls: int  # call budget for this process (bounds the loop)
+    windows: list[Window]  # run one after another, on one channel
+    max_calls: int  # call budget for this process over all its windows (bounds the loops)
     pool_id: str = ""
     seed: int = 0
     request_ids: bool = False
@@ -133,8 +145,9 @@ class LoadResult:
     wall: float = 0.0
 
 
-async def _load(spec: LoadSpec) -> LoadResult:
-    result = LoadResult()
+async def _load(spec: LoadSpec) -> list[LoadResult]:
+    """Runs the spec's windows in turn; one result per window."""
+    results = []
     async with grpc.aio.insecure_channel(spec.target) as channel:
         await asyncio.wait_for(channel.channel_ready(), 10)
         if spec.kind == "health":
@@ -170,8 +183,8 @@ async def _load(spec: LoadSpec) -> LoadResult:
 
         budget = [spec.max_calls]
 
-        async def one(slot: int) -> None:
-            while budget[0] > 0 and time.time() < spec.measure_to:
+        async def one(slot: int, window: Window, result: LoadResult) -> None:
+            while budget[0] > 0 and time.time() < window.measure_to:
                 budget[0] -= 1
                 sent = time.time()
                 result.first_send = min(result.first_send, sent)
@@ -186,22 +199,25 @@ async def _load(spec: LoadSpec) -> LoadResult:
                 latency = time.perf_counter() - t0
                 done = time.time()
                 result.last_done = max(result.last_done, done)
-                if spec.measure_from <= done <= spec.measure_to:
+                if window.measure_from <= done <= window.measure_to:
                     result.ok += 1
                     result.latencies.append(latency)
 
-        await asyncio.sleep(max(0.0, spec.start_at - time.time()))
-        cpu0, wall0 = cpu_seconds_self(), time.time()
-        await asyncio.gather(*(one(i) for i in range(spec.concurrency)))
-        result.cpu, result.wall = cpu_seconds_self() - cpu0, time.time() - wall0
-    return result
+        for window in spec.windows:
+            result = LoadResult()
+            await asyncio.sleep(max(0.0, window.start_at - time.time()))
+            cpu0, wall0 = cpu_seconds_self(), time.time()
+            await asyncio.gather(*(one(i, window, result) for i in range(spec.concurrency)))
+            result.cpu, result.wall = cpu_seconds_self() - cpu0, time.time() - wall0
+            results.append(result)
+    return results
 
 
-def load_worker(spec: LoadSpec, out: Any) -> None:
+def load_worker(index: int, spec: LoadSpec, out: Any) -> None:
     try:
-        out.put(("ok", asyncio.run(_load(spec))))
+        out.put(("ok", index, asyncio.run(_load(spec))))
     except BaseException:  # reported to the parent, which fails the run
-        out.put(("error", traceback.format_exc()))
+        out.put(("error", index, traceback.format_exc()))
 
 
 # -- watch worker (runs in a spawned process) -------------------------------------------------
@@ -426,20 +442,22 @@ class Phase:
 
 def start_workers(ctx: Any, specs: list[LoadSpec]) -> tuple[list[Any], Any]:
     out = ctx.Queue()
-    procs = [ctx.Process(target=load_worker, args=(s, out), daemon=True) for s in specs]
+    procs = [ctx.Process(target=load_worker, args=(i, s, out), daemon=True)
+             for i, s in enumerate(specs)]
     for p in procs:
         p.start()
     return procs, out
 
 
-def collect_workers(procs: list[Any], out: Any, timeout: float) -> list[LoadResult]:
-    results: list[LoadResult] = []
+def collect_workers(procs: list[Any], out: Any, timeout: float) -> list[list[LoadResult]]:
+    """Each load process's results (one per window), in the order of its spec."""
+    results: list[list[LoadResult]] = [[] for _ in procs]
     try:
         for _ in procs:
-            status, value = out.get(timeout=timeout)
+            status, index, value = out.get(timeout=timeout)
             if status != "ok":
                 raise RuntimeError(f"load worker failed: {value}")
-            results.append(value)
+            results[index] = value
     finally:
         for p in procs:
             p.join(5)
@@ -448,28 +466,64 @@ def collect_workers(procs: list[Any], out: Any, timeout: float) -> list[LoadResu
     return results
 
 
-def unary_phase(ctx: Any, args: argparse.Namespace, server: Server, kind: str,
-                pool_id: str = "") -> tuple[list[LoadResult], Phase]:
-    """Load processes start together at start_at, warm up, then are measured for --seconds;
-    the server's CPU is sampled over the measured window only."""
-    start_at = time.time() + args.spawn_delay
-    measure_from = start_at + args.warmup
-    measure_to = measure_from + args.seconds
-    specs = [
-        LoadSpec(kind, server.target, conc, start_at, measure_from, measure_to,
-                 max_calls=args.max_calls, pool_id=pool_id, seed=1000 * i + 7,
-                 request_ids=args.request_ids)
-        for i, conc in enumerate(split(args.concurrency, args.client_procs))
-    ]
+PHASE_OF = {"health": "a", "create": "b", "instance": "e"}
+
+
+def unary_rounds(ctx: Any, args: argparse.Namespace, server: Server, kinds: list[str],
+                 pool_id: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The unary phases, interleaved: --rounds rounds, each giving every kind in turn one window
+    of --seconds / --rounds measured seconds after --warmup. Drift of the machine's speed (a
+    shared VM's ceiling moves by a third over minutes) then falls alike on every kind. The
+    server's CPU is sampled over the measured part of each window. Returns each kind's summary
+    (`summarize_unary`), and notes."""
+    measured = args.seconds / args.rounds
+    t = time.time() + args.spawn_delay
+    plan: list[tuple[str, Window]] = []
+    for _ in range(args.rounds):
+        for kind in kinds:
+            plan.append((kind, Window(t, t + args.warmup, t + args.warmup + measured)))
+            t += args.warmup + measured
+    specs: list[LoadSpec] = []
+    for kind in kinds:
+        windows = [w for k, w in plan if k == kind]
+        specs += [
+            LoadSpec(kind, server.target, conc, windows, max_calls=args.max_calls,
+                     pool_id=pool_id, seed=1000 * i + 7, request_ids=args.request_ids)
+            for i, conc in enumerate(split(args.concurrency, args.client_procs))
+        ]
     procs, out = start_workers(ctx, specs)
+    phases: dict[str, list[Phase]] = {k: [] for k in kinds}
+    profiler: subprocess.Popen[bytes] | None = None
+    notes: list[str] = []
     try:
-        time.sleep(max(0.0, measure_from - time.time()))
-        phase = Phase(server)
-        time.sleep(max(0.0, measure_to - time.time()))
-        phase.end()
+        for kind, w in plan:
+            time.sleep(max(0.0, w.start_at - time.time()))
+            if profiler is None and not phases[kind]:
+                profiler = start_profiler(args, server, PHASE_OF[kind],
+                                          w.measure_to - w.start_at)
+            time.sleep(max(0.0, w.measure_from - time.time()))
+            phase = Phase(server)
+            time.sleep(max(0.0, w.measure_to - time.time()))
+            phase.end()
+            phases[kind].append(phase)
+        if profiler is not None:
+            notes += finish_profiler(args, profiler, args.profile_phase)
     finally:
-        results = collect_workers(procs, out, timeout=args.seconds + 120)
-    return results, phase
+        if profiler is not None and profiler.poll() is None:
+            profiler.kill()
+        results = collect_workers(procs, out, timeout=120)
+    summaries = {}
+    for kind in kinds:
+        mine = [r for spec, r in zip(specs, results, strict=True) if spec.kind == kind]
+        summary = summarize_unary([r for per_window in mine for r in per_window], args.seconds)
+        summary["round_rates"] = [sum(per_window[i].ok for per_window in mine) / measured
+                                  for i in range(args.rounds)]
+        summary["client_cpu"] = sum(sum(r.cpu for r in per_window) / sum(r.wall for r in per_window)
+                                    for per_window in mine)
+        summary["server_cpu"] = (sum(p.server_cpu for p in phases[kind])
+                                 / sum(p.wall for p in phases[kind]))
+        summaries[kind] = summary
+    return summaries, notes
 
 
 def summarize_unary(results: list[LoadResult], seconds: float) -> dict[str, Any]:
@@ -484,8 +538,19 @@ def summarize_unary(results: list[LoadResult], seconds: float) -> dict[str, Any]
         "p99_ms": percentile(latencies, 99) * 1000,
         "errors": errors,
         "calls": sum(r.total_calls for r in results),
-        "client_cpu": sum(r.cpu for r in results) / max(r.wall for r in results),
     }
+
+
+def ratio_rows(calls: dict[str, Any], ceiling: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The ratio to (a) over the whole run, and its spread over the rounds."""
+    ratio = calls["rate"] / ceiling["rate"]
+    rounds = sorted(c / h for c, h in zip(calls["round_rates"], ceiling["round_rates"],
+                                         strict=True) if h)
+    spread = (f"{rounds[0]:.3f} / {statistics.median(rounds):.3f} / {rounds[-1]:.3f}"
+              if rounds else "-")
+    return [("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
+             "yes" if ratio >= TARGET_RATIO else "NO"),
+            (f"    ratio per round, min / median / max ({len(rounds)})", spread, "", "")]
 
 
 def make_reservations(target: str, pool_id: str, n: int) -> list[str]:
@@ -516,7 +581,7 @@ def watch_phase(ctx: Any, args: argparse.Namespace, server: Server,
             raise RuntimeError("watchers did not go live within 60 s")
         start_at = time.time() + args.spawn_delay
         specs = [
-            LoadSpec(args.producer, server.target, conc, start_at, start_at, deadline,
+            LoadSpec(args.producer, server.target, conc, [Window(start_at, start_at, deadline)],
                      max_calls=n, pool_id=pool_id, seed=99_000 + i, request_ids=args.request_ids,
                      reservation_ids=ids[sum(slots[:i]):sum(slots[:i + 1])])
             for i, (conc, n) in enumerate(zip(slots, split(args.events, args.client_procs),
@@ -525,7 +590,7 @@ def watch_phase(ctx: Any, args: argparse.Namespace, server: Server,
         procs, pout = start_workers(ctx, specs)
         time.sleep(max(0.0, start_at - time.time()))
         phase = Phase(server)
-        producers = collect_workers(procs, pout, timeout=args.watch_timeout + 60)
+        producers = [r for (r,) in collect_workers(procs, pout, timeout=args.watch_timeout + 60)]
         done.set()
         status, value = out.get(timeout=args.watch_timeout + 60)
         phase.end()
@@ -610,10 +675,10 @@ async def _to_active(target: str, pool_id: str, calls: int, concurrency: int
 
 def start_profiler(args: argparse.Namespace, server: Server, phase: str,
                    seconds: float) -> subprocess.Popen[bytes] | None:
-    """py-spy recording the server for `seconds` of a phase, if --profile asks for this one."""
+    """py-spy recording the server for the next `seconds`, if --profile asks for this phase."""
     if not args.profile or args.profile_phase != phase:
         return None
-    return py_spy_record(args.py_spy, server.pid, args.spawn_delay + seconds, args.profile,
+    return py_spy_record(args.py_spy, server.pid, seconds, args.profile,
                          args.py_spy_arg or ["--nonblocking"])
 
 
@@ -633,9 +698,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--seconds", type=float, default=10.0,
-                   help="measured duration of phases (a) and (b)")
-    p.add_argument("--warmup", type=float, default=1.0,
-                   help="unmeasured warm-up before each of phases (a) and (b)")
+                   help="measured duration of each of phases (a), (b) and (e), over all rounds")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rounds that (a), (b) and (e) are interleaved in: each round gives each "
+                        "phase one window of --seconds / --rounds")
+    p.add_argument("--warmup", type=float, default=0.5,
+                   help="unmeasured warm-up at the start of every window of (a), (b) and (e)")
     p.add_argument("--concurrency", type=int, default=32, help="calls in flight")
     p.add_argument("--client-procs", type=int, default=1,
                    help="load-generator processes (the concurrency is split between them)")
@@ -728,24 +796,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"server pid {server.pid} on {server.target}, {db}: {server.database_url}",
               flush=True)
         print(f"load: {args.client_procs} client process(es), concurrency {args.concurrency}, "
-              f"{args.seconds:g} s per phase after {args.warmup:g} s warm-up; "
+              f"(a), (b), (e): {args.seconds:g} s measured each, interleaved in {args.rounds} "
+              f"rounds of windows with {args.warmup:g} s warm-up; "
               f"{os.cpu_count()} CPUs", flush=True)
         pool_id = asyncio.run(setup_pool(server.target))
 
-        if "a" not in skip:
-            results, phase = unary_phase(ctx, args, server, "health")
-            health = summarize_unary(results, args.seconds)
-            health["server_cpu"] = phase.server_cpu / phase.wall
-            print(f"(a) {health['rate']:,.0f} calls/s", flush=True)
-        if "b" not in skip:
-            profiler = start_profiler(args, server, "b", args.warmup + args.seconds)
-            results, phase = unary_phase(ctx, args, server, "create", pool_id)
-            create = summarize_unary(results, args.seconds)
-            create["server_cpu"] = phase.server_cpu / phase.wall
-            print(f"(b) {create['rate']:,.0f} calls/s", flush=True)
-            notes += finish_profiler(args, profiler, "b")
-        if "c" not in skip and checkpoint("(b)"):
-            profiler = start_profiler(args, server, "c", 8)
+        kinds = [k for k, phase in PHASE_OF.items() if phase not in skip]
+        if kinds:
+            unary, more = unary_rounds(ctx, args, server, kinds, pool_id)
+            notes += more
+            health, create, instance = (unary.get(k) for k in PHASE_OF)
+            for kind, summary in unary.items():
+                rounds = " ".join(f"{r:,.0f}" for r in summary["round_rates"])
+                print(f"({PHASE_OF[kind]}) {summary['rate']:,.0f} calls/s (rounds: {rounds})",
+                      flush=True)
+        if "c" not in skip and checkpoint("(a), (b), (e)"):
+            profiler = start_profiler(args, server, "c", args.spawn_delay + 8)
             watch, producers, wphase = watch_phase(ctx, args, server, pool_id)
             notes += finish_profiler(args, profiler, "c")
             print(f"(c) {sum(watch.counts):,} events delivered", flush=True)
@@ -758,14 +824,7 @@ def main(argv: list[str] | None = None) -> int:
                         raise
                     print(f"(c') failed: {e}", file=sys.stderr)
                 time.sleep(0.5)
-        if "e" not in skip and checkpoint("(c)"):
-            profiler = start_profiler(args, server, "e", args.warmup + args.seconds)
-            results, phase = unary_phase(ctx, args, server, "instance", pool_id)
-            notes += finish_profiler(args, profiler, "e")
-            instance = summarize_unary(results, args.seconds)
-            instance["server_cpu"] = phase.server_cpu / phase.wall
-            print(f"(e) {instance['rate']:,.0f} calls/s", flush=True)
-        if "f" not in skip and checkpoint("(e)"):
+        if "f" not in skip and checkpoint("(c)"):
             to_active = asyncio.run(_to_active(server.target, pool_id, args.instances,
                                                args.concurrency))
             print(f"(f) {len(to_active[0]):,} instances seen ACTIVE", flush=True)
@@ -797,9 +856,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"(b) CreateReservation calls/s (c={args.concurrency})",
                      f"{create['rate']:,.0f}", "", ""))
         if health:
-            ratio = create["rate"] / health["rate"]
-            rows.append(("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
-                         ok(ratio >= TARGET_RATIO)))
+            rows += ratio_rows(create, health)
         rows.append(("    p50 latency ms", f"{create['p50_ms']:.2f}", "", ""))
         rows.append(("    p99 latency ms", f"{create['p99_ms']:.2f}", f"< {TARGET_P99_MS:g}",
                      ok(create["p99_ms"] < TARGET_P99_MS)))
@@ -861,9 +918,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"(e) CreateInstance calls/s (c={args.concurrency})",
                      f"{instance['rate']:,.0f}", "", ""))
         if health:
-            ratio = instance["rate"] / health["rate"]
-            rows.append(("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
-                         ok(ratio >= TARGET_RATIO)))
+            rows += ratio_rows(instance, health)
         rows.append(("    p50 latency ms", f"{instance['p50_ms']:.2f}", "", ""))
         rows.append(("    p99 latency ms", f"{instance['p99_ms']:.2f}", f"< {TARGET_P99_MS:g}",
                      ok(instance["p99_ms"] < TARGET_P99_MS)))

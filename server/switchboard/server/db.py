@@ -17,7 +17,7 @@ from sqlalchemy import Insert, MetaData, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 metadata = MetaData()
 """Every table of every area, so that `create_schema` makes them all."""
@@ -31,7 +31,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
-            self.engine: AsyncEngine = create_async_engine(url, pool_size=8, max_overflow=8)
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=8, max_overflow=8, pool_reset_on_return=None)
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(url, pool_size=20, max_overflow=10)
@@ -63,7 +64,8 @@ class Database:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, a busy timeout for other processes, and BEGIN IMMEDIATE for write transactions."""
+    """WAL, a busy timeout for other processes, BEGIN IMMEDIATE for write transactions, and a
+    rollback on return to the pool only for a connection still in a transaction."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -74,6 +76,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, _record: ConnectionPoolEntry, state: PoolResetState) -> None:
+        # In place of the pool's rollback on every return: each is a round trip through
+        # aiosqlite's thread, and every transaction here has already ended by then.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:

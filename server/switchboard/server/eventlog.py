@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, String, Table, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.clock import Clock
@@ -42,6 +52,14 @@ head_table = Table(
 
 
 M = TypeVar("M", bound=Message)
+
+# The statements every write runs, built once (building and keying a statement costs about a
+# third as much as executing it).
+_TAKE_REVISIONS = (
+    update(head_table).where(head_table.c.id == 1)
+    .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
+)
+_APPEND = events_table.insert()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +105,7 @@ class Transaction:
 
     async def next_revisions(self, count: int) -> range:
         """Takes `count` consecutive revisions at once (see `next_revision`)."""
-        result = await self.conn.execute(
-            update(head_table)
-            .where(head_table.c.id == 1)
-            .values(head=head_table.c.head + count)
-            .returning(head_table.c.head)
-        )
+        result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
         if not self._revised:
             self._revised = True
             self.now = max(self.now, self.clock.now())
@@ -127,7 +140,7 @@ class EventLog:
             yield tx
             if tx.events:
                 await conn.execute(
-                    events_table.insert(),
+                    _APPEND,
                     [
                         {
                             "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,

@@ -73,14 +73,17 @@ def instance_values(i: Instance) -> dict[str, Any]:
     }
 
 
+_BY_IDS = (select(instances).where(instances.c.id.in_(bindparam("ids", expanding=True)))
+           .order_by(instances.c.id))
+_BY_IDS_LOCKED = _BY_IDS.with_for_update()
+
+
 async def get_instances(
     conn: AsyncConnection, ids: Collection[str], lock: bool = False
 ) -> dict[str, Instance]:
     """The instances with these ids (locked, in id order, with `lock`)."""
-    query = select(instances).where(instances.c.id.in_(set(ids))).order_by(instances.c.id)
-    if lock:
-        query = query.with_for_update()
-    return {row.id: _instance(row) for row in await conn.execute(query)}
+    rows = await conn.execute(_BY_IDS_LOCKED if lock else _BY_IDS, {"ids": list(set(ids))})
+    return {row.id: _instance(row) for row in rows}
 
 
 async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = False
@@ -89,17 +92,17 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
 
 
 _STATUS_COLUMNS = ("status", "status_message", "vim_server_id", "update_time", "revision")
+_SAVE_STATUSES = update(instances).where(instances.c.id == bindparam("instance_id")).values(
+    {name: bindparam(name) for name in _STATUS_COLUMNS})
 
 
 async def save_statuses(conn: AsyncConnection, changed: Sequence[Instance]) -> None:
     """Writes the status fields of instances (one statement for all of them)."""
-    statement = update(instances).where(instances.c.id == bindparam("instance_id")).values(
-        {name: bindparam(name) for name in _STATUS_COLUMNS})
     rows = []
     for i in changed:
         values = instance_values(i)
         rows.append({"instance_id": i.id, **{name: values[name] for name in _STATUS_COLUMNS}})
-    await conn.execute(statement, rows)
+    await conn.execute(_SAVE_STATUSES, rows)
 
 
 async def list_instances(

@@ -12,11 +12,12 @@ transaction is shared by the whole batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Insert, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server import idempotency
@@ -42,7 +43,13 @@ class Inserts:
 
     async def execute(self, conn: AsyncConnection) -> None:
         for table, rows in self.rows.items():
-            await conn.execute(table.insert(), rows)
+            await conn.execute(_insert(table), rows)
+
+
+@functools.cache
+def _insert(table: Table) -> Insert:
+    """A table's INSERT, built once."""
+    return table.insert()
 
 
 class Candidate(ABC, Generic[T]):

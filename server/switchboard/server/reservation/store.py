@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -127,16 +128,17 @@ async def get_pool(conn: AsyncConnection, pool_id: str) -> Pool | None:
     return _pool(row) if row else None
 
 
+_CLAIM_POOL = (
+    update(pools).where(pools.c.id == bindparam("pool_id"))
+    .values(version=pools.c.version + 1).returning(*pools.c)
+)
+
+
 async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | None:
     """Locks a pool for a change of what it holds, until the transaction ends, and moves its
     version; returns the pool and its new version (None if there is no such pool). Every
     capacity decision on a pool runs under this lock: one serialized step per pool."""
-    row = (
-        await conn.execute(
-            update(pools).where(pools.c.id == pool_id).values(version=pools.c.version + 1)
-            .returning(*pools.c)
-        )
-    ).one_or_none()
+    row = (await conn.execute(_CLAIM_POOL, {"pool_id": pool_id})).one_or_none()
     return (_pool(row), int(row.version)) if row else None
 
 

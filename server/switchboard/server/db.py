@@ -87,7 +87,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("switchboard_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to aiosqlite: one round trip to its thread, where a cursor through
+        # SQLAlchemy takes three.
+        conn.connection.dbapi_connection.run_async(
+            lambda driver: driver.execute_fetchall("BEGIN" if read_only else "BEGIN IMMEDIATE"))
 
 
 def insert_if_absent(conn: AsyncConnection, table: Table, **values: Any) -> Insert:

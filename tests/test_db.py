@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from switchboard.server.db import Database
 from switchboard.server.eventlog import head_table
+from switchboard.server.sqlite_onetrip import OneTripConnection
 
 
 async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
@@ -31,4 +35,44 @@ async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
             row = (await conn.execute(select(head_table.c.head, head_table.c.oldest))).one()
         assert (row.head, row.oldest) == (0, 2)
     finally:
+        await db.close()
+
+
+async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path: Path) -> None:
+    """Every statement through SQLAlchemy is one trip to aiosqlite's thread, whether it returns
+    rows, changes many, streams, or fails; its results come back whole."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}")
+    await db.create_schema()
+    trips: list[str] = []
+    original = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    try:
+        async with db.write() as conn:
+            await conn.execute(head_table.insert().values(id=1, head=0, oldest=1))
+        OneTripConnection._execute = counted  # type: ignore[method-assign]
+        async with db.write() as conn:
+            trips.clear()
+            rows = [{"id": i, "head": i, "oldest": 1} for i in range(2, 202)]
+            await conn.execute(head_table.insert(), rows)
+            changed = await conn.execute(
+                head_table.update().where(head_table.c.id > 100).values(oldest=2))
+            assert changed.rowcount == 101
+            found = (await conn.execute(select(head_table.c.id).order_by(head_table.c.id)))
+            assert [r.id for r in found] == list(range(1, 202))
+            assert len(trips) == 3
+            streamed = await conn.stream(select(head_table.c.head).where(head_table.c.id > 150))
+            assert sorted([r.head async for r in streamed]) == list(range(151, 202))
+            with pytest.raises(IntegrityError):
+                await conn.execute(head_table.insert().values(id=1, head=0, oldest=1))
+            assert len(trips) == 5
+        async with db.read() as conn:
+            count = (await conn.execute(
+                select(head_table.c.id).where(head_table.c.oldest == 2))).all()
+        assert len(count) == 101
+    finally:
+        OneTripConnection._execute = original  # type: ignore[method-assign]
         await db.close()

@@ -19,6 +19,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
+from switchboard.server import sqlite_onetrip
+
 metadata = MetaData()
 """Every table of every area, so that `create_schema` makes them all."""
 
@@ -32,7 +34,8 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(
-                url, pool_size=8, max_overflow=8, pool_reset_on_return=None)
+                url, async_creator=sqlite_onetrip.connector(url), pool_size=8, max_overflow=8,
+                pool_reset_on_return=None)
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(url, pool_size=20, max_overflow=10)
@@ -65,7 +68,8 @@ class Database:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, a busy timeout for other processes, BEGIN IMMEDIATE for write transactions, and a
-    rollback on return to the pool only for a connection still in a transaction."""
+    rollback on return to the pool only for a connection still in a transaction. Connections
+    are `sqlite_onetrip` ones: a statement is one trip to the connection's thread."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -87,8 +91,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("switchboard_read_only", False)
-        # Straight to aiosqlite: one round trip to its thread, where a cursor through
-        # SQLAlchemy takes three.
+        # Straight to aiosqlite, without SQLAlchemy's statement machinery: one trip.
         conn.connection.dbapi_connection.run_async(
             lambda driver: driver.execute_fetchall("BEGIN" if read_only else "BEGIN IMMEDIATE"))
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -14,6 +16,9 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
+from switchboard.server.eventlog import Transaction
+from switchboard.server.reservation import store
+from switchboard.server.reservation.model import CapacityChange
 from switchboard.server.timestamps import from_micros, to_micros
 
 from support import HOUR, at, make_pool, reserve, server_process
@@ -186,3 +191,41 @@ async def test_a_call_that_gives_up_while_queued_is_still_admitted(
     listed = await client.reservations.ListReservations(pb.ListReservationsRequest())
     assert [r.id for r in listed.reservations] == [retried.id]
     await reserve(client, 1, 2, cores=7)  # admission is still running
+
+
+async def test_work_riding_in_an_admission_batch(server: App, client: AsyncClient) -> None:
+    """Work queued with `Admission.alongside` commits in the batch's transaction, before its
+    candidates are checked (they see what it changed in its pools); work that fails takes its
+    writes with it and gets the error, while the batch's creates are admitted on their own."""
+    await make_pool(client, cores=10)
+    await reserve(client, 1, 2, cores=1)  # the pool's holdings are now cached
+
+    async def queued(work: Callable[[Transaction], Awaitable[str]], cores: list[int]
+                     ) -> list[Any]:
+        await server.admission.stop()  # hold the queue, so that all of it is one batch
+        calls = [asyncio.ensure_future(reserve(client, 1, 2, cores=n)) for n in cores]
+        while len(server.admission._queue) < len(cores):  # noqa: ASYNC110 (calls in flight)
+            await asyncio.sleep(0.01)
+        rider = asyncio.ensure_future(server.admission.alongside({"pool-a"}, work))
+        server.admission.start()
+        return await asyncio.gather(rider, *calls, return_exceptions=True)
+
+    async def shrink_then_fail(tx: Transaction) -> str:
+        await shrink(tx)
+        raise RuntimeError("rider failed")
+
+    async def shrink(tx: Transaction) -> str:
+        await store.insert_change(tx.conn, CapacityChange(
+            "shrink", "pool-a", False, {"cores": 5}, tx.now, None, "test", tx.now))
+        return "shrunk"
+
+    failed, *created = await queued(shrink_then_fail, [2, 2])
+    assert isinstance(failed, RuntimeError)
+    assert all(isinstance(r, pb.Reservation) for r in created)  # admitted against 10 cores
+
+    shrunk, *outcomes = await queued(shrink, [1, 1])  # the same change id: the first was undone
+    assert shrunk == "shrunk"
+    assert all(isinstance(o, grpc.aio.AioRpcError) for o in outcomes)  # all 5 left are held
+    assert {o.code() for o in outcomes} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    listed = await client.reservations.ListReservations(pb.ListReservationsRequest())
+    assert sorted(r.resources.cores for r in listed.reservations) == [1, 2, 2]

@@ -89,7 +89,7 @@ class App:
             build_seconds=settings.vim_build_seconds, delete_seconds=settings.vim_delete_seconds,
             failure_rate=settings.vim_failure_rate, seed=settings.vim_seed,
         ))
-        self.lifecycle = Lifecycle(self.events, self.hub, self.vim)
+        self.lifecycle = Lifecycle(self.events, self.hub, self.vim, self.admission)
         self.allocations = AllocationServicer(
             self.events, self.hub, self.admission, self.lifecycle, flavors(settings))
         self.so = SimulatedSo(self.clock, SimulatedSoSettings(

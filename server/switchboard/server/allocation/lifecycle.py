@@ -1,8 +1,9 @@
 """Instances after admission: requests go to the VIM, the VIM's reports move instances on, and
 instances whose reservation ended are destroyed (the reservation end policy).
 
-One background task the app owns. Reports are applied many per transaction. On start it asks
-the VIM about every instance still building or deleting, so a restart loses no outcome.
+One background task the app owns. Reports are applied many per transaction, riding in pool
+admission's batches (`Admission.alongside`). On start it asks the VIM about every instance
+still building or deleting, so a restart loses no outcome.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from switchboard.server.allocation.changes import AREA, Move, set_statuses
 from switchboard.server.allocation.model import Instance, Status, releases, reported_status
 from switchboard.server.allocation.vim import ServerSpec, ServerState, ServerUpdate, VimDriver
 from switchboard.server.errors import ResourceExhausted
-from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.reservation import claims
 from switchboard.server.reservation import store as reservation_store
+from switchboard.server.reservation.admission import Admission
 from switchboard.server.tasks import BackgroundTask
 from switchboard.server.watch import Hub
 
@@ -49,9 +51,10 @@ class Lifecycle(BackgroundTask):
 
     name = "allocation-lifecycle"
 
-    def __init__(self, events: EventLog, hub: Hub, vim: VimDriver) -> None:
+    def __init__(self, events: EventLog, hub: Hub, vim: VimDriver, admission: Admission) -> None:
         super().__init__()
         self.events = events
+        self.admission = admission
         self.hub = hub
         self.vim = vim
         self._requests: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
@@ -98,20 +101,21 @@ class Lifecycle(BackgroundTask):
                 log.exception("applying vim updates failed")
 
     async def apply(self, updates: Sequence[ServerUpdate]) -> list[Instance]:
-        """Moves instances as the VIM reports, in order, in one transaction; releases the
-        capacity of those that reach ERROR or DELETED. Returns the instances that moved."""
+        """Moves instances as the VIM reports, in order, in one transaction (the next admission
+        batch's); releases the capacity of those that reach ERROR or DELETED. Returns the
+        instances that moved."""
         ids = {u.instance_id for u in updates}
-        releasing: list[str] = []
+        releasing: set[str] = set()
         if any(u.state in _RELEASING for u in updates):
-            # Their pools are locked first (which also tells other processes the pools
-            # changed), before the rows: the lock order every writer follows.
+            # Their pools are locked first (which also tells other processes, and admission's
+            # cache, that the pools changed), before the rows: the lock order every writer
+            # follows.
             async with self.events.db.read() as conn:
                 current = await store.get_instances(conn, ids)
-            releasing = sorted({current[u.instance_id].pool_id for u in updates
-                                if u.instance_id in current and u.state in _RELEASING})
-        async with self.events.transaction() as tx:
-            for pool_id in releasing:
-                await reservation_store.claim_pool(tx.conn, pool_id)
+            releasing = {current[u.instance_id].pool_id for u in updates
+                         if u.instance_id in current and u.state in _RELEASING}
+
+        async def work(tx: Transaction) -> list[Instance]:
             locked = await store.get_instances(tx.conn, ids, lock=True)
             moves = []
             for u in updates:
@@ -126,7 +130,9 @@ class Lifecycle(BackgroundTask):
                                        vim_server_id=u.server_id or i.vim_server_id)
             moved = await set_statuses(tx, moves)
             await claims.release(tx.conn, [i.id for i in moved if releases(i.status)], tx.now)
-        return moved
+            return moved
+
+        return await self.admission.alongside(releasing, work)
 
     async def _follow_reservations(self) -> None:
         """Destroys the instances of reservations that end, as they end; the first pass (when

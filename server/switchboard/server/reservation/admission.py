@@ -7,6 +7,11 @@ checked against the pool's holdings — cached in memory while the pool's versio
 change — plus the candidates admitted before it in the same batch, and the admitted ones are
 written together. The check and the write stay one serialized step per pool; the cost of a
 transaction is shared by the whole batch.
+
+Other writes can ride along (`alongside`): they run in the next batch's transaction, after its
+pools are locked and before any candidate is checked, so writers that would each pay for a
+transaction share the batch's (group commit). If the transaction fails with them, the
+candidates are admitted again on their own: a failing rider never fails a create.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Insert, Table
@@ -83,6 +88,16 @@ class Candidate(ABC, Generic[T]):
         """Called once the batch that created `result` has committed."""
 
 
+class _Rider(Generic[T]):
+    """A write riding in a batch's transaction; `pools` are locked for it first."""
+
+    def __init__(self, pools: Collection[str],
+                 work: Callable[[Transaction], Awaitable[T]]) -> None:
+        self.pools = pools
+        self.work = work
+        self.outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+
 class Admission(BackgroundTask):
     """The queue of candidates and the task that admits them in batches."""
 
@@ -92,6 +107,7 @@ class Admission(BackgroundTask):
         super().__init__()
         self.log = log
         self._queue: list[Candidate[Any]] = []
+        self._riders: list[_Rider[Any]] = []
         self._ready = asyncio.Event()
         self._holdings: dict[str, PoolHoldings] = {}
 
@@ -101,24 +117,43 @@ class Admission(BackgroundTask):
         self._ready.set()
         return await candidate.outcome  # a call cancelled meanwhile is still admitted
 
+    async def alongside(self, pools: Collection[str],
+                        work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Runs `work` in the next batch's transaction, with `pools` locked (and their cached
+        holdings dropped: the work may change them); returns its result once committed."""
+        rider = _Rider(pools, work)
+        self._riders.append(rider)
+        self._ready.set()
+        return await rider.outcome  # a caller cancelled meanwhile still has its work done
+
     async def run(self) -> None:
         while True:
             await self._ready.wait()
             self._ready.clear()
-            while self._queue:
+            while self._queue or self._riders:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._admit_batch(batch)
+                riders, self._riders = self._riders, []
+                if not await self._admit_batch(batch, riders) and riders and batch:
+                    await self._admit_batch(batch, [])
 
-    async def _admit_batch(self, batch: list[Candidate[Any]]) -> None:
+    async def _admit_batch(self, batch: list[Candidate[Any]], riders: list[_Rider[Any]]) -> bool:
+        """Admits a batch with its riders in one transaction; False if it failed (the riders
+        then get the error, and the candidates too unless there were riders)."""
         # A request_id twice in one batch: the later call gets the earlier one's outcome.
         first: dict[tuple[str, str], int] = {}
         same_as = {i: first.setdefault((c.method, c.request_id), i)
                    for i, c in enumerate(batch) if c.request_id}
         outcomes: list[Any] = [None] * len(batch)
         written: list[int] = []
+        done: list[Any] = []
         try:
             async with self.log.transaction() as tx:
-                versions = await self._claim_pools(tx, batch)
+                versions = await self._claim_pools(
+                    tx, {c.pool_id for c in batch} | {p for r in riders for p in r.pools})
+                for rider in riders:
+                    done.append(await rider.work(tx))
+                    for pool_id in rider.pools:
+                        self._holdings.pop(pool_id, None)
                 admitted = []
                 for i, candidate in enumerate(batch):
                     if same_as.get(i, i) == i:
@@ -140,10 +175,13 @@ class Admission(BackgroundTask):
                     self._holdings[pool_id].version = version
         except Exception as error:  # the transaction failed: nothing was written
             self._holdings.clear()
-            for candidate in batch:
-                if not candidate.outcome.done():
-                    candidate.outcome.set_exception(error)
-            return
+            for waiting in riders or batch:
+                if not waiting.outcome.done():
+                    waiting.outcome.set_exception(error)
+            return False
+        for rider, result in zip(riders, done, strict=True):
+            if not rider.outcome.done():
+                rider.outcome.set_result(result)
         for i in written:
             batch[i].committed(outcomes[i])
         for i, candidate in enumerate(batch):
@@ -154,11 +192,12 @@ class Admission(BackgroundTask):
                 candidate.outcome.set_exception(outcome)
             else:
                 candidate.outcome.set_result(outcome)
+        return True
 
-    async def _claim_pools(self, tx: Transaction, batch: list[Candidate[Any]]) -> dict[str, int]:
+    async def _claim_pools(self, tx: Transaction, pool_ids: set[str]) -> dict[str, int]:
         """Locks every named pool that exists, in id order; returns their new versions."""
         versions = {}
-        for pool_id in sorted({c.pool_id for c in batch} - {""}):
+        for pool_id in sorted(pool_ids - {""}):
             claimed = await store.claim_pool(tx.conn, pool_id)
             if claimed is not None:
                 versions[pool_id] = claimed[1]

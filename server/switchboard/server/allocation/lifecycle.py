@@ -117,6 +117,7 @@ class Lifecycle(BackgroundTask):
 
         async def work(tx: Transaction) -> list[Instance]:
             locked = await store.get_instances(tx.conn, ids, lock=True)
+            again = len(ids) < len(updates)  # an instance reported more than once
             moves = []
             for u in updates:
                 i = locked.get(u.instance_id)
@@ -125,9 +126,9 @@ class Lifecycle(BackgroundTask):
                                                    and i.pool_id not in releasing):
                     continue
                 moves.append(Move(i, status, u.message, u.server_id))
-                # A later update of the same instance starts from here.
-                locked[i.id] = replace(i, status=status,
-                                       vim_server_id=u.server_id or i.vim_server_id)
+                if again:  # a later update of the same instance starts from here
+                    locked[i.id] = replace(i, status=status,
+                                           vim_server_id=u.server_id or i.vim_server_id)
             moved = await set_statuses(tx, moves)
             await claims.release(tx.conn, [i.id for i in moved if releases(i.status)], tx.now)
             return moved

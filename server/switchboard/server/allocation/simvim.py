@@ -38,8 +38,8 @@ class SimulatedVim:
         self._due: DueQueue[ServerUpdate] = DueQueue(clock)
 
     def _build_outcome(self, instance_id: str) -> ServerUpdate:
-        draw = random.Random(f"{self.settings.seed}:{instance_id}").random()
-        if draw < self.settings.failure_rate:
+        rate = self.settings.failure_rate
+        if rate and random.Random(f"{self.settings.seed}:{instance_id}").random() < rate:
             return ServerUpdate(instance_id, ServerState.ERROR,
                                 message="simulated VIM: build failed")
         return ServerUpdate(instance_id, ServerState.ACTIVE, server_id=f"sim-{instance_id}")

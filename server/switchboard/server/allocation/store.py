@@ -91,18 +91,17 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
     return (await get_instances(conn, [instance_id], lock)).get(instance_id)
 
 
-_STATUS_COLUMNS = ("status", "status_message", "vim_server_id", "update_time", "revision")
 _SAVE_STATUSES = update(instances).where(instances.c.id == bindparam("instance_id")).values(
-    {name: bindparam(name) for name in _STATUS_COLUMNS})
+    {name: bindparam(name)
+     for name in ("status", "status_message", "vim_server_id", "update_time", "revision")})
 
 
 async def save_statuses(conn: AsyncConnection, changed: Sequence[Instance]) -> None:
     """Writes the status fields of instances (one statement for all of them)."""
-    rows = []
-    for i in changed:
-        values = instance_values(i)
-        rows.append({"instance_id": i.id, **{name: values[name] for name in _STATUS_COLUMNS}})
-    await conn.execute(_SAVE_STATUSES, rows)
+    await conn.execute(_SAVE_STATUSES, [
+        {"instance_id": i.id, "status": i.status.value, "status_message": i.status_message,
+         "vim_server_id": i.vim_server_id, "update_time": i.update_time, "revision": i.revision}
+        for i in changed])
 
 
 async def list_instances(

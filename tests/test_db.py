@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from switchboard.server.db import Database
+from switchboard.server.db import BulkInsert, Database
 from switchboard.server.eventlog import head_table
+from switchboard.server.reservation import store
 from switchboard.server.sqlite_onetrip import OneTripConnection
 
 
@@ -75,4 +76,29 @@ async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path
         assert len(count) == 101
     finally:
         OneTripConnection._execute = original  # type: ignore[method-assign]
+        await db.close()
+
+
+async def test_bulk_insert_writes_what_an_insert_would(database_url: str) -> None:
+    """Rows sent positionally through the column types' own bind processors read back the same
+    as rows inserted through SQLAlchemy: JSON, booleans, NULLs, big integers, on both engines."""
+    db = Database(database_url)
+    await db.create_schema()
+    rows = [
+        {"id": f"c{i}", "pool_id": "p", "increase": i % 2 == 0,
+         "amounts": {"cores": i, "ram_mb": 2**40 + i}, "start_time": 2**50 + i,
+         "end_time": None if i % 3 else 2**51, "reason": f"reason \u00e9 {i}", "create_time": i}
+        for i in range(6)
+    ]
+    try:
+        async with db.write() as conn:
+            await conn.execute(store.pools.insert().values(
+                id="p", provider="x", availability_zone="z", create_time=0))
+            await conn.execute(store.capacity_changes.insert(), rows[:3])
+            await BulkInsert(store.capacity_changes).execute(conn, rows[3:])
+        async with db.read() as conn:
+            found = (await conn.execute(
+                select(store.capacity_changes).order_by(store.capacity_changes.c.id))).all()
+        assert [r._asdict() for r in found] == rows
+    finally:
         await db.close()

@@ -9,7 +9,7 @@ locks taken inside the transaction do the serializing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -94,6 +94,34 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Straight to aiosqlite, without SQLAlchemy's statement machinery: one trip.
         conn.connection.dbapi_connection.run_async(
             lambda driver: driver.execute_fetchall("BEGIN" if read_only else "BEGIN IMMEDIATE"))
+
+
+class BulkInsert:
+    """An INSERT of many whole rows, sent to the driver as positional rows.
+
+    SQLAlchemy builds a parameter dictionary per row and then processes it; here the statement
+    is compiled once per dialect, and each row becomes a tuple through the same per-type bind
+    processors SQLAlchemy would apply. Every row must give every column."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._plans: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+
+    async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        dialect = conn.dialect
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            compiled = self.table.insert().compile(dialect=dialect)
+            assert compiled.positiontup is not None
+            columns = self.table.columns
+            plan = (str(compiled), [
+                (key, columns[key].type.dialect_impl(dialect).bind_processor(dialect))
+                for key in compiled.positiontup])
+            self._plans[dialect.name] = plan
+        sql, fields = plan
+        await conn.exec_driver_sql(sql, [
+            tuple(row[key] if process is None else process(row[key]) for key, process in fields)
+            for row in rows])
 
 
 def insert_if_absent(conn: AsyncConnection, table: Table, **values: Any) -> Insert:

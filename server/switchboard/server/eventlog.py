@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.clock import Clock
-from switchboard.server.db import Database, insert_if_absent, metadata
+from switchboard.server.db import BulkInsert, Database, insert_if_absent, metadata
 
 events_table = Table(
     "event_log",
@@ -59,7 +59,7 @@ _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
-_APPEND = events_table.insert()
+_APPEND = BulkInsert(events_table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +139,8 @@ class EventLog:
             tx = Transaction(conn, self.clock)
             yield tx
             if tx.events:
-                await conn.execute(
-                    _APPEND,
+                await _APPEND.execute(
+                    conn,
                     [
                         {
                             "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,

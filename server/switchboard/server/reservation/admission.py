@@ -22,10 +22,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server import idempotency
+from switchboard.server.db import BulkInsert
 from switchboard.server.errors import SwitchboardError, Violations
 from switchboard.server.eventlog import EventLog, Transaction
 from switchboard.server.reservation import store
@@ -48,13 +49,13 @@ class Inserts:
 
     async def execute(self, conn: AsyncConnection) -> None:
         for table, rows in self.rows.items():
-            await conn.execute(_insert(table), rows)
+            await _insert(table).execute(conn, rows)
 
 
 @functools.cache
-def _insert(table: Table) -> Insert:
+def _insert(table: Table) -> BulkInsert:
     """A table's INSERT, built once."""
-    return table.insert()
+    return BulkInsert(table)
 
 
 class Candidate(ABC, Generic[T]):

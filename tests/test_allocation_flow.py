@@ -99,6 +99,28 @@ async def test_reserve_allocate_build_destroy(start_server: StartServer,
         await reservations.close()
 
 
+async def test_instance_destroyed_while_building(start_server: StartServer,
+                                                clock: ManualClock) -> None:
+    """An instance destroyed while it builds goes BUILDING, DELETING, DELETED; the build that
+    finishes after that changes nothing, while another instance's build goes on."""
+    app = await start_server(vim_build_seconds=60, vim_delete_seconds=30)
+    async with connected(app) as client:
+        await make_pool(client, **POOL)
+        watch = await Collector(client.allocations.WatchInstances(
+            apb.WatchInstancesRequest())).live()
+        doomed, kept = await allocate(client), await allocate(client)
+        destroyed = await client.allocations.DestroyInstance(
+            apb.DestroyInstanceRequest(instance_id=doomed.id))
+        assert destroyed.instance.status == DELETING
+        clock.advance(30)
+        await watch.wait_for(lambda c: statuses(c, doomed.id)[-1:] == [DELETED])
+        clock.advance(30)  # both builds finish, the destroyed instance's first
+        await watch.wait_for(lambda c: statuses(c, kept.id)[-1:] == [ACTIVE])
+        assert statuses(watch, doomed.id) == [BUILDING, DELETING, DELETED]
+        assert (await figures_now(client, clock)).allocated.cores == kept.resources.cores
+        await watch.close()
+
+
 async def test_unreserved_instance_holds_capacity_until_destroyed(
         start_server: StartServer, clock: ManualClock) -> None:
     app = await start_server(vim_build_seconds=0, vim_delete_seconds=0)

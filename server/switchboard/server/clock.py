@@ -73,9 +73,11 @@ class ManualClock:
 
 async def sleep_until_woken(clock: Clock, when: int | None, wake: asyncio.Event) -> None:
     """Sleeps until `when` (µs, on `clock`; None: no limit) or until `wake` is set."""
-    waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(wake.wait())}
-    if when is not None:
-        waiters.add(asyncio.ensure_future(clock.sleep_until(when)))
+    if when is None:
+        await wake.wait()
+        return
+    waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(wake.wait()),
+                                            asyncio.ensure_future(clock.sleep_until(when))}
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -9,10 +9,11 @@ still building or deleting, so a restart loses no outcome.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.server.allocation import store
@@ -58,9 +59,13 @@ class Lifecycle(BackgroundTask):
         self.hub = hub
         self.vim = vim
         self._requests: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._building: dict[str, Instance] = {}
+        """Instances this process admitted, as written, until a VIM report about them is
+        applied: then only the row's revision needs reading to know it is still so."""
 
     def build(self, instance: Instance) -> None:
         """Sends an admitted instance to the VIM (a refusal puts it in ERROR)."""
+        self._building[instance.id] = instance
         async def create() -> None:
             try:
                 await self.vim.create_server(spec(instance))
@@ -116,7 +121,7 @@ class Lifecycle(BackgroundTask):
                          if u.instance_id in current and u.state in _RELEASING}
 
         async def work(tx: Transaction) -> list[Instance]:
-            locked = await store.get_instances(tx.conn, ids, lock=True)
+            locked = await self._lock(tx.conn, ids)
             again = len(ids) < len(updates)  # an instance reported more than once
             moves = []
             for u in updates:
@@ -134,6 +139,21 @@ class Lifecycle(BackgroundTask):
             return moved
 
         return await self.admission.alongside(releasing, work)
+
+    async def _lock(self, conn: AsyncConnection, ids: Collection[str]) -> dict[str, Instance]:
+        """Locks the instances with these ids; returns them, as admitted by this process where
+        the row's revision shows no change since, else as read."""
+        found: dict[str, Instance] = {}
+        changed = []
+        for instance_id, revision in (await store.lock_revisions(conn, ids)).items():
+            admitted = self._building.pop(instance_id, None)
+            if admitted is not None and admitted.revision == revision:
+                found[instance_id] = admitted
+            else:
+                changed.append(instance_id)
+        if changed:
+            found.update(await store.get_instances(conn, changed))
+        return found
 
     async def _follow_reservations(self) -> None:
         """Destroys the instances of reservations that end, as they end; the first pass (when

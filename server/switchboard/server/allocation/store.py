@@ -86,6 +86,19 @@ async def get_instances(
     return {row.id: _instance(row) for row in rows}
 
 
+_REVISIONS_LOCKED = (
+    select(instances.c.id, instances.c.revision)
+    .where(instances.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(instances.c.id).with_for_update()
+)
+
+
+async def lock_revisions(conn: AsyncConnection, ids: Collection[str]) -> dict[str, int]:
+    """Locks the instances with these ids, in id order; returns their revisions."""
+    rows = await conn.execute(_REVISIONS_LOCKED, {"ids": list(set(ids))})
+    return {row.id: row.revision for row in rows}
+
+
 async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = False
                        ) -> Instance | None:
     return (await get_instances(conn, [instance_id], lock)).get(instance_id)

@@ -41,7 +41,8 @@ async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
 
 async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path: Path) -> None:
     """Every statement through SQLAlchemy is one trip to aiosqlite's thread, whether it returns
-    rows, changes many, streams, or fails; its results come back whole."""
+    rows, changes many, streams, or fails; its results come back whole. A transaction's BEGIN
+    rides with its first statement; one that runs none takes no trip at all."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}")
     await db.create_schema()
     trips: list[str] = []
@@ -55,6 +56,11 @@ async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path
         async with db.write() as conn:
             await conn.execute(head_table.insert().values(id=1, head=0, oldest=1))
         OneTripConnection._execute = counted  # type: ignore[method-assign]
+        async with db.write() as conn:
+            pass
+        async with db.read() as conn:
+            await conn.execute(select(head_table.c.id))
+        assert trips == ["_run", "commit"]
         async with db.write() as conn:
             trips.clear()
             rows = [{"id": i, "head": i, "oldest": 1} for i in range(2, 202)]
@@ -70,6 +76,7 @@ async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path
             with pytest.raises(IntegrityError):
                 await conn.execute(head_table.insert().values(id=1, head=0, oldest=1))
             assert len(trips) == 5
+        assert len(trips) == 6  # and the commit
         async with db.read() as conn:
             count = (await conn.execute(
                 select(head_table.c.id).where(head_table.c.oldest == 2))).all()

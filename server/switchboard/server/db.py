@@ -91,9 +91,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("switchboard_read_only", False)
-        # Straight to aiosqlite, without SQLAlchemy's statement machinery: one trip.
-        conn.connection.dbapi_connection.run_async(
-            lambda driver: driver.execute_fetchall("BEGIN" if read_only else "BEGIN IMMEDIATE"))
+        conn.connection.driver_connection.begin("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class BulkInsert:

@@ -5,6 +5,9 @@ cursor, one to execute, one to fetch the rows, one to close the cursor. Each tri
 a thread wake-up and a `call_soon_threadsafe` back, about 55 µs of CPU and the GIL handed over
 twice. Here a cursor is only a holder of results: execute opens the sqlite3 cursor, runs the
 statement, fetches every row and closes the cursor, all in one trip.
+
+A transaction's BEGIN goes in the same trip as its first statement (`begin`); a transaction
+that ran no statement ends without a trip.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from sqlalchemy.engine import make_url
 _Result = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Result:
-    """On the connection's thread: the statement's description, rowcount, lastrowid and rows."""
+def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
+         many: bool) -> _Result:
+    """On the connection's thread: `begin` if any, then the statement; its description,
+    rowcount, lastrowid and rows."""
     cursor = conn.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -79,15 +86,36 @@ class OneTripCursor:
 class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection handing out `OneTripCursor`s."""
 
+    _begin: str | None = None
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         """A new cursor, at once (entering it, as the adapter does, takes no trip either)."""
         return OneTripCursor(self)
 
+    def begin(self, sql: str) -> None:
+        """Begins a transaction with `sql` (BEGIN, BEGIN IMMEDIATE) in the next trip."""
+        self._begin = sql
+
     async def run(self, sql: str, parameters: Any, many: bool) -> _Result:
-        """Runs one statement on the connection's thread: one trip."""
+        """Runs one statement on the connection's thread (after a pending BEGIN): one trip."""
+        begin, self._begin = self._begin, None
         result: _Result = await self._execute(  # type: ignore[no-untyped-call]
-            _run, self._conn, sql, parameters, many)
+            _run, self._conn, begin, sql, parameters, many)
         return result
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._begin is not None or super().in_transaction
+
+    async def commit(self) -> None:
+        if self._begin is None:
+            await super().commit()
+        self._begin = None  # a transaction that never began has nothing to commit
+
+    async def rollback(self) -> None:
+        if self._begin is None:
+            await super().rollback()
+        self._begin = None
 
 
 def connector(url: str) -> Callable[[], Awaitable[OneTripConnection]]:

@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from switchboard.server.db import BulkInsert, Database
-from switchboard.server.eventlog import head_table
+from switchboard.server.clock import ManualClock
+from switchboard.server.db import BulkWrite, Database, insert_of
+from switchboard.server.eventlog import EventLog, head_table
 from switchboard.server.reservation import store
 from switchboard.server.sqlite_onetrip import OneTripConnection
+
+from support import START
 
 
 async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
@@ -86,26 +89,46 @@ async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path
         await db.close()
 
 
-async def test_bulk_insert_writes_what_an_insert_would(database_url: str) -> None:
-    """Rows sent positionally through the column types' own bind processors read back the same
-    as rows inserted through SQLAlchemy: JSON, booleans, NULLs, big integers, on both engines."""
+async def test_deferred_writes_land_with_the_commit(database_url: str) -> None:
+    """Rows written with `Transaction.defer` go in at commit, through the column types' own bind
+    processors (JSON, booleans, NULLs, big integers read back as SQLAlchemy's insert writes
+    them, updates by key included); statements before the commit do not see them; a deferred
+    write that fails undoes the whole transaction."""
     db = Database(database_url)
     await db.create_schema()
+    log = EventLog(db, ManualClock(START), retention=100)
+    await log.initialize()
+    changes = store.capacity_changes
     rows = [
         {"id": f"c{i}", "pool_id": "p", "increase": i % 2 == 0,
          "amounts": {"cores": i, "ram_mb": 2**40 + i}, "start_time": 2**50 + i,
          "end_time": None if i % 3 else 2**51, "reason": f"reason \u00e9 {i}", "create_time": i}
         for i in range(6)
     ]
-    try:
-        async with db.write() as conn:
-            await conn.execute(store.pools.insert().values(
-                id="p", provider="x", availability_zone="z", create_time=0))
-            await conn.execute(store.capacity_changes.insert(), rows[:3])
-            await BulkInsert(store.capacity_changes).execute(conn, rows[3:])
+    rename = BulkWrite(update(changes).where(changes.c.id == bindparam("change_id"))
+                       .values(reason=bindparam("new_reason")))
+
+    async def stored() -> list[dict[str, Any]]:
         async with db.read() as conn:
-            found = (await conn.execute(
-                select(store.capacity_changes).order_by(store.capacity_changes.c.id))).all()
-        assert [r._asdict() for r in found] == rows
+            found = (await conn.execute(select(changes).order_by(changes.c.id))).all()
+        return [r._asdict() for r in found]
+
+    try:
+        async with log.transaction() as tx:
+            await tx.conn.execute(store.pools.insert().values(
+                id="p", provider="x", availability_zone="z", create_time=0))
+            await tx.conn.execute(changes.insert(), rows[:3])
+            tx.defer(insert_of(changes), *rows[3:])
+            tx.defer(rename, {"change_id": "c1", "new_reason": "renamed"})
+            seen = (await tx.conn.execute(select(changes.c.id))).all()
+            assert len(seen) == 3
+        rows[1]["reason"] = "renamed"
+        assert await stored() == rows
+
+        with pytest.raises(IntegrityError):
+            async with log.transaction() as tx:
+                await tx.conn.execute(changes.delete())
+                tx.defer(insert_of(changes), {**rows[0], "id": "c9"}, {**rows[0], "id": "c9"})
+        assert await stored() == rows
     finally:
         await db.close()

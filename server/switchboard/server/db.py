@@ -9,13 +9,15 @@ locks taken inside the transaction do the serializing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Insert, MetaData, Table, event
+from sqlalchemy import Insert, MetaData, Table, UpdateBase, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
@@ -62,6 +64,18 @@ class Database:
             async with conn.begin():
                 yield conn
 
+    async def flush(self, conn: AsyncConnection,
+                    writes: Mapping[BulkWrite, Sequence[Mapping[str, Any]]]) -> None:
+        """Runs the writes of a transaction about to commit. On SQLite they go with the COMMIT,
+        in its trip to the connection's thread (`sqlite_onetrip`)."""
+        driver = (await conn.get_raw_connection()).driver_connection
+        for write, rows in writes.items():
+            sql, driver_rows = write.driver_rows(conn.dialect, rows)
+            if isinstance(driver, sqlite_onetrip.OneTripConnection):
+                driver.defer(sql, driver_rows)
+            else:
+                await conn.exec_driver_sql(sql, driver_rows)
+
     async def close(self) -> None:
         await self.engine.dispose()
 
@@ -94,32 +108,40 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.connection.driver_connection.begin("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-class BulkInsert:
-    """An INSERT of many whole rows, sent to the driver as positional rows.
+class BulkWrite:
+    """A statement run for many rows whose results nobody reads (an INSERT of whole rows, an
+    UPDATE by key), sent to the driver as positional rows.
 
     SQLAlchemy builds a parameter dictionary per row and then processes it; here the statement
-    is compiled once per dialect, and each row becomes a tuple through the same per-type bind
-    processors SQLAlchemy would apply. Every row must give every column."""
+    is compiled once per dialect, and each row (a mapping of bind names: for an INSERT, column
+    keys) becomes a tuple through the same per-type bind processors SQLAlchemy would apply."""
 
-    def __init__(self, table: Table) -> None:
-        self.table = table
+    def __init__(self, statement: UpdateBase) -> None:
+        self.statement = statement
         self._plans: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 
-    async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-        dialect = conn.dialect
+    def driver_rows(self, dialect: Dialect, rows: Iterable[Mapping[str, Any]]
+                    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The statement as the driver takes it, and the rows as its parameters."""
         plan = self._plans.get(dialect.name)
         if plan is None:
-            compiled = self.table.insert().compile(dialect=dialect)
+            compiled = self.statement.compile(dialect=dialect)
             assert compiled.positiontup is not None
-            columns = self.table.columns
             plan = (str(compiled), [
-                (key, columns[key].type.dialect_impl(dialect).bind_processor(dialect))
-                for key in compiled.positiontup])
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in compiled.positiontup])
             self._plans[dialect.name] = plan
         sql, fields = plan
-        await conn.exec_driver_sql(sql, [
-            tuple(row[key] if process is None else process(row[key]) for key, process in fields)
-            for row in rows])
+        return sql, [
+            tuple(row[name] if process is None else process(row[name])
+                  for name, process in fields)
+            for row in rows]
+
+
+@functools.cache
+def insert_of(table: Table) -> BulkWrite:
+    """The INSERT of whole rows into `table`."""
+    return BulkWrite(table.insert())
 
 
 def insert_if_absent(conn: AsyncConnection, table: Table, **values: Any) -> Insert:

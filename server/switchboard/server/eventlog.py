@@ -8,10 +8,10 @@ out numbers that commit out of order, or never).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.clock import Clock
-from switchboard.server.db import BulkInsert, Database, insert_if_absent, metadata
+from switchboard.server.db import BulkWrite, Database, insert_if_absent, insert_of, metadata
 
 events_table = Table(
     "event_log",
@@ -59,7 +59,7 @@ _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
-_APPEND = BulkInsert(events_table)
+_APPEND = insert_of(events_table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,7 @@ class Transaction:
         self.clock = clock
         self.now = clock.now()
         self.events: list[Event] = []
+        self.deferred: dict[BulkWrite, list[Mapping[str, Any]]] = {}
         self._revised = False
 
     async def next_revision(self) -> int:
@@ -117,6 +118,11 @@ class Transaction:
         """Records an event under a revision taken with `next_revision`."""
         self.events.append(Event(revision, area, kind, key, scope, payload, self.now))
 
+    def defer(self, write: BulkWrite, *rows: Mapping[str, Any]) -> None:
+        """Writes `rows` when the transaction commits (together with the other rows of the same
+        write): for writes that nothing later in the transaction reads."""
+        self.deferred.setdefault(write, []).extend(rows)
+
 
 class EventLog:
     """Appends, reads and compacts the log; tells the local hub about what it committed."""
@@ -139,16 +145,12 @@ class EventLog:
             tx = Transaction(conn, self.clock)
             yield tx
             if tx.events:
-                await _APPEND.execute(
-                    conn,
-                    [
-                        {
-                            "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
-                            "scope": e.scope, "payload": e.payload, "time": e.time,
-                        }
-                        for e in tx.events
-                    ],
-                )
+                tx.defer(_APPEND, *({
+                    "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
+                    "scope": e.scope, "payload": e.payload, "time": e.time,
+                } for e in tx.events))
+            if tx.deferred:
+                await self.db.flush(conn, tx.deferred)
         if tx.events:
             self.on_commit(tx.events)
 

@@ -6,8 +6,9 @@ a thread wake-up and a `call_soon_threadsafe` back, about 55 µs of CPU and the 
 twice. Here a cursor is only a holder of results: execute opens the sqlite3 cursor, runs the
 statement, fetches every row and closes the cursor, all in one trip.
 
-A transaction's BEGIN goes in the same trip as its first statement (`begin`); a transaction
-that ran no statement ends without a trip.
+A transaction's BEGIN goes in the same trip as its first statement (`begin`), and writes
+whose results nobody reads can go in the same trip as its COMMIT (`defer`); a transaction that
+ran no statement ends without a trip.
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+def _commit(conn: sqlite3.Connection, begin: str | None,
+            writes: list[tuple[str, list[Any]]]) -> None:
+    """On the connection's thread: `begin` if any, the deferred writes, then COMMIT; on a
+    failure, ROLLBACK."""
+    try:
+        if begin is not None:
+            conn.execute(begin)
+        for sql, rows in writes:
+            conn.executemany(sql, rows)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
 
 
 class OneTripCursor:
@@ -87,6 +103,7 @@ class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection handing out `OneTripCursor`s."""
 
     _begin: str | None = None
+    _deferred: list[tuple[str, list[Any]]] | None = None
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         """A new cursor, at once (entering it, as the adapter does, takes no trip either)."""
@@ -103,19 +120,30 @@ class OneTripConnection(aiosqlite.Connection):
             _run, self._conn, begin, sql, parameters, many)
         return result
 
+    def defer(self, sql: str, rows: list[Any]) -> None:
+        """Runs `sql` for each of `rows` with the next COMMIT, in its trip (statements later
+        in the transaction do not see them)."""
+        if self._deferred is None:
+            self._deferred = []
+        self._deferred.append((sql, rows))
+
     @property
     def in_transaction(self) -> bool:
         return self._begin is not None or super().in_transaction
 
     async def commit(self) -> None:
-        if self._begin is None:
+        begin, self._begin = self._begin, None
+        writes, self._deferred = self._deferred, None
+        if writes:
+            await self._execute(_commit, self._conn, begin, writes)  # type: ignore[no-untyped-call]
+        elif begin is None:
             await super().commit()
-        self._begin = None  # a transaction that never began has nothing to commit
+        # else: a transaction that never began has nothing to commit
 
     async def rollback(self) -> None:
-        if self._begin is None:
+        begin, self._begin, self._deferred = self._begin, None, None
+        if begin is None:
             await super().rollback()
-        self._begin = None
 
 
 def connector(url: str) -> Callable[[], Awaitable[OneTripConnection]]:

@@ -55,7 +55,7 @@ async def set_statuses(tx: Transaction, moves: Sequence[Move]) -> list[Instance]
                                       move.vim_server_id)
         record_instance_event(tx, revision, "instance.status_changed", i, move.instance.status)
         changed.append(i)
-    await store.save_statuses(tx.conn, changed)
+    tx.defer(store.SAVE_STATUSES, *store.status_rows(changed))
     return changed
 
 

@@ -12,6 +12,7 @@ from switchboard.allocation.v1 import allocation_pb2 as pb
 from switchboard.server.allocation import store
 from switchboard.server.allocation.changes import AREA, record_instance_event
 from switchboard.server.allocation.model import Flavor, Instance, Status
+from switchboard.server.db import insert_of
 from switchboard.server.errors import (
     FailedPrecondition,
     PreconditionViolation,
@@ -22,7 +23,7 @@ from switchboard.server.errors import (
 from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation import claims
 from switchboard.server.reservation import store as reservation_store
-from switchboard.server.reservation.admission import Candidate, Inserts
+from switchboard.server.reservation.admission import Candidate
 from switchboard.server.reservation.convert import resources_pb
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import Claim
@@ -126,7 +127,7 @@ class NewInstance(Candidate[Instance]):
         return _not_allowed("RESERVATION_NOT_ACTIVE", reservation_id,
                             f"is not ACTIVE: it is {found.status.value}")
 
-    def write(self, tx: Transaction, revision: int, inserts: Inserts) -> tuple[Instance, str]:
+    def write(self, tx: Transaction, revision: int) -> tuple[Instance, str]:
         body = self.request.instance
         need = self.flavor.amounts()
         instance = Instance(
@@ -138,8 +139,8 @@ class NewInstance(Candidate[Instance]):
         )
         self.created_pb = record_instance_event(tx, revision, "instance.created",
                                                 instance).instance
-        inserts.add(store.instances, store.instance_values(instance))
-        claims.hold(inserts, instance.id, instance.pool_id, need, tx.now, body.reservation_id)
+        tx.defer(insert_of(store.instances), store.instance_values(instance))
+        claims.hold(tx, instance.id, instance.pool_id, need, tx.now, body.reservation_id)
         return instance, instance.id
 
     def committed(self, result: Instance) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.allocation.model import Instance, Status
-from switchboard.server.db import metadata
+from switchboard.server.db import BulkWrite, metadata
 from switchboard.server.reservation.model import Status as ReservationStatus
 from switchboard.server.reservation.store import reservations
 
@@ -104,17 +104,18 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
     return (await get_instances(conn, [instance_id], lock)).get(instance_id)
 
 
-_SAVE_STATUSES = update(instances).where(instances.c.id == bindparam("instance_id")).values(
-    {name: bindparam(name)
-     for name in ("status", "status_message", "vim_server_id", "update_time", "revision")})
+SAVE_STATUSES = BulkWrite(update(instances).where(instances.c.id == bindparam("instance_id"))
+                          .values({name: bindparam(name) for name in (
+                              "status", "status_message", "vim_server_id", "update_time",
+                              "revision")}))
+"""Writes the status fields of instances, from `status_rows`."""
 
 
-async def save_statuses(conn: AsyncConnection, changed: Sequence[Instance]) -> None:
-    """Writes the status fields of instances (one statement for all of them)."""
-    await conn.execute(_SAVE_STATUSES, [
+def status_rows(changed: Sequence[Instance]) -> list[dict[str, Any]]:
+    return [
         {"instance_id": i.id, "status": i.status.value, "status_message": i.status_message,
          "vim_server_id": i.vim_server_id, "update_time": i.update_time, "revision": i.revision}
-        for i in changed])
+        for i in changed]
 
 
 async def list_instances(

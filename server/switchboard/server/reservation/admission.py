@@ -17,16 +17,13 @@ candidates are admitted again on their own: a failing rider never fails a create
 from __future__ import annotations
 
 import asyncio
-import functools
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server import idempotency
-from switchboard.server.db import BulkInsert
 from switchboard.server.errors import SwitchboardError, Violations
 from switchboard.server.eventlog import EventLog, Transaction
 from switchboard.server.reservation import store
@@ -36,26 +33,6 @@ from switchboard.server.tasks import BackgroundTask
 MAX_BATCH = 256
 
 T = TypeVar("T")
-
-
-class Inserts:
-    """Rows a batch writes, per table, inserted together at the end of the batch."""
-
-    def __init__(self) -> None:
-        self.rows: dict[Table, list[dict[str, Any]]] = {}
-
-    def add(self, table: Table, row: Mapping[str, Any]) -> None:
-        self.rows.setdefault(table, []).append(dict(row))
-
-    async def execute(self, conn: AsyncConnection) -> None:
-        for table, rows in self.rows.items():
-            await _insert(table).execute(conn, rows)
-
-
-@functools.cache
-def _insert(table: Table) -> BulkInsert:
-    """A table's INSERT, built once."""
-    return BulkInsert(table)
 
 
 class Candidate(ABC, Generic[T]):
@@ -82,8 +59,9 @@ class Candidate(ABC, Generic[T]):
         (None when the pool does not exist)."""
 
     @abstractmethod
-    def write(self, tx: Transaction, revision: int, inserts: Inserts) -> tuple[T, str]:
-        """Writes the admitted resource under `revision`; returns it and its id."""
+    def write(self, tx: Transaction, revision: int) -> tuple[T, str]:
+        """Writes the admitted resource under `revision` (its rows deferred to the commit,
+        `Transaction.defer`); returns it and its id."""
 
     def committed(self, result: T) -> None:
         """Called once the batch that created `result` has committed."""
@@ -162,14 +140,12 @@ class Admission(BackgroundTask):
                         if outcomes[i] is None:
                             admitted.append(i)
                 if admitted:
-                    inserts = Inserts()
                     revisions = await tx.next_revisions(len(admitted))
                     for i, revision in zip(admitted, revisions, strict=True):
                         candidate = batch[i]
-                        outcomes[i], resource_id = candidate.write(tx, revision, inserts)
+                        outcomes[i], resource_id = candidate.write(tx, revision)
                         await idempotency.remember(tx.conn, candidate.method,
                                                    candidate.request_id, resource_id)
-                    await inserts.execute(tx.conn)
                     written = admitted
             for pool_id, version in versions.items():
                 if pool_id in self._holdings:

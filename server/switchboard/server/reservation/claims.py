@@ -15,14 +15,15 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.reservation.admission import Inserts
+from switchboard.server.db import insert_of
+from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation.store import allocations
 
 
-def hold(inserts: Inserts, claim_id: str, pool_id: str, amounts: Mapping[str, int], start: int,
+def hold(tx: Transaction, claim_id: str, pool_id: str, amounts: Mapping[str, int], start: int,
          reservation_id: str = "") -> None:
-    """Records capacity held by an instance from `start` until released."""
-    inserts.add(allocations, {
+    """Records capacity held by an instance from `start` until released (written at commit)."""
+    tx.defer(insert_of(allocations), {
         "id": claim_id, "pool_id": pool_id, "reservation_id": reservation_id or None,
         "amounts": dict(amounts), "start_time": start, "end_time": None,
     })

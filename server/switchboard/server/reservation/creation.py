@@ -8,10 +8,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.server.db import insert_of
 from switchboard.server.errors import ResourceExhausted, Violations
 from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation import store
-from switchboard.server.reservation.admission import Candidate, Inserts
+from switchboard.server.reservation.admission import Candidate
 from switchboard.server.reservation.changes import record_reservation_event
 from switchboard.server.reservation.convert import PRIORITY_FROM_PB, resources_pb
 from switchboard.server.reservation.holdings import PoolHoldings
@@ -95,10 +96,10 @@ class NewReservation(Candidate[Reservation]):
         )
         holdings.add(self.admitted.claim())
 
-    def write(self, tx: Transaction, revision: int, inserts: Inserts) -> tuple[Reservation, str]:
+    def write(self, tx: Transaction, revision: int) -> tuple[Reservation, str]:
         assert self.admitted is not None
         r = self.admitted.with_revisions(revision)
         self.created_pb = record_reservation_event(tx, revision, "reservation.created",
                                                    r).reservation
-        inserts.add(store.reservations, store.reservation_values(r))
+        tx.defer(insert_of(store.reservations), store.reservation_values(r))
         return r, r.id

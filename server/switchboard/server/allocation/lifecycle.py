@@ -66,6 +66,7 @@ class Lifecycle(BackgroundTask):
     def build(self, instance: Instance) -> None:
         """Sends an admitted instance to the VIM (a refusal puts it in ERROR)."""
         self._building[instance.id] = instance
+
         async def create() -> None:
             try:
                 await self.vim.create_server(spec(instance))

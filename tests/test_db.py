@@ -132,3 +132,23 @@ async def test_deferred_writes_land_with_the_commit(database_url: str) -> None:
         assert await stored() == rows
     finally:
         await db.close()
+
+
+async def test_revisions_taken_twice_in_a_transaction(database_url: str) -> None:
+    """Later calls count on from the first without going to the database; the head they reach
+    is what commits, and the next transaction goes on from it."""
+    db = Database(database_url)
+    await db.create_schema()
+    log = EventLog(db, ManualClock(START), retention=100)
+    await log.initialize()
+    try:
+        async with log.transaction() as tx:
+            taken = [await tx.next_revisions(3), await tx.next_revisions(2),
+                     await tx.next_revisions(1)]
+        assert [list(r) for r in taken] == [[1, 2, 3], [4, 5], [6]]
+        assert await log.bounds() == (1, 6)
+        async with log.transaction() as tx:
+            assert list(await tx.next_revisions(2)) == [7, 8]
+        assert await log.bounds() == (1, 8)
+    finally:
+        await db.close()

@@ -59,6 +59,8 @@ _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
+_SET_HEAD = BulkWrite(update(head_table).where(head_table.c.id == bindparam("head_id"))
+                      .values(head=bindparam("head")))
 _APPEND = insert_of(events_table)
 
 
@@ -94,7 +96,7 @@ class Transaction:
         self.now = clock.now()
         self.events: list[Event] = []
         self.deferred: dict[BulkWrite, list[Mapping[str, Any]]] = {}
-        self._revised = False
+        self._last: int | None = None
 
     async def next_revision(self) -> int:
         """Takes the next revision; from here on this transaction serializes every other writer.
@@ -105,13 +107,17 @@ class Transaction:
         return (await self.next_revisions(1))[0]
 
     async def next_revisions(self, count: int) -> range:
-        """Takes `count` consecutive revisions at once (see `next_revision`)."""
-        result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
-        if not self._revised:
-            self._revised = True
+        """Takes `count` consecutive revisions at once (see `next_revision`). Only the first
+        call goes to the database, where it locks the head; later ones count on from there, and
+        the head they reach is written at commit."""
+        if self._last is None:
+            result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
             self.now = max(self.now, self.clock.now())
-        last = int(result.scalar_one())
-        return range(last - count + 1, last + 1)
+            self._last = int(result.scalar_one())
+        else:
+            self._last += count
+            self.deferred[_SET_HEAD] = [{"head_id": 1, "head": self._last}]
+        return range(self._last - count + 1, self._last + 1)
 
     def append(self, revision: int, area: str, kind: str, key: str, scope: str,
                payload: bytes) -> None:

@@ -52,10 +52,11 @@ async def wait_ready(target: str) -> None:
 def py_spy_record(executable: str, pid: int, seconds: float, output: str,
                   flags: Sequence[str] = ("--nonblocking",)) -> subprocess.Popen[bytes]:
     """`py-spy record` of process `pid` for `seconds` into `output`: collapsed stacks for .txt,
-    speedscope for .json, else a flame graph SVG."""
+    speedscope for .json, else a flame graph SVG; 100 samples/s unless `flags` give a rate."""
     fmt = ("speedscope" if output.endswith(".json")
            else "raw" if output.endswith(".txt") else "flamegraph")
+    rate = [] if any(f in ("-r", "--rate") or f.startswith("--rate=") for f in flags) else ["-r", "100"]
     return subprocess.Popen(
-        [executable, "record", "-p", str(pid), "-d", str(int(seconds) + 1), "-r", "100",
+        [executable, "record", "-p", str(pid), "-d", str(int(seconds) + 1), *rate,
          "-f", fmt, "-o", output, *flags],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -16,7 +16,17 @@ from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
 
-from support import HOUR, START, Collector, allocate, bad_fields, detail, make_pool, reserve
+from support import (
+    HOUR,
+    START,
+    Collector,
+    allocate,
+    at,
+    bad_fields,
+    detail,
+    make_pool,
+    reserve,
+)
 
 POOL = {"instances": 10, "cores": 16, "ram_mb": 32768, "gigabytes": 400}
 ONE_MEDIUM = {"instances": 1, "cores": 2, "ram_mb": 4096, "gigabytes": 40}
@@ -75,12 +85,16 @@ async def test_reservation_already_ended(server: App, client: AsyncClient,
         "RESERVATION_NOT_ACTIVE: is not ACTIVE: it ended at 2030-01-01T01:00:00Z")
 
 
+@pytest.mark.parametrize("pool_changed", [False, True])
 async def test_reservation_window_over_before_the_sweeper_moved_it(
-        server: App, client: AsyncClient, clock: ManualClock) -> None:
+        server: App, client: AsyncClient, clock: ManualClock, pool_changed: bool) -> None:
     await make_pool(client, **POOL)
     r = await reserve(client, 0, 1, **ONE_MEDIUM)
     await server.sweeper.stop()  # its status stays ACTIVE; the window decides
     clock.set(START + HOUR)
+    if pool_changed:  # admission reads the pool's holdings again, now without the reservation
+        await client.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+            pool_id="pool-a", resources=pb.Resources(cores=1), start_time=at(1)))
     error = await rejected(server, client, lambda: allocate(client, reservation_id=r.id))
     assert precondition(error) == (
         "RESERVATION_NOT_ACTIVE: is not ACTIVE: it ended at 2030-01-01T01:00:00Z")

@@ -99,7 +99,7 @@ class NewInstance(Candidate[Instance]):
             return
         claim = holdings.reservation(reservation_id)
         if claim is None:
-            raise await self._not_holding(tx.conn, reservation_id)
+            raise await self._not_holding(tx, reservation_id)
         assert claim.end is not None
         if tx.now < claim.start:
             raise _not_allowed("RESERVATION_NOT_ACTIVE", reservation_id,
@@ -113,16 +113,17 @@ class NewInstance(Candidate[Instance]):
                          body.pool_id, reservation_id, self.flavor, left)
         holdings.add_inside(reservation_id, need)
 
-    async def _not_holding(self, conn: AsyncConnection, reservation_id: str) -> SwitchboardError:
-        """Why a reservation holds nothing in the instance's pool."""
-        found = await reservation_store.get_reservation(conn, reservation_id)
+    async def _not_holding(self, tx: Transaction, reservation_id: str) -> SwitchboardError:
+        """Why a reservation holds nothing in the instance's pool now (its window may be over
+        before the sweeper has moved its status)."""
+        found = await reservation_store.get_reservation(tx.conn, reservation_id)
         if found is None:
             return _not_allowed("RESERVATION_NOT_FOUND", reservation_id, "does not exist")
         if found.pool_id != self.pool_id:
             return _not_allowed(
                 "RESERVATION_OTHER_POOL", reservation_id,
                 f"is in pool {found.pool_id!r}, not {self.pool_id!r}")
-        if found.status is ReservationStatus.EXPIRED:
+        if found.status is ReservationStatus.EXPIRED or found.end <= tx.now:
             return _ended(reservation_id, found.end)
         return _not_allowed("RESERVATION_NOT_ACTIVE", reservation_id,
                             f"is not ACTIVE: it is {found.status.value}")

@@ -3,7 +3,6 @@ instances) or against capacity no reservation holds, now and from now on."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,6 +20,7 @@ from switchboard.server.errors import (
     Violations,
 )
 from switchboard.server.eventlog import Transaction
+from switchboard.server.ids import new_id
 from switchboard.server.reservation import claims
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Candidate
@@ -71,7 +71,7 @@ class NewInstance(Candidate[Instance]):
         self.request = request
         self.flavor = flavor
         self.on_created = on_created
-        self.id = str(uuid.uuid4())
+        self.id = new_id()
         self.created_pb: pb.Instance | None = None
         """The instance as its event carries it, once this call has created it."""
 

@@ -3,14 +3,13 @@ shortfall detail that says what would fit instead."""
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.db import insert_of
 from switchboard.server.errors import ResourceExhausted, Violations
 from switchboard.server.eventlog import Transaction
+from switchboard.server.ids import new_id
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Candidate
 from switchboard.server.reservation.changes import record_reservation_event
@@ -89,7 +88,7 @@ class NewReservation(Candidate[Reservation]):
             wide = holdings.ledger(start, horizon + (end - start))
             raise shortfall(body.pool_id, start, end, self.amounts, wide, horizon, None)
         self.admitted = Reservation(
-            id=str(uuid.uuid4()), pool_id=body.pool_id, name=body.name, start=start, end=end,
+            id=new_id(), pool_id=body.pool_id, name=body.name, start=start, end=end,
             amounts=self.amounts, priority=PRIORITY_FROM_PB[body.priority],
             status=status_at(start, end, tx.now), create_time=tx.now, update_time=tx.now,
             created_revision=0, revision=0,

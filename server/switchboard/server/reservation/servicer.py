@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +17,7 @@ from switchboard.server.errors import (
     Violations,
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
+from switchboard.server.ids import new_id
 from switchboard.server.paging import (
     decode_revision_token,
     decode_token,
@@ -64,10 +64,6 @@ from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
 CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
 
@@ -184,7 +180,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")
             v.raise_if_any()
             change = CapacityChange(
-                _new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
+                new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
             )
             await store.insert_change(tx.conn, change)
             await idempotency.remember(tx.conn, method, request.request_id, change.id)

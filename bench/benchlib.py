@@ -55,7 +55,8 @@ def py_spy_record(executable: str, pid: int, seconds: float, output: str,
     speedscope for .json, else a flame graph SVG; 100 samples/s unless `flags` give a rate."""
     fmt = ("speedscope" if output.endswith(".json")
            else "raw" if output.endswith(".txt") else "flamegraph")
-    rate = [] if any(f in ("-r", "--rate") or f.startswith("--rate=") for f in flags) else ["-r", "100"]
+    rated = any(f in ("-r", "--rate") or f.startswith("--rate=") for f in flags)
+    rate = [] if rated else ["-r", "100"]
     return subprocess.Popen(
         [executable, "record", "-p", str(pid), "-d", str(int(seconds) + 1), *rate,
          "-f", fmt, "-o", output, *flags],

@@ -121,6 +121,29 @@ async def test_instance_destroyed_while_building(start_server: StartServer,
         await watch.close()
 
 
+async def test_instance_destroyed_through_another_process_while_building(
+        start_server: StartServer, clock: ManualClock) -> None:
+    """The build report reaching the process that admitted an instance finds the instance
+    destroyed meanwhile through another process sharing the database: it changes nothing."""
+    app = await start_server(vim_build_seconds=60, vim_delete_seconds=30)
+    other = await start_server(vim_build_seconds=60, vim_delete_seconds=30)
+    async with connected(app) as client, connected(other) as other_client:
+        await make_pool(client, **POOL)
+        watch = await Collector(client.allocations.WatchInstances(
+            apb.WatchInstancesRequest())).live()
+        doomed, kept = await allocate(client), await allocate(client)
+        destroyed = await other_client.allocations.DestroyInstance(
+            apb.DestroyInstanceRequest(instance_id=doomed.id))
+        assert destroyed.instance.status == DELETING
+        clock.advance(30)
+        await watch.wait_for(lambda c: statuses(c, doomed.id)[-1:] == [DELETED])
+        clock.advance(30)  # both builds finish on `app`, the destroyed instance's first
+        await watch.wait_for(lambda c: statuses(c, kept.id)[-1:] == [ACTIVE])
+        assert statuses(watch, doomed.id) == [BUILDING, DELETING, DELETED]
+        assert (await figures_now(client, clock)).allocated.cores == kept.resources.cores
+        await watch.close()
+
+
 async def test_unreserved_instance_holds_capacity_until_destroyed(
         start_server: StartServer, clock: ManualClock) -> None:
     app = await start_server(vim_build_seconds=0, vim_delete_seconds=0)

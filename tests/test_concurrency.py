@@ -21,6 +21,7 @@ from switchboard.server.reservation import store
 from switchboard.server.reservation.model import CapacityChange
 from switchboard.server.timestamps import from_micros, to_micros
 
+from conftest import StartServer
 from support import HOUR, at, make_pool, reserve, server_process
 
 CAPACITY = 100
@@ -229,3 +230,25 @@ async def test_work_riding_in_an_admission_batch(server: App, client: AsyncClien
     assert {o.code() for o in outcomes} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
     listed = await client.reservations.ListReservations(pb.ListReservationsRequest())
     assert sorted(r.resources.cores for r in listed.reservations) == [1, 2, 2]
+
+
+async def test_admission_counts_on_its_cache_only_until_another_process_writes(
+        start_server: StartServer) -> None:
+    """Each server admits against the pool holdings it has cached, without reading them while
+    no other process wrote; once another server sharing the database took capacity, a batch is
+    admitted against what is stored instead, so neither over-commits."""
+    a, b = await start_server(), await start_server()
+    async with AsyncClient(f"127.0.0.1:{a.port}") as on_a, \
+            AsyncClient(f"127.0.0.1:{b.port}") as on_b:
+        await make_pool(on_a, cores=10)
+        await reserve(on_a, 1, 2, cores=4)  # a has the pool's holdings cached now
+        await reserve(on_b, 1, 2, cores=4)
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reserve(on_a, 1, 2, cores=4)  # as cached, 6 cores are free; 2 are
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        await reserve(on_a, 1, 2, cores=2)
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reserve(on_b, 1, 2, cores=1)
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        listed = await on_b.reservations.ListReservations(pb.ListReservationsRequest())
+        assert sorted(r.resources.cores for r in listed.reservations) == [2, 4, 4]

@@ -10,8 +10,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.server.clock import ManualClock
-from switchboard.server.db import BulkWrite, Database, insert_of
-from switchboard.server.eventlog import EventLog, head_table
+from switchboard.server.db import BulkWrite, Database, StaleWrite, insert_of
+from switchboard.server.eventlog import EventLog, events_table, head_table
 from switchboard.server.reservation import store
 from switchboard.server.sqlite_onetrip import OneTripConnection
 
@@ -152,3 +152,89 @@ async def test_revisions_taken_twice_in_a_transaction(database_url: str) -> None
         assert await log.bounds() == (1, 8)
     finally:
         await db.close()
+
+
+async def test_guarded_write_finding_its_row_changed_undoes_the_transaction(
+        database_url: str) -> None:
+    """A guarded write whose rows are as the transaction counted on commits; one that finds a
+    row changed (its guard matches nothing) fails the whole transaction with StaleWrite."""
+    db = Database(database_url)
+    await db.create_schema()
+    log = EventLog(db, ManualClock(START), retention=100)
+    await log.initialize()
+    pools = store.pools
+    move = BulkWrite(update(pools)
+                     .where(pools.c.id == bindparam("pool_id"), pools.c.version == bindparam("was"))
+                     .values(version=bindparam("version")), guarded=True)
+
+    async def versions() -> dict[str, int]:
+        async with db.read() as conn:
+            return {r.id: r.version for r in await conn.execute(select(pools))}
+
+    try:
+        async with log.transaction() as tx:
+            for pool_id in ("p", "q"):
+                await tx.conn.execute(pools.insert().values(
+                    id=pool_id, provider="x", availability_zone="z", create_time=0))
+        async with log.transaction() as tx:
+            tx.defer(move, {"pool_id": "p", "was": 0, "version": 1},
+                     {"pool_id": "q", "was": 0, "version": 1})
+        assert await versions() == {"p": 1, "q": 1}
+        for stale in ({"pool_id": "p", "was": 0, "version": 1},  # p is at 1 now
+                      {"pool_id": "r", "was": 0, "version": 1}):  # no such row
+            with pytest.raises(StaleWrite):
+                async with log.transaction() as tx:
+                    await tx.conn.execute(update(pools).values(provider="changed"))
+                    tx.defer(move, {"pool_id": "q", "was": 1, "version": 2}, stale)
+            assert await versions() == {"p": 1, "q": 1}
+        async with db.read() as conn:
+            assert {r.provider for r in await conn.execute(select(pools))} == {"x"}
+    finally:
+        await db.close()
+
+
+async def test_optimistic_transactions_count_on_the_head_this_process_committed(
+        database_url: str) -> None:
+    """On SQLite, whose writes this process serializes, an optimistic transaction takes its
+    revisions from the head this process last committed, without reading it: a transaction that
+    only writes takes one trip. If another process moved the head meanwhile, its commit fails
+    with StaleWrite and writes nothing; the next one reads the head again. On PostgreSQL the
+    request for an optimistic transaction is not taken up."""
+    db, other = Database(database_url), Database(database_url)
+    await db.create_schema()
+    log, other_log = (EventLog(d, ManualClock(START), retention=100) for d in (db, other))
+    await log.initialize()
+    trips: list[str] = []
+    original = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    async def append(on: EventLog, count: int, optimistic: bool) -> list[int]:
+        async with on.transaction(optimistic) as tx:
+            assert tx.optimistic == (optimistic and db.is_sqlite)
+            taken = list(await tx.next_revisions(count))
+            for revision in taken:
+                tx.append(revision, "test", "test.event", "k", "s", b"")
+        return taken
+
+    try:
+        assert await append(log, 2, optimistic=True) == [1, 2]  # nothing cached yet: read
+        OneTripConnection._execute = counted  # type: ignore[method-assign]
+        assert await append(log, 2, optimistic=True) == [3, 4]
+        assert trips == (["_commit"] if db.is_sqlite else [])
+        assert await append(other_log, 1, optimistic=False) == [5]
+        if db.is_sqlite:
+            with pytest.raises(StaleWrite):
+                await append(log, 1, optimistic=True)
+            assert await log.bounds() == (1, 5)
+        assert await append(log, 1, optimistic=True) == [6]
+        assert await log.bounds() == (1, 6)
+        async with db.read() as conn:
+            stored = await conn.execute(select(events_table.c.revision))
+            assert sorted(r.revision for r in stored) == [1, 2, 3, 4, 5, 6]
+    finally:
+        OneTripConnection._execute = original  # type: ignore[method-assign]
+        await db.close()
+        await other.close()

@@ -34,6 +34,9 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self.serializes_writes = self._write_lock is not None
+        """Whether this process runs one write transaction at a time: then what the last one
+        left can be counted on, checked at commit by guarded writes (`BulkWrite`)."""
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(
                 url, async_creator=sqlite_onetrip.connector(url), pool_size=8, max_overflow=8,
@@ -66,15 +69,20 @@ class Database:
 
     async def flush(self, conn: AsyncConnection,
                     writes: Mapping[BulkWrite, Sequence[Mapping[str, Any]]]) -> None:
-        """Runs the writes of a transaction about to commit. On SQLite they go with the COMMIT,
-        in its trip to the connection's thread (`sqlite_onetrip`)."""
+        """Runs the writes of a transaction about to commit, guarded ones first (raising
+        `StaleWrite` if one changed fewer rows than it has). On SQLite they go with the COMMIT,
+        in its trip to the connection's thread (`sqlite_onetrip`), and so do the checks."""
         driver = (await conn.get_raw_connection()).driver_connection
-        for write, rows in writes.items():
+        for write, rows in sorted(writes.items(), key=lambda item: not item[0].guarded):
             sql, driver_rows = write.driver_rows(conn.dialect, rows)
             if isinstance(driver, sqlite_onetrip.OneTripConnection):
-                driver.defer(sql, driver_rows)
-            else:
+                check = _changes(len(driver_rows)) if write.guarded else None
+                driver.defer(sql, driver_rows, check)
+            elif not write.guarded:
                 await conn.exec_driver_sql(sql, driver_rows)
+            else:
+                for row in driver_rows:
+                    _changes(1)((await conn.exec_driver_sql(sql, row)).rowcount)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -108,16 +116,36 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.connection.driver_connection.begin("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class StaleWrite(Exception):
+    """A guarded write found a row other than the transaction counted on: another writer changed
+    it. The transaction is rolled back; read again and retry."""
+
+
+def _changes(expected: int) -> Callable[[int], None]:
+    """The check of a guarded write: it changed `expected` rows, or the transaction fails."""
+
+    def check(changed: int) -> None:
+        if changed != expected:
+            raise StaleWrite(f"{expected - changed} of {expected} guarded rows had changed")
+
+    return check
+
+
 class BulkWrite:
     """A statement run for many rows whose results nobody reads (an INSERT of whole rows, an
     UPDATE by key), sent to the driver as positional rows.
 
     SQLAlchemy builds a parameter dictionary per row and then processes it; here the statement
     is compiled once per dialect, and each row (a mapping of bind names: for an INSERT, column
-    keys) becomes a tuple through the same per-type bind processors SQLAlchemy would apply."""
+    keys) becomes a tuple through the same per-type bind processors SQLAlchemy would apply.
 
-    def __init__(self, statement: UpdateBase) -> None:
+    A `guarded` write is an UPDATE by key whose WHERE also names the values the transaction
+    counted on; it runs before the other writes, and every row must change exactly one row, or
+    the transaction fails (`StaleWrite`)."""
+
+    def __init__(self, statement: UpdateBase, guarded: bool = False) -> None:
         self.statement = statement
+        self.guarded = guarded
         self._plans: dict[str, tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 
     def driver_rows(self, dialect: Dialect, rows: Iterable[Mapping[str, Any]]

@@ -28,7 +28,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.clock import Clock
-from switchboard.server.db import BulkWrite, Database, insert_if_absent, insert_of, metadata
+from switchboard.server.db import (
+    BulkWrite,
+    Database,
+    StaleWrite,
+    insert_if_absent,
+    insert_of,
+    metadata,
+)
 
 events_table = Table(
     "event_log",
@@ -59,8 +66,11 @@ _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
-_SET_HEAD = BulkWrite(update(head_table).where(head_table.c.id == bindparam("head_id"))
-                      .values(head=bindparam("head")))
+_MOVE_HEAD = BulkWrite(
+    update(head_table)
+    .where(head_table.c.id == bindparam("head_id"), head_table.c.head == bindparam("was"))
+    .values(head=bindparam("head")),
+    guarded=True)
 _APPEND = insert_of(events_table)
 
 
@@ -88,14 +98,23 @@ class Event:
 
 
 class Transaction:
-    """A write transaction: the connection, the clock reading, and the events it appends."""
+    """A write transaction: the connection, the clock reading, and the events it appends.
 
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+    An `optimistic` one counts on what this process's last write transactions left (the head,
+    cached pool holdings, instances as admitted) without reading it, and checks at commit with
+    guarded writes (`BulkWrite`): it fails with `StaleWrite` if that changed meanwhile. Only
+    where the database's writes are serialized in-process (`Database.serializes_writes`)."""
+
+    def __init__(self, conn: AsyncConnection, clock: Clock, optimistic: bool = False,
+                 head: int | None = None) -> None:
         self.conn = conn
         self.clock = clock
+        self.optimistic = optimistic
         self.now = clock.now()
         self.events: list[Event] = []
         self.deferred: dict[BulkWrite, list[Mapping[str, Any]]] = {}
+        self._head = head if optimistic else None
+        self._taken: int | None = None
         self._last: int | None = None
 
     async def next_revision(self) -> int:
@@ -108,16 +127,24 @@ class Transaction:
 
     async def next_revisions(self, count: int) -> range:
         """Takes `count` consecutive revisions at once (see `next_revision`). Only the first
-        call goes to the database, where it locks the head; later ones count on from there, and
-        the head they reach is written at commit."""
+        call goes to the database, where it locks the head (an optimistic transaction's does
+        not: it counts on from the head this process last committed); later ones count on from
+        there, and the head they reach is written at commit."""
         if self._last is None:
-            result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
             self.now = max(self.now, self.clock.now())
-            self._last = int(result.scalar_one())
-        else:
-            self._last += count
-            self.deferred[_SET_HEAD] = [{"head_id": 1, "head": self._last}]
+            if self._head is None:
+                result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
+                self._taken = self._last = int(result.scalar_one())
+                return range(self._last - count + 1, self._last + 1)
+            self._taken = self._last = self._head
+        self._last += count
+        self.deferred[_MOVE_HEAD] = [{"head_id": 1, "was": self._taken, "head": self._last}]
         return range(self._last - count + 1, self._last + 1)
+
+    @property
+    def head(self) -> int | None:
+        """The last revision this transaction took, if any."""
+        return self._last
 
     def append(self, revision: int, area: str, kind: str, key: str, scope: str,
                payload: bytes) -> None:
@@ -138,6 +165,9 @@ class EventLog:
         self.clock = clock
         self.retention = retention
         self.on_commit: Callable[[Sequence[Event]], None] = lambda events: None
+        self._head: int | None = None
+        """The head as this process's last write transaction that took revisions committed
+        it, for optimistic transactions to count on."""
 
     async def initialize(self) -> None:
         """Creates the head row if the database is new."""
@@ -145,18 +175,26 @@ class EventLog:
             await conn.execute(insert_if_absent(conn, head_table, id=1, head=0, oldest=1))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """A write transaction whose events commit with it; listeners hear of them after."""
-        async with self.db.write() as conn:
-            tx = Transaction(conn, self.clock)
-            yield tx
-            if tx.events:
-                tx.defer(_APPEND, *({
-                    "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
-                    "scope": e.scope, "payload": e.payload, "time": e.time,
-                } for e in tx.events))
-            if tx.deferred:
-                await self.db.flush(conn, tx.deferred)
+    async def transaction(self, optimistic: bool = False) -> AsyncIterator[Transaction]:
+        """A write transaction whose events commit with it; listeners hear of them after.
+        `optimistic` asks for an optimistic one (`Transaction`) where the database allows."""
+        try:
+            async with self.db.write() as conn:
+                tx = Transaction(conn, self.clock, optimistic and self.db.serializes_writes,
+                                 self._head)
+                yield tx
+                if tx.events:
+                    tx.defer(_APPEND, *({
+                        "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
+                        "scope": e.scope, "payload": e.payload, "time": e.time,
+                    } for e in tx.events))
+                if tx.deferred:
+                    await self.db.flush(conn, tx.deferred)
+        except StaleWrite:
+            self._head = None
+            raise
+        if tx.head is not None and self.db.serializes_writes:
+            self._head = tx.head
         if tx.events:
             self.on_commit(tx.events)
 

@@ -21,6 +21,7 @@ import aiosqlite
 from sqlalchemy.engine import make_url
 
 _Result = tuple[Any, int, int | None, list[Any]]
+_Write = tuple[str, list[Any], Callable[[int], None] | None]
 
 
 def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
@@ -41,15 +42,16 @@ def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
         cursor.close()
 
 
-def _commit(conn: sqlite3.Connection, begin: str | None,
-            writes: list[tuple[str, list[Any]]]) -> None:
-    """On the connection's thread: `begin` if any, the deferred writes, then COMMIT; on a
-    failure, ROLLBACK."""
+def _commit(conn: sqlite3.Connection, begin: str | None, writes: list[_Write]) -> None:
+    """On the connection's thread: `begin` if any, the deferred writes (each followed by its
+    check of how many rows it changed), then COMMIT; on a failure, ROLLBACK."""
     try:
         if begin is not None:
             conn.execute(begin)
-        for sql, rows in writes:
-            conn.executemany(sql, rows)
+        for sql, rows, check in writes:
+            changed = conn.executemany(sql, rows).rowcount
+            if check is not None:
+                check(changed)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -103,7 +105,7 @@ class OneTripConnection(aiosqlite.Connection):
     """An aiosqlite connection handing out `OneTripCursor`s."""
 
     _begin: str | None = None
-    _deferred: list[tuple[str, list[Any]]] | None = None
+    _deferred: list[_Write] | None = None
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         """A new cursor, at once (entering it, as the adapter does, takes no trip either)."""
@@ -120,12 +122,14 @@ class OneTripConnection(aiosqlite.Connection):
             _run, self._conn, begin, sql, parameters, many)
         return result
 
-    def defer(self, sql: str, rows: list[Any]) -> None:
+    def defer(self, sql: str, rows: list[Any],
+              check: Callable[[int], None] | None = None) -> None:
         """Runs `sql` for each of `rows` with the next COMMIT, in its trip (statements later
-        in the transaction do not see them)."""
+        in the transaction do not see them); then `check`, if given, with the number of rows
+        changed: if it raises, the transaction is rolled back and the COMMIT raises that."""
         if self._deferred is None:
             self._deferred = []
-        self._deferred.append((sql, rows))
+        self._deferred.append((sql, rows, check))
 
     @property
     def in_transaction(self) -> bool:

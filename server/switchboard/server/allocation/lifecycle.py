@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as reservation_pb
 from switchboard.server.allocation import store
@@ -122,7 +121,7 @@ class Lifecycle(BackgroundTask):
                          if u.instance_id in current and u.state in _RELEASING}
 
         async def work(tx: Transaction) -> list[Instance]:
-            locked = await self._lock(tx.conn, ids)
+            locked = await self._lock(tx, ids)
             again = len(ids) < len(updates)  # an instance reported more than once
             moves = []
             for u in updates:
@@ -141,19 +140,29 @@ class Lifecycle(BackgroundTask):
 
         return await self.admission.alongside(releasing, work)
 
-    async def _lock(self, conn: AsyncConnection, ids: Collection[str]) -> dict[str, Instance]:
+    async def _lock(self, tx: Transaction, ids: Collection[str]) -> dict[str, Instance]:
         """Locks the instances with these ids; returns them, as admitted by this process where
-        the row's revision shows no change since, else as read."""
+        the row's revision shows no change since, else as read. An optimistic transaction
+        reads none of those this process admitted: their revisions are checked at commit."""
         found: dict[str, Instance] = {}
+        if tx.optimistic:
+            for instance_id in ids:
+                admitted = self._building.pop(instance_id, None)
+                if admitted is not None:
+                    found[instance_id] = admitted
+            store.check_revisions(tx, found.values())
+            ids = [i for i in ids if i not in found]
+            if not ids:
+                return found
         changed = []
-        for instance_id, revision in (await store.lock_revisions(conn, ids)).items():
+        for instance_id, revision in (await store.lock_revisions(tx.conn, ids)).items():
             admitted = self._building.pop(instance_id, None)
             if admitted is not None and admitted.revision == revision:
                 found[instance_id] = admitted
             else:
                 changed.append(instance_id)
         if changed:
-            found.update(await store.get_instances(conn, changed))
+            found.update(await store.get_instances(tx.conn, changed))
         return found
 
     async def _follow_reservations(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.allocation.model import Instance, Status
 from switchboard.server.db import BulkWrite, metadata
+from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation.model import Status as ReservationStatus
 from switchboard.server.reservation.store import reservations
 
@@ -116,6 +117,20 @@ def status_rows(changed: Sequence[Instance]) -> list[dict[str, Any]]:
         {"instance_id": i.id, "status": i.status.value, "status_message": i.status_message,
          "vim_server_id": i.vim_server_id, "update_time": i.update_time, "revision": i.revision}
         for i in changed]
+
+
+_CHECK_REVISION = BulkWrite(
+    update(instances)
+    .where(instances.c.id == bindparam("instance_id"), instances.c.revision == bindparam("was"))
+    .values(revision=bindparam("was")),
+    guarded=True)
+
+
+def check_revisions(tx: Transaction, taken: Iterable[Instance]) -> None:
+    """For instances an optimistic transaction takes as this process last wrote them, without
+    reading them: at commit, each row must still be at that revision (guarded writes run before
+    the others), or the transaction fails (`StaleWrite`)."""
+    tx.defer(_CHECK_REVISION, *({"instance_id": i.id, "was": i.revision} for i in taken))
 
 
 async def list_instances(

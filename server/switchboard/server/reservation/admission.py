@@ -12,6 +12,13 @@ Other writes can ride along (`alongside`): they run in the next batch's transact
 pools are locked and before any candidate is checked, so writers that would each pay for a
 transaction share the batch's (group commit). If the transaction fails with them, the
 candidates are admitted again on their own: a failing rider never fails a create.
+
+Where the database's writes are serialized in-process (SQLite), a batch is first tried in an
+optimistic transaction (`eventlog.Transaction`): the pools whose holdings are cached are not
+read, only their versions moved at commit, guarded (as is the log's head, and whatever riders
+counted on), so a batch of creates takes one trip to the database. If something changed
+meanwhile (another process wrote), the commit fails and the batch, riders included, is admitted
+again the ordinary way.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server import idempotency
+from switchboard.server.db import StaleWrite
 from switchboard.server.errors import SwitchboardError, Violations
 from switchboard.server.eventlog import EventLog, Transaction
 from switchboard.server.reservation import store
@@ -112,12 +120,20 @@ class Admission(BackgroundTask):
             while self._queue or self._riders:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 riders, self._riders = self._riders, []
-                if not await self._admit_batch(batch, riders) and riders and batch:
-                    await self._admit_batch(batch, [])
+                admitted = await self._admit_batch(batch, riders, optimistic=True)
+                if admitted is None:  # another process wrote meanwhile: read, and again
+                    admitted = await self._admit_batch(batch, riders, optimistic=False)
+                if not admitted and riders and batch:
+                    await self._admit_batch(batch, [], optimistic=False)
 
-    async def _admit_batch(self, batch: list[Candidate[Any]], riders: list[_Rider[Any]]) -> bool:
+    async def _admit_batch(self, batch: list[Candidate[Any]], riders: list[_Rider[Any]],
+                           optimistic: bool) -> bool | None:
         """Admits a batch with its riders in one transaction; False if it failed (the riders
-        then get the error, and the candidates too unless there were riders)."""
+        then get the error, and the candidates too unless there were riders).
+
+        An `optimistic` one counts on the cached holdings' versions and the log's head without
+        reading them (`Transaction`); None if that failed because they had moved (nobody got
+        an error: the batch is to be admitted again, not optimistically)."""
         # A request_id twice in one batch: the later call gets the earlier one's outcome.
         first: dict[tuple[str, str], int] = {}
         same_as = {i: first.setdefault((c.method, c.request_id), i)
@@ -126,13 +142,11 @@ class Admission(BackgroundTask):
         written: list[int] = []
         done: list[Any] = []
         try:
-            async with self.log.transaction() as tx:
-                versions = await self._claim_pools(
-                    tx, {c.pool_id for c in batch} | {p for r in riders for p in r.pools})
+            async with self.log.transaction(optimistic) as tx:
+                changing = {p for r in riders for p in r.pools}
+                versions = await self._claim_pools(tx, {c.pool_id for c in batch}, changing)
                 for rider in riders:
                     done.append(await rider.work(tx))
-                    for pool_id in rider.pools:
-                        self._holdings.pop(pool_id, None)
                 admitted = []
                 for i, candidate in enumerate(batch):
                     if same_as.get(i, i) == i:
@@ -152,6 +166,8 @@ class Admission(BackgroundTask):
                     self._holdings[pool_id].version = version
         except Exception as error:  # the transaction failed: nothing was written
             self._holdings.clear()
+            if optimistic and isinstance(error, StaleWrite):
+                return None
             for waiting in riders or batch:
                 if not waiting.outcome.done():
                     waiting.outcome.set_exception(error)
@@ -171,10 +187,19 @@ class Admission(BackgroundTask):
                 candidate.outcome.set_result(outcome)
         return True
 
-    async def _claim_pools(self, tx: Transaction, pool_ids: set[str]) -> dict[str, int]:
-        """Locks every named pool that exists, in id order; returns their new versions."""
+    async def _claim_pools(self, tx: Transaction, pool_ids: set[str],
+                           changing: set[str]) -> dict[str, int]:
+        """Locks every named pool that exists, in id order, and drops the cached holdings of
+        those `changing`; returns their new versions. An optimistic transaction reads none
+        of the pools whose holdings are cached."""
         versions = {}
-        for pool_id in sorted(pool_ids - {""}):
+        for pool_id in sorted((pool_ids | changing) - {""}):
+            cached = None if pool_id in changing else self._holdings.get(pool_id)
+            if tx.optimistic and cached is not None:
+                versions[pool_id] = store.claim_pool_at(tx, pool_id, cached.version)
+                continue
+            if pool_id in changing:
+                self._holdings.pop(pool_id, None)
             claimed = await store.claim_pool(tx.conn, pool_id)
             if claimed is not None:
                 versions[pool_id] = claimed[1]

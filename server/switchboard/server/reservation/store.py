@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.db import insert_if_absent, metadata
+from switchboard.server.db import BulkWrite, insert_if_absent, metadata
+from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
@@ -140,6 +141,22 @@ async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | 
     capacity decision on a pool runs under this lock: one serialized step per pool."""
     row = (await conn.execute(_CLAIM_POOL, {"pool_id": pool_id})).one_or_none()
     return (_pool(row), int(row.version)) if row else None
+
+
+_MOVE_VERSION = BulkWrite(
+    update(pools)
+    .where(pools.c.id == bindparam("pool_id"), pools.c.version == bindparam("was"))
+    .values(version=bindparam("version")),
+    guarded=True)
+
+
+def claim_pool_at(tx: Transaction, pool_id: str, version: int) -> int:
+    """`claim_pool` in an optimistic transaction, for a pool whose version this process last
+    saw as `version`: the move is written at commit, which fails (`StaleWrite`) if the pool
+    changed meanwhile. Returns the new version."""
+    assert tx.optimistic
+    tx.defer(_MOVE_VERSION, {"pool_id": pool_id, "was": version, "version": version + 1})
+    return version + 1
 
 
 async def lock_pools(conn: AsyncConnection, pool_ids: set[str]) -> None:

@@ -158,6 +158,10 @@ async def test_batched_admission_keeps_failures_apart(server: App, client: Async
              for o in outcomes]
     assert codes == [grpc.StatusCode.OK] * 8 + [grpc.StatusCode.INVALID_ARGUMENT] * 4 + [
         grpc.StatusCode.RESOURCE_EXHAUSTED]
+    again = await asyncio.gather(  # retries claimed together: each gets its own first result
+        *(client.reservations.CreateReservation(c) for c in reversed(calls[:8])))
+    assert [r.reservation.id for r in reversed(again)] == [
+        o.reservation.id for o in outcomes[:8] if isinstance(o, pb.CreateReservationResponse)]
     retried = await client.reservations.CreateReservation(create("pool-a", 10, "bad-0"))
     assert retried.reservation.resources.cores == 10
     assert await assert_never_over(client) == 90

@@ -172,8 +172,10 @@ def insert_of(table: Table) -> BulkWrite:
     return BulkWrite(table.insert())
 
 
-def insert_if_absent(conn: AsyncConnection, table: Table, **values: Any) -> Insert:
-    """INSERT that does nothing when the key exists. On PostgreSQL a concurrent insert of the same
-    key waits for the other transaction to end, so the key also serializes such calls."""
+def insert_if_absent(conn: AsyncConnection, table: Table, *rows: Mapping[str, Any],
+                     **values: Any) -> Insert:
+    """INSERT of one row (`values`), or of `rows`, that skips a row whose key exists. On
+    PostgreSQL a concurrent insert of the same key waits for the other transaction to end, so
+    the key also serializes such calls."""
     insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    return insert(table).values(**values).on_conflict_do_nothing()
+    return insert(table).values(list(rows) or values).on_conflict_do_nothing()

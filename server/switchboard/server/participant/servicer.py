@@ -155,8 +155,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     reason="COMPOSITION_EXISTS", area=AREA, resource_type="composition",
                     resource_name=body.id)
             created = await changes.create_composition(tx, new)
-            await idempotency.remember(tx.conn, "CreateComposition", request.request_id,
-                                       created.id)
+            idempotency.remember(tx, "CreateComposition", request.request_id, created.id)
         return pb.CreateCompositionResponse(composition=composition_pb(created))
 
     async def GetComposition(self, request: pb.GetCompositionRequest,
@@ -247,8 +246,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     area=AREA, resource_type="instance", resource_name=body.id)
             created = await changes.create_instance(tx, Instance(
                 id=body.id, composition_id=c.id, elements=tuple(elements)))
-            await idempotency.remember(tx.conn, "CreateInstance", request.request_id,
-                                       created.id)
+            idempotency.remember(tx, "CreateInstance", request.request_id, created.id)
         return pb.CreateInstanceResponse(instance=instance_pb(created))
 
     async def GetInstance(self, request: pb.GetInstanceRequest,

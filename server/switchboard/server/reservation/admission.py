@@ -147,10 +147,12 @@ class Admission(BackgroundTask):
                 versions = await self._claim_pools(tx, {c.pool_id for c in batch}, changing)
                 for rider in riders:
                     done.append(await rider.work(tx))
+                earlier = await idempotency.claim_all(
+                    tx.conn, [(c.method, c.request_id) for c in batch if c.request_id])
                 admitted = []
                 for i, candidate in enumerate(batch):
                     if same_as.get(i, i) == i:
-                        outcomes[i] = await self._check(tx, candidate, versions)
+                        outcomes[i] = await self._check(tx, candidate, versions, earlier)
                         if outcomes[i] is None:
                             admitted.append(i)
                 if admitted:
@@ -158,8 +160,8 @@ class Admission(BackgroundTask):
                     for i, revision in zip(admitted, revisions, strict=True):
                         candidate = batch[i]
                         outcomes[i], resource_id = candidate.write(tx, revision)
-                        await idempotency.remember(tx.conn, candidate.method,
-                                                   candidate.request_id, resource_id)
+                        idempotency.remember(tx, candidate.method, candidate.request_id,
+                                             resource_id)
                     written = admitted
             for pool_id, version in versions.items():
                 if pool_id in self._holdings:
@@ -216,10 +218,11 @@ class Admission(BackgroundTask):
         return cached
 
     async def _check(self, tx: Transaction, candidate: Candidate[Any],
-                     versions: dict[str, int]) -> Any:
+                     versions: dict[str, int], earlier: dict[idempotency.Key, str]) -> Any:
         """None if admitted (its claim joins the cached holdings); else the earlier call's
-        result for a retried request_id, or the error saying why not."""
-        found = await idempotency.claim(tx.conn, candidate.method, candidate.request_id)
+        result for a retried request_id (`earlier`: what the batch's claims found), or the
+        error saying why not."""
+        found = earlier.get((candidate.method, candidate.request_id))
         if found is not None:
             return await candidate.earlier(tx.conn, found)
         version = versions.get(candidate.pool_id)
@@ -228,6 +231,6 @@ class Admission(BackgroundTask):
                 tx, candidate.pool_id, version)
             await candidate.check(tx, holdings)
         except SwitchboardError as error:
-            await idempotency.release(tx.conn, candidate.method, candidate.request_id)
+            idempotency.release(tx, candidate.method, candidate.request_id)
             return error
         return None

@@ -105,7 +105,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                     message=f"pool {pool.id!r} already exists", reason="POOL_EXISTS", area=AREA,
                     resource_type="pool", resource_name=pool.id,
                 )
-            await idempotency.remember(tx.conn, "CreatePool", request.request_id, created.id)
+            idempotency.remember(tx, "CreatePool", request.request_id, created.id)
             revision = await tx.next_revision()
             event = pb.CapacityEvent(
                 revision=revision, type=pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
@@ -183,7 +183,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
             )
             await store.insert_change(tx.conn, change)
-            await idempotency.remember(tx.conn, method, request.request_id, change.id)
+            idempotency.remember(tx, method, request.request_id, change.id)
             revision = await tx.next_revision()
             kind = "capacity.increased" if increase else "capacity.decreased"
             assert pool is not None

@@ -18,6 +18,21 @@ from switchboard.server.sqlite_onetrip import OneTripConnection
 from support import START
 
 
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The trips to SQLite connections' threads, each named by what it ran (clear it where the
+    counting starts)."""
+    made: list[str] = []
+    original = OneTripConnection._execute
+
+    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counted)
+    return made
+
+
 async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
     tmp_path: Path,
 ) -> None:
@@ -42,23 +57,17 @@ async def test_sqlite_connection_returned_inside_a_transaction_is_rolled_back(
         await db.close()
 
 
-async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path: Path) -> None:
+async def test_sqlite_statements_take_one_trip_to_the_connection_thread(
+        tmp_path: Path, trips: list[str]) -> None:
     """Every statement through SQLAlchemy is one trip to aiosqlite's thread, whether it returns
     rows, changes many, streams, or fails; its results come back whole. A transaction's BEGIN
     rides with its first statement; one that runs none takes no trip at all."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}")
     await db.create_schema()
-    trips: list[str] = []
-    original = OneTripConnection._execute
-
-    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
     try:
         async with db.write() as conn:
             await conn.execute(head_table.insert().values(id=1, head=0, oldest=1))
-        OneTripConnection._execute = counted  # type: ignore[method-assign]
+        trips.clear()
         async with db.write() as conn:
             pass
         async with db.read() as conn:
@@ -85,7 +94,6 @@ async def test_sqlite_statements_take_one_trip_to_the_connection_thread(tmp_path
                 select(head_table.c.id).where(head_table.c.oldest == 2))).all()
         assert len(count) == 101
     finally:
-        OneTripConnection._execute = original  # type: ignore[method-assign]
         await db.close()
 
 
@@ -194,7 +202,7 @@ async def test_guarded_write_finding_its_row_changed_undoes_the_transaction(
 
 
 async def test_optimistic_transactions_count_on_the_head_this_process_committed(
-        database_url: str) -> None:
+        database_url: str, trips: list[str]) -> None:
     """On SQLite, whose writes this process serializes, an optimistic transaction takes its
     revisions from the head this process last committed, without reading it: a transaction that
     only writes takes one trip. If another process moved the head meanwhile, its commit fails
@@ -204,13 +212,6 @@ async def test_optimistic_transactions_count_on_the_head_this_process_committed(
     await db.create_schema()
     log, other_log = (EventLog(d, ManualClock(START), retention=100) for d in (db, other))
     await log.initialize()
-    trips: list[str] = []
-    original = OneTripConnection._execute
-
-    async def counted(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
     async def append(on: EventLog, count: int, optimistic: bool) -> list[int]:
         async with on.transaction(optimistic) as tx:
             assert tx.optimistic == (optimistic and db.is_sqlite)
@@ -221,7 +222,7 @@ async def test_optimistic_transactions_count_on_the_head_this_process_committed(
 
     try:
         assert await append(log, 2, optimistic=True) == [1, 2]  # nothing cached yet: read
-        OneTripConnection._execute = counted  # type: ignore[method-assign]
+        trips.clear()
         assert await append(log, 2, optimistic=True) == [3, 4]
         assert trips == (["_commit"] if db.is_sqlite else [])
         assert await append(other_log, 1, optimistic=False) == [5]
@@ -235,6 +236,5 @@ async def test_optimistic_transactions_count_on_the_head_this_process_committed(
             stored = await conn.execute(select(events_table.c.revision))
             assert sorted(r.revision for r in stored) == [1, 2, 3, 4, 5, 6]
     finally:
-        OneTripConnection._execute = original  # type: ignore[method-assign]
         await db.close()
         await other.close()

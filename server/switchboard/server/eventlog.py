@@ -154,7 +154,8 @@ class Transaction:
     def defer(self, write: BulkWrite, *rows: Mapping[str, Any]) -> None:
         """Writes `rows` when the transaction commits (together with the other rows of the same
         write): for writes that nothing later in the transaction reads."""
-        self.deferred.setdefault(write, []).extend(rows)
+        if rows:
+            self.deferred.setdefault(write, []).extend(rows)
 
 
 class EventLog:

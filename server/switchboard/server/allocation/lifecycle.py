@@ -60,7 +60,8 @@ class Lifecycle(BackgroundTask):
         self._requests: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._building: dict[str, Instance] = {}
         """Instances this process admitted, as written, until a VIM report about them is
-        applied: then only the row's revision needs reading to know it is still so."""
+        applied: then only the row's revision needs reading (or, in an optimistic transaction,
+        checking at commit) to know it is still so."""
 
     def build(self, instance: Instance) -> None:
         """Sends an admitted instance to the VIM (a refusal puts it in ERROR)."""

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.server.clock import ManualClock
-from switchboard.server.db import BulkWrite, Database, StaleWrite, insert_of
+from switchboard.server.db import BulkWrite, Database, StaleWrite, guarded_set, insert_of
 from switchboard.server.eventlog import EventLog, events_table, head_table
 from switchboard.server.reservation import store
 from switchboard.server.sqlite_onetrip import OneTripConnection
@@ -171,9 +171,7 @@ async def test_guarded_write_finding_its_row_changed_undoes_the_transaction(
     log = EventLog(db, ManualClock(START), retention=100)
     await log.initialize()
     pools = store.pools
-    move = BulkWrite(update(pools)
-                     .where(pools.c.id == bindparam("pool_id"), pools.c.version == bindparam("was"))
-                     .values(version=bindparam("version")), guarded=True)
+    move = guarded_set(pools.c.id, pools.c.version)
 
     async def versions() -> dict[str, int]:
         async with db.read() as conn:
@@ -185,15 +183,15 @@ async def test_guarded_write_finding_its_row_changed_undoes_the_transaction(
                 await tx.conn.execute(pools.insert().values(
                     id=pool_id, provider="x", availability_zone="z", create_time=0))
         async with log.transaction() as tx:
-            tx.defer(move, {"pool_id": "p", "was": 0, "version": 1},
-                     {"pool_id": "q", "was": 0, "version": 1})
+            tx.defer(move, {"row_key": "p", "was": 0, "value": 1},
+                     {"row_key": "q", "was": 0, "value": 1})
         assert await versions() == {"p": 1, "q": 1}
-        for stale in ({"pool_id": "p", "was": 0, "version": 1},  # p is at 1 now
-                      {"pool_id": "r", "was": 0, "version": 1}):  # no such row
+        for stale in ({"row_key": "p", "was": 0, "value": 1},  # p is at 1 now
+                      {"row_key": "r", "was": 0, "value": 1}):  # no such row
             with pytest.raises(StaleWrite):
                 async with log.transaction() as tx:
                     await tx.conn.execute(update(pools).values(provider="changed"))
-                    tx.defer(move, {"pool_id": "q", "was": 1, "version": 2}, stale)
+                    tx.defer(move, {"row_key": "q", "was": 1, "value": 2}, stale)
             assert await versions() == {"p": 1, "q": 1}
         async with db.read() as conn:
             assert {r.provider for r in await conn.execute(select(pools))} == {"x"}

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Insert, MetaData, Table, UpdateBase, event
+from sqlalchemy import Column, Insert, MetaData, Table, UpdateBase, bindparam, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -164,6 +164,15 @@ class BulkWrite:
             tuple(row[name] if process is None else process(row[name])
                   for name, process in fields)
             for row in rows]
+
+
+def guarded_set(key: Column[Any], column: Column[Any]) -> BulkWrite:
+    """The guarded write of `column` in the row whose `key` is given, which must still hold the
+    value the transaction counted on; its rows are {"row_key", "was", "value"}."""
+    return BulkWrite(
+        update(key.table).where(key == bindparam("row_key"), column == bindparam("was"))
+        .values({column.name: bindparam("value")}),
+        guarded=True)
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from switchboard.server.db import (
     BulkWrite,
     Database,
     StaleWrite,
+    guarded_set,
     insert_if_absent,
     insert_of,
     metadata,
@@ -66,11 +67,7 @@ _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
-_MOVE_HEAD = BulkWrite(
-    update(head_table)
-    .where(head_table.c.id == bindparam("head_id"), head_table.c.head == bindparam("was"))
-    .values(head=bindparam("head")),
-    guarded=True)
+_MOVE_HEAD = guarded_set(head_table.c.id, head_table.c.head)
 _APPEND = insert_of(events_table)
 
 
@@ -138,7 +135,7 @@ class Transaction:
                 return range(self._last - count + 1, self._last + 1)
             self._taken = self._last = self._head
         self._last += count
-        self.deferred[_MOVE_HEAD] = [{"head_id": 1, "was": self._taken, "head": self._last}]
+        self.deferred[_MOVE_HEAD] = [{"row_key": 1, "was": self._taken, "value": self._last}]
         return range(self._last - count + 1, self._last + 1)
 
     @property

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.allocation.model import Instance, Status
-from switchboard.server.db import BulkWrite, metadata
+from switchboard.server.db import BulkWrite, guarded_set, metadata
 from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation.model import Status as ReservationStatus
 from switchboard.server.reservation.store import reservations
@@ -119,18 +119,15 @@ def status_rows(changed: Sequence[Instance]) -> list[dict[str, Any]]:
         for i in changed]
 
 
-_CHECK_REVISION = BulkWrite(
-    update(instances)
-    .where(instances.c.id == bindparam("instance_id"), instances.c.revision == bindparam("was"))
-    .values(revision=bindparam("was")),
-    guarded=True)
+_CHECK_REVISION = guarded_set(instances.c.id, instances.c.revision)
 
 
 def check_revisions(tx: Transaction, taken: Iterable[Instance]) -> None:
     """For instances an optimistic transaction takes as this process last wrote them, without
     reading them: at commit, each row must still be at that revision (guarded writes run before
     the others), or the transaction fails (`StaleWrite`)."""
-    tx.defer(_CHECK_REVISION, *({"instance_id": i.id, "was": i.revision} for i in taken))
+    tx.defer(_CHECK_REVISION, *({"row_key": i.id, "was": i.revision, "value": i.revision}
+                                for i in taken))
 
 
 async def list_instances(

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.db import BulkWrite, insert_if_absent, metadata
+from switchboard.server.db import guarded_set, insert_if_absent, metadata
 from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
@@ -143,11 +143,7 @@ async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | 
     return (_pool(row), int(row.version)) if row else None
 
 
-_MOVE_VERSION = BulkWrite(
-    update(pools)
-    .where(pools.c.id == bindparam("pool_id"), pools.c.version == bindparam("was"))
-    .values(version=bindparam("version")),
-    guarded=True)
+_MOVE_VERSION = guarded_set(pools.c.id, pools.c.version)
 
 
 def claim_pool_at(tx: Transaction, pool_id: str, version: int) -> int:
@@ -155,7 +151,7 @@ def claim_pool_at(tx: Transaction, pool_id: str, version: int) -> int:
     saw as `version`: the move is written at commit, which fails (`StaleWrite`) if the pool
     changed meanwhile. Returns the new version."""
     assert tx.optimistic
-    tx.defer(_MOVE_VERSION, {"pool_id": pool_id, "was": version, "version": version + 1})
+    tx.defer(_MOVE_VERSION, {"row_key": pool_id, "was": version, "value": version + 1})
     return version + 1
 
 

@@ -171,8 +171,10 @@ BAD_CREATES = [
      {"instance", "instance.pool_id", "instance.flavor", "instance.image"}),
     (create(pool_id="Pool_A", flavor="m1.tiny", image="cirros"), {"instance.pool_id"}),
     (create(pool_id="nowhere", flavor="m1.tiny", image="cirros"), {"instance.pool_id"}),
+    (create(pool_id="pool-a", flavor="m1.tiny", image="cirros", networks=["mgmt", ""]),
+     {"instance.networks[1]"}),
     (create(pool_id="pool-a", flavor="m1.tiny", image="cirros", networks=["mgmt", ""],
-            name="n" * 256), {"instance.networks[1]", "instance.name"}),
+            name="n" * 256), {"instance.name"}),  # bounds are checked first, on their own
     (create(pool_id="pool-a", flavor="m1.tiny", image="x" * 256, reservation_id="r" * 256),
      {"instance.image", "instance.reservation_id"}),
 ]
@@ -191,8 +193,10 @@ async def test_bad_other_calls(server: App, client: AsyncClient) -> None:
         (lambda: client.allocations.DestroyInstance(apb.DestroyInstanceRequest()),
          {"instance_id"}),
         (lambda: client.allocations.ListInstances(apb.ListInstancesRequest(
-            page_size=-1, statuses=[99], pool_id="nowhere", page_token="%%")),
+            page_size=-1, statuses=[0], pool_id="nowhere", page_token="%%")),
          {"page_size", "statuses[0]", "pool_id", "page_token"}),
+        (lambda: client.allocations.ListInstances(apb.ListInstancesRequest(statuses=[1, 99]))
+         , {"statuses[1]"}),  # an undefined number: refused before the servicer runs
     ]
     for call, fields in calls:
         assert bad_fields(await rejected(server, client, call)) == fields

@@ -269,6 +269,6 @@ async def test_tickets_only_for_accepted_schedules(server: App, client: AsyncCli
         page_size=1, page_token=page.next_page_token))
     assert [t.schedule_id for t in page.tickets] == ["s3"] and not page.next_page_token
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await client.schedules.ListTickets(spb.ListTicketsRequest(states=[42], page_size=-1))
+        await client.schedules.ListTickets(spb.ListTicketsRequest(states=[0], page_size=-1))
     assert bad_fields(failure.value) == {"states[0]", "page_size"}
     await watch.close()

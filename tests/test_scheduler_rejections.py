@@ -163,9 +163,12 @@ async def test_bad_blackouts(server: App, client: AsyncClient) -> None:
 
 async def test_bad_list_requests(server: App, client: AsyncClient) -> None:
     error = await rejected(server, client, lambda: client.schedules.ListSchedules(
-        spb.ListSchedulesRequest(states=[99], page_size=-1, page_token="%%",
+        spb.ListSchedulesRequest(states=[0], page_size=-1, page_token="%%",
                                  start_time=at(2), end_time=at(1))))
     assert bad_fields(error) == {"states[0]", "page_size", "page_token", "end_time"}
+    error = await rejected(server, client, lambda: client.schedules.ListSchedules(
+        spb.ListSchedulesRequest(states=[99])))  # undefined: refused before the servicer runs
+    assert bad_fields(error) == {"states[0]"}
     error = await rejected(server, client, lambda: client.schedules.ListBlackouts(
         spb.ListBlackoutsRequest(page_size=-1, start_time=at(2), end_time=at(1))))
     assert bad_fields(error) == {"page_size", "end_time"}

@@ -49,9 +49,12 @@ CREATE_CASES = [
     (create(pool_id="pool-a", start_time=at(1), end_time=at(2)), {"reservation.resources"}),
     (create(pool_id="nowhere", start_time=at(1), end_time=at(2),
             resources=pb.Resources(cores=1)), {"reservation.pool_id"}),
-    (create(start_time=at(-1), resources=pb.Resources(cores=0, volumes=-1), priority=9),
+    (create(start_time=at(-1), resources=pb.Resources(cores=0, volumes=-1)),
      {"reservation.pool_id", "reservation.end_time", "reservation.start_time",
-      "reservation.resources.volumes", "reservation.priority"}),
+      "reservation.resources.volumes"}),
+    # Undefined enum numbers are refused before the servicer runs (requestcheck).
+    (create(pool_id="pool-a", end_time=at(2), resources=pb.Resources(cores=1), priority=9),
+     {"reservation.priority"}),
     (pb.CreateReservationRequest(), {"reservation", "reservation.pool_id",
                                      "reservation.resources", "reservation.end_time"}),
 ]

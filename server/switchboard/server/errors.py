@@ -90,6 +90,12 @@ class Violations:
     def add(self, field_path: str, description: str) -> None:
         self.items.append(FieldViolation(field_path, description))
 
+    def require(self, value: object, field_path: str) -> None:
+        """Adds "is required" for an empty value. (Sizes are bounded before the servicer runs:
+        `switchboard.server.requestcheck`.)"""
+        if not value:
+            self.add(field_path, "is required")
+
     def raise_if_any(self) -> None:
         if self.items:
             names = ", ".join(v.field for v in self.items)

@@ -1,5 +1,5 @@
-"""The interceptor every RPC passes through: one log line per call, and domain errors turned
-into rich gRPC statuses."""
+"""The interceptor every RPC passes through: requests that do not decode or are out of bounds
+refused, one log line per call, and domain errors turned into rich gRPC statuses."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Any, TypeAlias
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 
-from switchboard.server.errors import SwitchboardError
+from switchboard.server import requestcheck
+from switchboard.server.errors import InvalidArgument, SwitchboardError
 from switchboard.server.status import to_status
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -43,15 +45,74 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         for kind, make in _KINDS:
             behavior = getattr(handler, kind)
             if behavior:
+                if handler.request_streaming:
+                    behavior = _checked_stream(behavior)
                 # Handlers that stream with `yield` are async generators; unary ones, and
                 # streaming ones that call context.write(), are coroutines.
                 wrap = _stream if inspect.isasyncgenfunction(behavior) else _unary
                 return make(  # type: ignore[no-any-return]
-                    wrap(method, behavior),
-                    request_deserializer=handler.request_deserializer,
+                    wrap(method, behavior, not handler.request_streaming),
+                    request_deserializer=_decoded_or(handler.request_deserializer),
                     response_serializer=_bytes_or(handler.response_serializer),
                 )
         return handler
+
+
+class Undecodable:
+    """What a request deserializer gives for bytes that are not a valid message of its type."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def error(self) -> InvalidArgument:
+        return InvalidArgument(message=f"request is not a valid {self.type_name}",
+                               reason="MALFORMED_REQUEST",
+                               area=requestcheck.area(self.type_name))
+
+
+def _decoded_or(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """The request deserializer, giving `Undecodable` instead of raising (grpcio would answer
+    UNKNOWN), so that the call is refused with INVALID_ARGUMENT."""
+    if deserialize is None:
+        return None
+    message_type = getattr(deserialize, "__self__", None)
+    undecodable = Undecodable(getattr(getattr(message_type, "DESCRIPTOR", None), "full_name",
+                                      "request message"))
+
+    def deserializer(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except DecodeError:
+            return undecodable
+
+    return deserializer
+
+
+def _check(request: Any) -> None:
+    """Refuses a request that did not decode or breaks its fields' bounds (`requestcheck`)."""
+    if isinstance(request, Undecodable):
+        raise request.error()
+    requestcheck.check(request)
+
+
+def _checked_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    """A request-streaming behavior whose requests are each checked as they arrive."""
+    def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async def each() -> AsyncIterator[Any]:
+            async for request in requests:
+                _check(request)
+                yield request
+        return each()
+
+    if inspect.isasyncgenfunction(behavior):
+        async def stream(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+            async for response in behavior(checked(requests), context):
+                yield response
+        return stream
+
+    async def call(requests: AsyncIterator[Any], context: Context) -> Any:
+        return await behavior(checked(requests), context)
+    return call
 
 
 def _bytes_or(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
@@ -109,20 +170,24 @@ async def _observed(method: str, context: Context) -> AsyncIterator[None]:
 
 
 def _unary(
-    method: str, behavior: Callable[[Any, Context], Awaitable[Any]]
+    method: str, behavior: Callable[[Any, Context], Awaitable[Any]], check: bool
 ) -> Callable[[Any, Context], Awaitable[Any]]:
     async def wrapper(request: Any, context: Context) -> Any:
         async with _observed(method, context):
+            if check:
+                _check(request)
             return await behavior(request, context)
 
     return wrapper
 
 
 def _stream(
-    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]]
+    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]], check: bool
 ) -> Callable[[Any, Context], AsyncIterator[Any]]:
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
         async with _observed(method, context):
+            if check:
+                _check(request)
             async for response in behavior(request, context):
                 yield response
 

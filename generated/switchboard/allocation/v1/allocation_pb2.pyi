@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from switchboard.options.v1 import bounds_pb2 as _bounds_pb2
 from switchboard.reservation.v1 import reservation_pb2 as _reservation_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper

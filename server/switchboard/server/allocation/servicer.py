@@ -24,18 +24,9 @@ from switchboard.server.paging import (
 )
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Admission
-from switchboard.server.reservation.validate import check_name, check_pool_id
+from switchboard.server.reservation.validate import check_pool_id
 from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, check_start_revision
-
-MAX_TEXT = 255
-
-
-def _check_text(value: str, path: str, v: Violations, required: bool) -> None:
-    if required and not value:
-        v.add(path, "is required")
-    elif len(value) > MAX_TEXT:
-        v.add(path, f"must be at most {MAX_TEXT} characters")
 
 
 class AllocationServicer(pb_grpc.AllocationServiceServicer):
@@ -64,12 +55,9 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
             v.add("instance", "is required")
         body = request.instance
         check_pool_id(body.pool_id, "instance.pool_id", v)
-        check_name(body.name, "instance.name", v)
-        _check_text(body.image, "instance.image", v, required=True)
+        v.require(body.image, "instance.image")
         for i, network in enumerate(body.networks):
-            _check_text(network, f"instance.networks[{i}]", v, required=True)
-        _check_text(body.reservation_id, "instance.reservation_id", v, required=False)
-        _check_text(request.request_id, "request_id", v, required=False)
+            v.require(network, f"instance.networks[{i}]")
         flavor = self.flavors.get(body.flavor)
         if not body.flavor:
             v.add("instance.flavor", "is required")

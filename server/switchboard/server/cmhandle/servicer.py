@@ -33,30 +33,27 @@ from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, check_start_revision
 
 MAX_BATCH = 10_000
-"""Most entries in one registration call."""
-MAX_TRUST_IDS = 1000
+"""Most entries in one registration call, all sections together (each section's own bound is
+in the proto)."""
 
 
 def _check_plugin(address: str, v: Violations) -> None:
     host, _, port = address.rpartition(":")
     if not address:
         v.add("dmi_plugin", "is required")
-    elif not host or not port.isdigit() or len(address) > 255:
+    elif not host or not port.isdigit():
         v.add("dmi_plugin", "must be a gRPC address host:port")
 
 
-def _trust(value: pb.TrustLevel, path: str, v: Violations, default: TrustLevel | None
-           ) -> TrustLevel | None:
+def _trust(value: pb.TrustLevel, default: TrustLevel | None) -> TrustLevel | None:
+    """A trust level (its number is defined: `requestcheck`), or `default` when unspecified."""
     if value == pb.TRUST_LEVEL_UNSPECIFIED:
-        return default
-    if value not in TRUST_FROM_PB:
-        v.add(path, f"unknown value {value}")
         return default
     return TRUST_FROM_PB[value]
 
 
-def _new_handle(h: pb.NewCmHandle, path: str, v: Violations) -> NewHandle:
-    trust = _trust(h.trust_level, f"{path}.trust_level", v, TrustLevel.COMPLETE)
+def _new_handle(h: pb.NewCmHandle) -> NewHandle:
+    trust = _trust(h.trust_level, TrustLevel.COMPLETE)
     assert trust is not None
     return NewHandle(id=h.id, dmi_properties=dict(h.dmi_properties),
                      public_properties=dict(h.public_properties),
@@ -82,7 +79,7 @@ def _batch(request: pb.UpdateRegistrationRequest, v: Violations) -> Batch:
     if total > MAX_BATCH:
         v.add("created", f"a batch holds at most {MAX_BATCH} entries, got {total}")
     return Batch(
-        created=[_new_handle(h, f"created[{i}]", v) for i, h in enumerate(request.created)],
+        created=[_new_handle(h) for h in request.created],
         updated=[HandleUpdate(
             id=u.id,
             dmi_properties=_changes(dict(u.dmi_properties), list(u.removed_dmi_properties),
@@ -123,9 +120,7 @@ class InventoryServicer(pb_grpc.CmHandleInventoryServiceServicer):
     ) -> pb.ReregisterResponse:
         v = Violations(AREA)
         _check_plugin(request.dmi_plugin, v)
-        if len(request.cm_handles) > 10 * MAX_BATCH:
-            v.add("cm_handles", f"at most {10 * MAX_BATCH} handles")
-        listed = [_new_handle(h, f"cm_handles[{i}]", v) for i, h in enumerate(request.cm_handles)]
+        listed = [_new_handle(h) for h in request.cm_handles]
         v.raise_if_any()
         result = await self.inventory.reregister(request.dmi_plugin, listed)
         self.wake_sync()
@@ -137,14 +132,12 @@ class InventoryServicer(pb_grpc.CmHandleInventoryServiceServicer):
     ) -> pb.ReportTrustLevelsResponse:
         v = Violations(AREA)
         _check_plugin(request.dmi_plugin, v)
-        if len(request.trust_levels) > MAX_BATCH:
-            v.add("trust_levels", f"at most {MAX_BATCH} entries")
         levels = []
         for i, t in enumerate(request.trust_levels):
             if not t.cm_handle_id:
                 v.add(f"trust_levels[{i}].cm_handle_id", "is required")
-            level = _trust(t.trust_level, f"trust_levels[{i}].trust_level", v, None)
-            if level is None and t.trust_level == pb.TRUST_LEVEL_UNSPECIFIED:
+            level = _trust(t.trust_level, None)
+            if level is None:
                 v.add(f"trust_levels[{i}].trust_level", "is required")
             levels.append((t.cm_handle_id, level or TrustLevel.NONE))
         v.raise_if_any()
@@ -185,11 +178,8 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         after = decode_token(request.page_token, v)
         state: HandleState | None = None
         if request.state != pb.CM_HANDLE_STATE_UNSPECIFIED:
-            if request.state in STATE_FROM_PB:
-                state = STATE_FROM_PB[request.state]
-            else:
-                v.add("state", f"unknown value {request.state}")
-        trust = _trust(request.trust_level, "trust_level", v, None)
+            state = STATE_FROM_PB[request.state]
+        trust = _trust(request.trust_level, None)
         for i, name in enumerate(request.module_names):
             if not name:
                 v.add(f"module_names[{i}]", "must not be empty")
@@ -214,10 +204,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         self, request: pb.GetTrustLevelsRequest, context: Context
     ) -> pb.GetTrustLevelsResponse:
         v = Violations(AREA)
-        if not request.cm_handle_ids:
-            v.add("cm_handle_ids", "is required")
-        elif len(request.cm_handle_ids) > MAX_TRUST_IDS:
-            v.add("cm_handle_ids", f"at most {MAX_TRUST_IDS} ids")
+        v.require(request.cm_handle_ids, "cm_handle_ids")
         v.raise_if_any()
         async with self.inventory.log.db.read() as conn:
             found = await store.get(conn, request.cm_handle_ids)

@@ -50,23 +50,6 @@ from switchboard.server.participant.store import (
 from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, check_start_revision
 
-MAX_ID = 63
-MAX_TEXT = 255
-
-
-def _check_id(value: str, path: str, v: Violations) -> None:
-    if not value:
-        v.add(path, "is required")
-    elif len(value) > MAX_ID:
-        v.add(path, f"must be at most {MAX_ID} characters")
-
-
-def _check_text(value: str, path: str, v: Violations, required: bool = True) -> None:
-    if required and not value:
-        v.add(path, "is required")
-    elif len(value) > MAX_TEXT:
-        v.add(path, f"must be at most {MAX_TEXT} characters")
-
 
 def _check_timeouts(t: pb.OperationTimeouts, path: str, v: Violations) -> dict[str, int]:
     found = timeouts_us(t)
@@ -83,16 +66,15 @@ def _definitions(c: pb.Composition, v: Violations) -> tuple[ElementDefinition, .
     out = []
     for n, e in enumerate(c.elements):
         path = f"composition.elements[{n}]"
-        _check_text(e.name, f"{path}.name", v)
+        v.require(e.name, f"{path}.name")
         if e.name in names:
             v.add(f"{path}.name", f"duplicate element name {e.name!r}")
         names.add(e.name)
-        _check_text(e.type, f"{path}.type", v)
-        _check_text(e.version, f"{path}.version", v, required=False)
+        v.require(e.type, f"{path}.type")
         if e.start_phase < 0:
             v.add(f"{path}.start_phase", "must not be negative")
         for k, prop in enumerate(e.required_properties):
-            _check_text(prop, f"{path}.required_properties[{k}]", v)
+            v.require(prop, f"{path}.required_properties[{k}]")
         out.append(ElementDefinition(
             name=e.name, type=e.type, version=e.version, start_phase=e.start_phase,
             properties=struct_dict(e.properties),
@@ -137,8 +119,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         if not request.HasField("composition"):
             v.add("composition", "is required")
         body = request.composition
-        _check_id(body.id, "composition.id", v)
-        _check_text(request.request_id, "request_id", v, required=False)
+        v.require(body.id, "composition.id")
         new = Composition(id=body.id, elements=_definitions(body, v),
                           timeouts_us=_check_timeouts(body.timeouts, "composition.timeouts", v))
         v.raise_if_any()
@@ -208,9 +189,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         if not request.HasField("instance"):
             v.add("instance", "is required")
         body = request.instance
-        _check_id(body.id, "instance.id", v)
-        _check_id(body.composition_id, "instance.composition_id", v)
-        _check_text(request.request_id, "request_id", v, required=False)
+        v.require(body.id, "instance.id")
+        v.require(body.composition_id, "instance.composition_id")
         v.raise_if_any()
         async with self.runtime.write() as tx:
             earlier = await idempotency.claim(tx.conn, "CreateInstance", request.request_id)
@@ -325,7 +305,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                                        context: Context
                                        ) -> pb.RequestParticipantStatusResponse:
         v = Violations(AREA)
-        _check_text(request.participant_id, "participant_id", v)
+        v.require(request.participant_id, "participant_id")
         v.raise_if_any()
         replicas = await self.runtime.request_status(request.participant_id)
         return pb.RequestParticipantStatusResponse(replica_ids=replicas)
@@ -358,8 +338,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
 def _check_replica(participant_id: str, replica_id: str) -> None:
     v = Violations(AREA)
-    _check_text(participant_id, "participant_id", v)
-    _check_text(replica_id, "replica_id", v)
+    v.require(participant_id, "participant_id")
+    v.require(replica_id, "replica_id")
     v.raise_if_any()
 
 
@@ -372,10 +352,10 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
     async def Register(self, request: pb.RegisterRequest,
                        context: Context) -> pb.RegisterResponse:
         v = Violations(AREA)
-        _check_text(request.participant_id, "participant_id", v)
-        _check_text(request.replica_id, "replica_id", v)
+        v.require(request.participant_id, "participant_id")
+        v.require(request.replica_id, "replica_id")
         for n, t in enumerate(request.element_types):
-            _check_text(t, f"element_types[{n}]", v)
+            v.require(t, f"element_types[{n}]")
         v.raise_if_any()
         rejoined = await self.runtime.register(request.participant_id, request.replica_id,
                                                list(request.element_types))

@@ -51,9 +51,7 @@ from switchboard.server.reservation.validate import (
     AREA,
     Policy,
     check_amounts,
-    check_name,
     check_pool_id,
-    check_priority,
     check_reservation_window,
     check_window,
     has,
@@ -248,8 +246,6 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             v.add("reservation", "is required")
         body = request.reservation
         check_pool_id(body.pool_id, "reservation.pool_id", v)
-        check_name(body.name, "reservation.name", v)
-        check_priority(body.priority, "reservation.priority", v)
         amounts = check_amounts(body.resources if has(body, "resources") else None,
                                 "reservation.resources", v)
         candidate = NewReservation(request, amounts, v, self.policy)
@@ -285,10 +281,6 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if path not in MUTABLE_PATHS:
                 v.add(f"update_mask.paths[{i}]",
                       f"unknown or immutable path {path!r}; allowed: {', '.join(MUTABLE_PATHS)}")
-        if "name" in paths:
-            check_name(body.name, "reservation.name", v)
-        if "priority" in paths:
-            check_priority(body.priority, "reservation.priority", v)
         amounts = None
         if "resources" in paths:
             amounts = check_amounts(body.resources if has(body, "resources") else None,

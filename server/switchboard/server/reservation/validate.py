@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.errors import Violations
-from switchboard.server.reservation.convert import PRIORITY_FROM_PB, amounts_of
+from switchboard.server.reservation.convert import amounts_of
 from switchboard.server.timestamps import to_micros
 
 AREA = "reservation"
@@ -77,13 +77,3 @@ def check_reservation_window(
     if end is not None and end - start > policy.max_duration:
         v.add(prefix + "end_time",
               f"window must be at most {policy.max_duration / DAY:g} days long (policy)")
-
-
-def check_priority(value: int, path: str, v: Violations) -> None:
-    if value not in PRIORITY_FROM_PB:
-        v.add(path, f"unknown priority {value}")
-
-
-def check_name(value: str, path: str, v: Violations) -> None:
-    if len(value) > 255:
-        v.add(path, "must be at most 255 characters")

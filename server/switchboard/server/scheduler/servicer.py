@@ -35,7 +35,7 @@ from switchboard.server.scheduler.convert import (
 )
 from switchboard.server.scheduler.model import Approval, Schedule, Step
 from switchboard.server.scheduler.tickets import TicketDriver
-from switchboard.server.scheduler.validate import check_text, new_blackout, new_schedule
+from switchboard.server.scheduler.validate import new_blackout, new_schedule
 from switchboard.server.timestamps import to_micros
 from switchboard.server.watch import Hub, check_start_revision
 
@@ -102,8 +102,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         v = Violations(AREA)
         if not request.schedule_id:
             v.add("schedule_id", "is required")
-        check_text(request.user, "user", v, required=True)
-        check_text(request.comment, "comment", v, limit=1024)
+        v.require(request.user, "user")
         decision = DECISION_FROM_PB.get(request.decision)
         if decision is None:
             v.add("decision", "must be ACCEPTED or REJECTED")

@@ -25,9 +25,6 @@ from switchboard.server.scheduler.timepolicy import time_zone
 from switchboard.server.timestamps import to_micros
 
 ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-MAX_TEXT = 255
-MAX_LONG_TEXT = 4096
-MAX_VNFS = 10_000
 
 
 def check_id(value: str, path: str, v: Violations) -> None:
@@ -35,14 +32,6 @@ def check_id(value: str, path: str, v: Violations) -> None:
         v.add(path, "is required")
     elif not ID.match(value):
         v.add(path, "must be 1-63 lower-case letters, digits or '-', not starting or ending in '-'")
-
-
-def check_text(value: str, path: str, v: Violations, required: bool = False,
-               limit: int = MAX_TEXT) -> None:
-    if required and not value:
-        v.add(path, "is required")
-    elif len(value) > limit:
-        v.add(path, f"must be at most {limit} characters")
 
 
 def _micros(d: Duration) -> int:
@@ -75,19 +64,16 @@ def _policy(p: pb.AllowedTimePolicy, v: Violations) -> Policy:
 def _vnfs(body: pb.Schedule, v: Violations) -> tuple[Vnf, ...]:
     if not body.vnfs:
         v.add("schedule.vnfs", "at least one VNF is required")
-    elif len(body.vnfs) > MAX_VNFS:
-        v.add("schedule.vnfs", f"must be at most {MAX_VNFS} VNFs")
     seen: dict[str, int] = {}
     out = []
     for i, vnf in enumerate(body.vnfs):
         path = f"schedule.vnfs[{i}]"
-        check_text(vnf.name, f"{path}.name", v, required=True)
+        v.require(vnf.name, f"{path}.name")
         if vnf.name and vnf.name in seen:
             v.add(f"{path}.name", f"duplicates vnfs[{seen[vnf.name]}].name {vnf.name!r}")
         seen.setdefault(vnf.name, i)
-        check_text(vnf.group, f"{path}.group", v)
         for j, element in enumerate(vnf.network_elements):
-            check_text(element, f"{path}.network_elements[{j}]", v, required=True)
+            v.require(element, f"{path}.network_elements[{j}]")
         zone = vnf.time_zone or "UTC"
         try:
             time_zone(zone)
@@ -126,11 +112,9 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int) -> Schedule:
         v.add("schedule", "is required")
     body = request.schedule
     check_id(body.id, "schedule.id", v)
-    check_text(body.name, "schedule.name", v)
-    check_text(body.domain, "schedule.domain", v, required=True)
-    check_text(body.user, "schedule.user", v, required=True)
-    check_text(body.workflow_name, "schedule.workflow_name", v, required=True)
-    check_text(body.callback_data, "schedule.callback_data", v, limit=MAX_LONG_TEXT)
+    v.require(body.domain, "schedule.domain")
+    v.require(body.user, "schedule.user")
+    v.require(body.workflow_name, "schedule.workflow_name")
     vnfs = _vnfs(body, v)
     windows = _windows(body, now, v)
     normal = _micros(body.normal_duration)
@@ -173,14 +157,13 @@ def new_blackout(request: pb.CreateBlackoutRequest) -> Blackout:
     if not body.network_elements:
         v.add("blackout.network_elements", "at least one network element is required")
     for i, element in enumerate(body.network_elements):
-        check_text(element, f"blackout.network_elements[{i}]", v, required=True)
+        v.require(element, f"blackout.network_elements[{i}]")
     for name in ("start_time", "end_time"):
         if not body.HasField(name):
             v.add(f"blackout.{name}", "is required")
     start, end = to_micros(body.start_time), to_micros(body.end_time)
     if body.HasField("start_time") and body.HasField("end_time") and end <= start:
         v.add("blackout.end_time", "must be after start_time")
-    check_text(body.reason, "blackout.reason", v, limit=1024)
     v.raise_if_any()
     return Blackout(id=body.id, elements=tuple(sorted(set(body.network_elements))), start=start,
                     end=end, reason=body.reason, create_time=0, revision=0)

@@ -19,7 +19,7 @@ from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
     enum_filter,
-    next_page_token,
+    page,
     page_size,
 )
 from switchboard.server.reservation import store as reservation_store
@@ -109,10 +109,8 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
                 conn, pool_id=request.pool_id, reservation_id=request.reservation_id,
                 statuses=statuses, after_revision=after, limit=size + 1,
             )
-        return pb.ListInstancesResponse(
-            instances=[instance_pb(i) for i in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.created_revision),
-        )
+        instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
+        return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
     async def WatchInstances(
         self, request: pb.WatchInstancesRequest, context: Context

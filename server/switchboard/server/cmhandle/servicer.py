@@ -28,7 +28,7 @@ from switchboard.server.cmhandle.model import (
 from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
 from switchboard.server.errors import NotFound, Violations
 from switchboard.server.eventlog import Event
-from switchboard.server.paging import decode_token, next_page_token, page_size
+from switchboard.server.paging import decode_token, page, page_size
 from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, check_start_revision
 
@@ -193,12 +193,11 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
                 module_names=list(request.module_names), state=state, trust=trust,
                 plugin=request.dmi_plugin, after=after, limit=size + 1,
                 ids_only=request.ids_only)
-        token = next_page_token(ids, size, lambda i: i)
         if request.ids_only:
-            return pb.SearchCmHandlesResponse(cm_handle_ids=ids[:size], next_page_token=token)
-        return pb.SearchCmHandlesResponse(
-            cm_handles=[row_pb(row) for row in handles[:size]],
-            next_page_token=token)
+            found_ids, token = page(ids, size, lambda i: i, lambda i: i)
+            return pb.SearchCmHandlesResponse(cm_handle_ids=found_ids, next_page_token=token)
+        found, token = page(handles, size, lambda row: row.id, row_pb)
+        return pb.SearchCmHandlesResponse(cm_handles=found, next_page_token=token)
 
     async def GetTrustLevels(
         self, request: pb.GetTrustLevelsRequest, context: Context

@@ -16,7 +16,7 @@ from switchboard.server.errors import (
     Violations,
 )
 from switchboard.server.eventlog import Event
-from switchboard.server.paging import decode_revision_token, next_page_token, page_size
+from switchboard.server.paging import decode_revision_token, page, page_size
 from switchboard.server.participant import changes, store
 from switchboard.server.participant.changes import AREA, COMPOSITION_KINDS, INSTANCE_KINDS
 from switchboard.server.participant.convert import (
@@ -155,9 +155,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         v.raise_if_any()
         async with self.db.read() as conn:
             found = await store.list_compositions(conn, after, size + 1)
-        return pb.ListCompositionsResponse(
-            compositions=[composition_pb(c) for c in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.created_revision))
+        compositions, token = page(found, size, lambda x: x.created_revision, composition_pb)
+        return pb.ListCompositionsResponse(compositions=compositions, next_page_token=token)
 
     async def DeleteComposition(self, request: pb.DeleteCompositionRequest,
                                 context: Context) -> pb.DeleteCompositionResponse:
@@ -245,9 +244,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         v.raise_if_any()
         async with self.db.read() as conn:
             found = await store.list_instances(conn, request.composition_id, after, size + 1)
-        return pb.ListInstancesResponse(
-            instances=[instance_pb(i) for i in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.created_revision))
+        instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
+        return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
     async def _act(self, instance_id: str, action: InstanceAction) -> pb.Instance:
         return instance_pb(await self.runtime.instance_action(instance_id, action))

@@ -22,7 +22,7 @@ from switchboard.server.paging import (
     decode_revision_token,
     decode_token,
     enum_filter,
-    next_page_token,
+    page,
     page_size,
 )
 from switchboard.server.reservation import store
@@ -131,9 +131,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         v.raise_if_any()
         async with self.log.db.read() as conn:
             found = await store.list_pools(conn, after, size + 1)
-        token = next_page_token(found, size, lambda p: p.id)
-        return pb.ListPoolsResponse(pools=[pool_pb(p) for p in found[:size]],
-                                    next_page_token=token)
+        pools, token = page(found, size, lambda p: p.id, pool_pb)
+        return pb.ListPoolsResponse(pools=pools, next_page_token=token)
 
     # Capacity ----------------------------------------------------------------------------------
 
@@ -379,10 +378,10 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 conn, pool_id=request.pool_id, statuses=statuses, window_start=window_start,
                 window_end=window_end, after_revision=after, limit=size + 1,
             )
-            response = pb.ListReservationsResponse(
-                reservations=[reservation_pb(r) for r in found[:size]],
-                next_page_token=next_page_token(found, size, lambda x: x.created_revision),
-            )
+            reservations, token = page(found, size, lambda x: x.created_revision,
+                                       reservation_pb)
+            response = pb.ListReservationsResponse(reservations=reservations,
+                                                   next_page_token=token)
             if request.include_utilization:
                 assert window_start is not None and window_end is not None
                 pool_ids = [request.pool_id] if request.pool_id else [

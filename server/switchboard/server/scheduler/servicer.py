@@ -19,7 +19,7 @@ from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
     enum_filter,
-    next_page_token,
+    page,
     page_size,
 )
 from switchboard.server.rpc import Context
@@ -92,9 +92,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 if len(batch) <= size:
                     break
                 after = batch[-1].created_revision
-        return pb.ListSchedulesResponse(
-            schedules=[schedule_pb(s) for s in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.created_revision))
+        schedules, token = page(found, size, lambda x: x.created_revision, schedule_pb)
+        return pb.ListSchedulesResponse(schedules=schedules, next_page_token=token)
 
     async def ApproveSchedule(
         self, request: pb.ApproveScheduleRequest, context: Context
@@ -185,9 +184,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             found = await store.list_blackouts(
                 conn, element=request.network_element, start=start, end=end,
                 after_revision=after, limit=size + 1)
-        return pb.ListBlackoutsResponse(
-            blackouts=[blackout_pb(b) for b in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.revision))
+        blackouts, token = page(found, size, lambda x: x.revision, blackout_pb)
+        return pb.ListBlackoutsResponse(blackouts=blackouts, next_page_token=token)
 
     async def ListTickets(
         self, request: pb.ListTicketsRequest, context: Context
@@ -200,9 +198,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         async with self.log.db.read() as conn:
             found = await self.tickets.list(conn, schedule_id=request.schedule_id,
                                             states=states, after=after, limit=size + 1)
-        return pb.ListTicketsResponse(
-            tickets=[ticket_pb(t) for t in found[:size]],
-            next_page_token=next_page_token(found, size, lambda x: x.sequence))
+        tickets, token = page(found, size, lambda x: x.sequence, ticket_pb)
+        return pb.ListTicketsResponse(tickets=tickets, next_page_token=token)
 
     async def WatchSchedules(
         self, request: pb.WatchSchedulesRequest, context: Context

@@ -225,3 +225,48 @@ async def test_values_at_their_bounds_are_accepted(server: App, client: AsyncCli
         await client.reservations.CreateReservation(pb.CreateReservationRequest(
             reservation=extremes))
     assert bad_fields(failure.value) == {"reservation.end_time", "reservation.start_time"}
+
+
+def _recursive_type() -> Any:
+    """A message type `Node {Kind kind; oneof which {Node child; string label}; repeated Node
+    children}` with bounds, built at run time (no proto of ours is recursive)."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    file = descriptor_pb2.FileDescriptorProto(name="test_recursive.proto", package="test.rec",
+                                              syntax="proto3",
+                                              dependency=["switchboard/options/v1/bounds.proto"])
+    file.enum_type.add(name="Kind").value.add(name="KIND_UNSPECIFIED", number=0)
+    node = file.message_type.add(name="Node")
+    node.oneof_decl.add(name="which")
+    node.field.add(name="kind", number=1, type=F.TYPE_ENUM, type_name=".test.rec.Kind",
+                   label=F.LABEL_OPTIONAL)
+    node.field.add(name="child", number=2, type=F.TYPE_MESSAGE, type_name=".test.rec.Node",
+                   label=F.LABEL_OPTIONAL, oneof_index=0)
+    label = node.field.add(name="label", number=3, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL,
+                           oneof_index=0)
+    label.options.Extensions[bounds_pb2.bounds].max_chars = 3
+    children = node.field.add(name="children", number=4, type=F.TYPE_MESSAGE,
+                              type_name=".test.rec.Node", label=F.LABEL_REPEATED)
+    children.options.Extensions[bounds_pb2.bounds].max_items = 2
+    pool = descriptor_pool.Default()  # where the bounds option is
+    try:
+        pool.FindMessageTypeByName("test.rec.Node")
+    except KeyError:
+        pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("test.rec.Node"))
+
+
+def test_recursive_types_and_oneofs_are_checked_at_every_depth() -> None:
+    from switchboard.server import requestcheck
+    from switchboard.server.errors import InvalidArgument
+
+    node = _recursive_type()
+    deep = node(children=[node(child=node(child=node(kind=5))), node(label="long")])
+    with pytest.raises(InvalidArgument) as failure:
+        requestcheck.check(deep)
+    assert {v.field for v in failure.value.violations} == {
+        "children[0].child.child.kind", "children[1].label"}
+    requestcheck.check(node(child=node(label="ok", children=[node(), node()])))
+    with pytest.raises(InvalidArgument) as failure:
+        requestcheck.check(node(child=node(children=[node(), node(), node()])))
+    assert [v.field for v in failure.value.violations] == ["child.children"]

@@ -14,7 +14,7 @@ from switchboard.server.allocation.convert import STATUS_FROM_PB, flavor_pb, ins
 from switchboard.server.allocation.creation import NewInstance
 from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import FINISHED, Flavor, Instance, Status
-from switchboard.server.errors import NotFound, Violations
+from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
@@ -85,10 +85,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     async def DestroyInstance(
         self, request: pb.DestroyInstanceRequest, context: Context
     ) -> pb.DestroyInstanceResponse:
-        v = Violations(AREA)
-        if not request.instance_id:
-            v.add("instance_id", "is required")
-        v.raise_if_any()
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.log.transaction() as tx:
             found = await _get(tx.conn, request.instance_id)
             await reservation_store.lock_pools(tx.conn, {found.pool_id})
@@ -102,6 +99,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     async def GetInstance(
         self, request: pb.GetInstanceRequest, context: Context
     ) -> pb.GetInstanceResponse:
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.log.db.read() as conn:
             return pb.GetInstanceResponse(instance=instance_pb(
                 await _get(conn, request.instance_id)))

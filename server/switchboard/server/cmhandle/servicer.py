@@ -26,7 +26,7 @@ from switchboard.server.cmhandle.model import (
     TrustLevel,
 )
 from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
-from switchboard.server.errors import NotFound, Violations
+from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event
 from switchboard.server.paging import decode_token, next_page_token, page_size
 from switchboard.server.rpc import Context
@@ -167,10 +167,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     async def GetCmHandle(
         self, request: pb.GetCmHandleRequest, context: Context
     ) -> pb.GetCmHandleResponse:
-        if not request.cm_handle_id:
-            v = Violations(AREA)
-            v.add("cm_handle_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("cm_handle_id", request.cm_handle_id))
         async with self.inventory.log.db.read() as conn:
             found = (await store.get(conn, [request.cm_handle_id])).get(request.cm_handle_id)
         if found is None:

@@ -14,6 +14,7 @@ from switchboard.server.errors import (
     FailedPrecondition,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event
 from switchboard.server.paging import decode_revision_token, next_page_token, page_size
@@ -160,6 +161,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def GetComposition(self, request: pb.GetCompositionRequest,
                              context: Context) -> pb.GetCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         async with self.db.read() as conn:
             found = await store.get_composition(conn, request.composition_id)
         if found is None:
@@ -180,6 +182,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def DeleteComposition(self, request: pb.DeleteCompositionRequest,
                                 context: Context) -> pb.DeleteCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         async with self.runtime.write() as tx:
             found = await store.get_composition(tx.conn, request.composition_id, lock=True)
             if found is None:
@@ -194,11 +197,13 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def PrimeComposition(self, request: pb.PrimeCompositionRequest,
                                context: Context) -> pb.PrimeCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         c = await self.runtime.prime(request.composition_id, CompositionAction.PRIME)
         return pb.PrimeCompositionResponse(composition=composition_pb(c))
 
     async def DeprimeComposition(self, request: pb.DeprimeCompositionRequest,
                                  context: Context) -> pb.DeprimeCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         c = await self.runtime.prime(request.composition_id, CompositionAction.DEPRIME)
         return pb.DeprimeCompositionResponse(composition=composition_pb(c))
 
@@ -251,6 +256,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def GetInstance(self, request: pb.GetInstanceRequest,
                           context: Context) -> pb.GetInstanceResponse:
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.db.read() as conn:
             found = await store.get_instance(conn, request.instance_id)
         if found is None:
@@ -270,6 +276,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             next_page_token=next_page_token(found, size, lambda x: x.created_revision))
 
     async def _act(self, instance_id: str, action: InstanceAction) -> pb.Instance:
+        require_ids(AREA, ("instance_id", instance_id))
         return instance_pb(await self.runtime.instance_action(instance_id, action))
 
     async def DeployInstance(self, request: pb.DeployInstanceRequest,
@@ -300,8 +307,10 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
     async def UpdateInstance(self, request: pb.UpdateInstanceRequest,
                              context: Context) -> pb.UpdateInstanceResponse:
         v = Violations(AREA)
+        v.require("instance_id", request.instance_id)
         if not request.elements:
             v.add("elements", "needs at least one element")
+        v.raise_if_any()
         async with self.db.read() as conn:
             i = await store.get_instance(conn, request.instance_id)
             c = None if i is None else await store.get_composition(conn, i.composition_id)

@@ -15,6 +15,7 @@ from switchboard.server.errors import (
     NotFound,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.ids import new_id
@@ -118,6 +119,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def GetPool(
         self, request: pb.GetPoolRequest, context: Context
     ) -> pb.GetPoolResponse:
+        require_ids(AREA, ("pool_id", request.pool_id))
         async with self.log.db.read() as conn:
             pool = await store.get_pool(conn, request.pool_id)
         if pool is None:
@@ -276,8 +278,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.UpdateReservationResponse:
         v = Violations(AREA)
         body = request.reservation
-        if not body.id:
-            v.add("reservation.id", "is required")
+        v.require("reservation.id", body.id)
         paths = list(request.update_mask.paths)
         if not paths:
             v.add("update_mask", "is required: name any of " + ", ".join(MUTABLE_PATHS))
@@ -345,10 +346,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def CancelReservation(
         self, request: pb.CancelReservationRequest, context: Context
     ) -> pb.CancelReservationResponse:
-        v = Violations(AREA)
-        if not request.reservation_id:
-            v.add("reservation_id", "is required")
-        v.raise_if_any()
+        require_ids(AREA, ("reservation_id", request.reservation_id))
         async with self.log.transaction() as tx:
             current, _ = await _lock_live(tx, request.reservation_id)
             cancelled = await set_status(tx, current, Status.CANCELLED)
@@ -359,6 +357,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def GetReservation(
         self, request: pb.GetReservationRequest, context: Context
     ) -> pb.GetReservationResponse:
+        require_ids(AREA, ("reservation_id", request.reservation_id))
         async with self.log.db.read() as conn:
             return pb.GetReservationResponse(
                 reservation=reservation_pb(await _get(conn, request.reservation_id))

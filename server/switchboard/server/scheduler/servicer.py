@@ -14,6 +14,7 @@ from switchboard.server.errors import (
     NotFound,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
@@ -63,6 +64,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def GetSchedule(
         self, request: pb.GetScheduleRequest, context: Context
     ) -> pb.GetScheduleResponse:
+        require_ids(AREA, ("schedule_id", request.schedule_id))
         async with self.log.db.read() as conn:
             return pb.GetScheduleResponse(schedule=schedule_pb(
                 await _get(conn, request.schedule_id)))
@@ -100,8 +102,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         self, request: pb.ApproveScheduleRequest, context: Context
     ) -> pb.ApproveScheduleResponse:
         v = Violations(AREA)
-        if not request.schedule_id:
-            v.add("schedule_id", "is required")
+        v.require("schedule_id", request.schedule_id)
         check_text(request.user, "user", v, required=True)
         check_text(request.comment, "comment", v, limit=1024)
         decision = DECISION_FROM_PB.get(request.decision)
@@ -133,10 +134,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                       steps: Callable[[Schedule, int], list[Step]]) -> Schedule:
         """Locks the schedule, works out its steps (refused: FAILED_PRECONDITION naming its
         state) and writes them with their events; returns the schedule after them."""
-        if not schedule_id:
-            v = Violations(AREA)
-            v.add("schedule_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("schedule_id", schedule_id))
         async with self.log.transaction() as tx:
             current = await _get(tx.conn, schedule_id, lock=True)
             try:
@@ -160,10 +158,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def DeleteBlackout(
         self, request: pb.DeleteBlackoutRequest, context: Context
     ) -> pb.DeleteBlackoutResponse:
-        if not request.blackout_id:
-            v = Violations(AREA)
-            v.add("blackout_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("blackout_id", request.blackout_id))
         async with self.log.transaction() as tx:
             found = await store.get_blackout(tx.conn, request.blackout_id, lock=True)
             if found is None:

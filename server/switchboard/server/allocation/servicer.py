@@ -24,9 +24,10 @@ from switchboard.server.paging import (
 )
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Admission
+from switchboard.server.reservation.changes import pool_subject, reservation_subject
 from switchboard.server.reservation.validate import check_name, check_pool_id
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 MAX_TEXT = 255
 
@@ -140,7 +141,10 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
                      or e.decode(pb.InstanceEvent).instance.reservation_id == reservation_id)
             )
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA, pool_subject(pool_id),
+                Subject("instance_id", "instance", instance_id, store.get_instance, AREA),
+                reservation_subject(reservation_id)):
             yield response
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from switchboard.cmhandle.v1 import cmhandle_pb2 as pb
 from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as pb_grpc
 from switchboard.server.cmhandle import store
@@ -30,7 +32,7 @@ from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event
 from switchboard.server.paging import decode_token, next_page_token, page_size
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 MAX_BATCH = 10_000
 """Most entries in one registration call."""
@@ -227,7 +229,8 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchLcmEventsResponse
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
-                request.start_revision, _matcher(LCM_KIND, request.cm_handle_id), AREA):
+                request.start_revision, _matcher(LCM_KIND, request.cm_handle_id), AREA,
+                _handle_subject(request.cm_handle_id)):
             yield response
 
     async def WatchTrustLevels(
@@ -235,8 +238,15 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchTrustLevelsResponse
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
-                request.start_revision, _matcher(TRUST_KIND, request.cm_handle_id), AREA):
+                request.start_revision, _matcher(TRUST_KIND, request.cm_handle_id), AREA,
+                _handle_subject(request.cm_handle_id)):
             yield response
+
+
+def _handle_subject(handle_id: str) -> Subject:
+    async def lookup(conn: AsyncConnection, value: str) -> object:
+        return await store.get(conn, [value])
+    return Subject("cm_handle_id", "cm handle", handle_id, lookup, AREA)
 
 
 def _matcher(kind: str, handle_id: str) -> Callable[[Event], bool]:

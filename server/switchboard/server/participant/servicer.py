@@ -49,7 +49,7 @@ from switchboard.server.participant.store import (
     Instance,
 )
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 MAX_ID = 63
 MAX_TEXT = 255
@@ -348,7 +348,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             return (e.area == AREA and e.kind in COMPOSITION_KINDS
                     and (not composition_id or e.key == composition_id))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(request.start_revision, matches, AREA,
+                                                 _composition_subject(composition_id)):
             yield response
 
     async def WatchInstances(self, request: pb.WatchInstancesRequest,
@@ -361,8 +362,16 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     and (not instance_id or e.key == instance_id)
                     and (not composition_id or e.scope == composition_id))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA, _composition_subject(composition_id),
+                Subject("instance_id", "instance", instance_id, store.get_instance, AREA,
+                        INSTANCE_KINDS)):
             yield response
+
+
+def _composition_subject(composition_id: str) -> Subject:
+    return Subject("composition_id", "composition", composition_id, store.get_composition,
+                   AREA, COMPOSITION_KINDS)
 
 
 def _check_replica(participant_id: str, replica_id: str) -> None:

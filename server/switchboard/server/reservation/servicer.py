@@ -29,7 +29,12 @@ from switchboard.server.paging import (
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
-from switchboard.server.reservation.changes import record_reservation_event, set_status
+from switchboard.server.reservation.changes import (
+    pool_subject,
+    record_reservation_event,
+    reservation_subject,
+    set_status,
+)
 from switchboard.server.reservation.convert import (
     PRIORITY_FROM_PB,
     STATUS_FROM_PB,
@@ -412,7 +417,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             return e.area == AREA and e.kind in CAPACITY_KINDS and (
                 not pool_id or e.scope == pool_id)
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(request.start_revision, matches, AREA,
+                                                 pool_subject(pool_id)):
             yield response
 
     async def WatchReservations(
@@ -428,7 +434,9 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 and (not reservation_id or e.key == reservation_id)
             )
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA,
+                pool_subject(pool_id), reservation_subject(reservation_id)):
             yield response
 
 

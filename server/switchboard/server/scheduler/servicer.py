@@ -38,7 +38,7 @@ from switchboard.server.scheduler.model import Approval, Schedule, Step
 from switchboard.server.scheduler.tickets import TicketDriver
 from switchboard.server.scheduler.validate import check_text, new_blackout, new_schedule
 from switchboard.server.timestamps import to_micros
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 
 class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
@@ -215,7 +215,10 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                     and (not schedule_id or e.key == schedule_id)
                     and (not domain or e.scope == domain))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA,
+                Subject("schedule_id", "schedule", schedule_id, store.get_schedule, AREA,
+                        SCHEDULE_KINDS)):
             yield response
 
 

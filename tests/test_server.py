@@ -166,6 +166,23 @@ async def test_graceful_shutdown(server: App) -> None:
         assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+async def test_health_watch_sees_not_serving_and_ends_at_once_on_shutdown(server: App) -> None:
+    """An open Health/Watch does not hold shutdown for the grace period: it gets NOT_SERVING
+    and ends with OK, and stop returns long before the (30 s) grace is up."""
+    async with channel_to(server) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watches = [health.Watch(health_pb2.HealthCheckRequest(service=name))
+                   for name in ("", SERVICE)]
+        for watch in watches:
+            assert (await watch.read()).status == SERVING
+        async with asyncio.timeout(10):  # far under the grace: stop did not wait for it
+            await server.stop(grace=30)
+            for watch in watches:
+                assert (await watch.read()).status == NOT_SERVING
+                assert await watch.read() == grpc.aio.EOF
+                assert await watch.code() == grpc.StatusCode.OK
+
+
 async def test_stop_without_grace_argument_uses_setting(start_server: Any) -> None:
     app = await start_server(shutdown_grace=0.5)
     async with channel_to(app) as channel:

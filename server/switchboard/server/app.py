@@ -27,6 +27,7 @@ from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugi
 from switchboard.server.config import Settings
 from switchboard.server.db import Database
 from switchboard.server.eventlog import EventLog
+from switchboard.server.health import HealthServicer
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
     AutomationCompositionServicer,
@@ -79,7 +80,7 @@ class App:
             batch_events=settings.watch_batch_events,
             send_rate=settings.watch_send_rate,
         ))
-        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.health = HealthServicer()
         self.admission = Admission(self.events)
         self.reservations = ReservationServicer(self.events, self.hub, Policy(
             max_duration=int(settings.reservation_max_duration_days * DAY),

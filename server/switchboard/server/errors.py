@@ -80,6 +80,11 @@ class OutOfRange(SwitchboardError):
     """A position (such as a watch's start revision) lies outside what is available."""
 
 
+@dataclass
+class Unavailable(SwitchboardError):
+    """The server cannot take the call now (it is shutting down); another replica may."""
+
+
 MESSAGE_VIOLATIONS = 20
 """Most violations spelled out in a status message; the details list every one."""
 MESSAGE_VIOLATION_CHARS = 200

@@ -3,6 +3,8 @@ never NOT_FOUND "'' not found"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor
@@ -11,6 +13,13 @@ from switchboard.server.app import App
 
 from rpcs import call, method_id, methods, request_of
 from support import bad_fields
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite alone: these calls are refused before any storage is reached."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
+
 
 FILTERS = ("List", "Search", "Watch")
 """Methods whose ids are optional filters (proto comments: "empty means all")."""

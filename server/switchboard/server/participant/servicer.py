@@ -56,9 +56,8 @@ MAX_TEXT = 255
 
 
 def _check_id(value: str, path: str, v: Violations) -> None:
-    if not value:
-        v.add(path, "is required")
-    elif len(value) > MAX_ID:
+    v.require(path, value)
+    if len(value) > MAX_ID:
         v.add(path, f"must be at most {MAX_ID} characters")
 
 

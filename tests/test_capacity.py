@@ -9,10 +9,11 @@ from support import Collector, at, make_pool
 
 
 async def test_watch_capacity_reports_pools_and_changes(client: AsyncClient) -> None:
-    watch = await Collector(client.reservations.WatchCapacity(
-        pb.WatchCapacityRequest(pool_id="pool-a"))).live()
     await make_pool(client, "pool-b", cores=5)
     await make_pool(client, "pool-a", cores=10)
+    # A watch on a pool needs the pool (NOT_FOUND before); from revision 1 it sees it created.
+    watch = await Collector(client.reservations.WatchCapacity(
+        pb.WatchCapacityRequest(pool_id="pool-a", start_revision=1))).live()
     await client.reservations.DecreaseCapacity(pb.DecreaseCapacityRequest(
         pool_id="pool-a", resources=pb.Resources(cores=4), start_time=at(1), end_time=at(2),
         reason="maintenance"))

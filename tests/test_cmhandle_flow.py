@@ -199,13 +199,13 @@ async def test_sync_concurrency_is_bounded(start_server: StartServer) -> None:
 
 
 async def test_client_watch_helpers(client: AsyncClient, plugin: SimulatedDmiPlugin) -> None:
+    await plugin.register([HandleSpec("w0"), HandleSpec("w1")])
     lcm = client.watch_lcm_events(start_revision=1, cm_handle_id="w1")
     trust = client.watch_trust_levels(start_revision=1, cm_handle_id="w1")
     lcm_events = aiter(lcm)
     trust_events = aiter(trust)
     first = asyncio.ensure_future(anext(lcm_events))
     changed = asyncio.ensure_future(anext(trust_events))
-    await plugin.register([HandleSpec("w0"), HandleSpec("w1")])
     created = await asyncio.wait_for(first, 10)
     assert (created.cm_handle_id, created.operation) == ("w1", OP.LCM_OPERATION_CREATE)
     await plugin.heartbeat({"w0": cpb.TRUST_LEVEL_NONE, "w1": cpb.TRUST_LEVEL_NONE})

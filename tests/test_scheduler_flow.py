@@ -122,9 +122,9 @@ async def test_create_optimize_approve(server: App, client: AsyncClient) -> None
 
 
 async def test_rejection(server: App, client: AsyncClient) -> None:
-    watch = await Collector(client.schedules.WatchSchedules(
-        spb.WatchSchedulesRequest(schedule_id="s1"))).live()
     await create(client, schedule("s1", [vnf("a"), vnf("b")], [(1, 2)], minutes=60))
+    watch = await Collector(client.schedules.WatchSchedules(
+        spb.WatchSchedulesRequest(schedule_id="s1", start_revision=1))).live()
     optimized = await settled(watch, "s1", S.SCHEDULE_STATE_PENDING_APPROVAL)
     # One hour-long window, one hour each, but different elements and concurrency 1: one fits.
     assert sorted(v.state for v in optimized.vnfs) == [V.VNF_STATE_PENDING_APPROVAL,
@@ -297,14 +297,14 @@ async def test_list_filters_and_pages(server: App, client: AsyncClient) -> None:
 
 
 async def test_watch_filters_by_schedule_and_domain(server: App, client: AsyncClient) -> None:
-    mine = await Collector(client.schedules.WatchSchedules(
-        spb.WatchSchedulesRequest(schedule_id="s2"))).live()
     other = await Collector(client.schedules.WatchSchedules(
         spb.WatchSchedulesRequest(domain="Other"))).live()
     everything = await Collector(client.schedules.WatchSchedules(
         spb.WatchSchedulesRequest())).live()
     await create(client, schedule("s1", [vnf("a")], [(1, 3)]))
-    await create(client, schedule("s2", [vnf("b")], [(1, 3)], domain="Other"))
+    created = await create(client, schedule("s2", [vnf("b")], [(1, 3)], domain="Other"))
+    mine = await Collector(client.schedules.WatchSchedules(  # s2 exists now: not NOT_FOUND
+        spb.WatchSchedulesRequest(schedule_id="s2", start_revision=created.revision))).live()
     await settled(everything, "s1", S.SCHEDULE_STATE_PENDING_APPROVAL)
     await settled(everything, "s2", S.SCHEDULE_STATE_PENDING_APPROVAL)
     await settled(mine, "s2", S.SCHEDULE_STATE_PENDING_APPROVAL)

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,7 +28,14 @@ from switchboard.client import AsyncClient
 from switchboard.client.aio import ResumingWatch
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import SERVICES, App
-from switchboard.server.config import CHOICES, Settings, env_name, parse_settings
+from switchboard.server.config import (
+    CHOICES,
+    RULES,
+    Settings,
+    env_name,
+    flag_name,
+    parse_settings,
+)
 
 from support import Collector, make_pool, reserve
 
@@ -152,6 +164,23 @@ async def test_graceful_shutdown(server: App) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as failure:
             await reservations.ListPools(pb.ListPoolsRequest(), timeout=5)
         assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_health_watch_sees_not_serving_and_ends_at_once_on_shutdown(server: App) -> None:
+    """An open Health/Watch does not hold shutdown for the grace period: it gets NOT_SERVING
+    and ends with OK, and stop returns long before the (30 s) grace is up."""
+    async with channel_to(server) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watches = [health.Watch(health_pb2.HealthCheckRequest(service=name))
+                   for name in ("", SERVICE)]
+        for watch in watches:
+            assert (await watch.read()).status == SERVING
+        async with asyncio.timeout(10):  # far under the grace: stop did not wait for it
+            await server.stop(grace=30)
+            for watch in watches:
+                assert (await watch.read()).status == NOT_SERVING
+                assert await watch.read() == grpc.aio.EOF
+                assert await watch.code() == grpc.StatusCode.OK
 
 
 async def test_stop_without_grace_argument_uses_setting(start_server: Any) -> None:
@@ -380,10 +409,14 @@ def test_environment_overrides_default_and_flag_overrides_environment() -> None:
     assert from_flags.log_format == "json"
 
 
-def test_every_setting_has_a_flag_and_an_environment_variable() -> None:
+def test_every_setting_has_a_flag_and_an_environment_variable(tmp_path: Path) -> None:
     defaults = Settings()
+    flavors = tmp_path / "flavors.json"
+    flavors.write_text('[{"name": "f1", "vcpus": 1, "ram_mb": 512, "disk_gb": 1}]')
+    valid = {"database_url": "postgresql+asyncpg://db/x", "flavors_file": str(flavors)}
     overrides = {
-        name: (str(value + 1) if isinstance(value, int | float)
+        name: (valid[name] if name in valid
+               else str(value + 1) if isinstance(value, int | float)
                else next(c for c in CHOICES[name] if c != value) if name in CHOICES
                else "x-" + value)
         for name, value in vars(defaults).items()
@@ -407,6 +440,59 @@ def test_a_setting_outside_its_choices_is_refused(
     assert exited.value.code == 2
     assert "--log-format (or SWITCHBOARD_LOG_FORMAT) must be one of console, json, not 'xml'" \
         in capsys.readouterr().err
+
+
+BAD_VALUES = {
+    "host": "", "database_url": "mysql://db/x", "flavors_file": "/no/such/flavors.json",
+    "log_format": "xml", "log_level": "loud", "port": "65536", "vim_failure_rate": "1.5",
+    "so_failure_rate": "-0.1", "vim_seed": "0x1", "so_seed": "1.5",
+}
+"""A value against each setting's rule; any other numeric setting is given "nan" or "-1"."""
+
+
+def _bad_value(name: str) -> str:
+    if name in BAD_VALUES:
+        return BAD_VALUES[name]
+    return "nan" if isinstance(getattr(Settings(), name), float) else "-1"
+
+
+@pytest.mark.parametrize("name", [f.name for f in fields(Settings)])
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_every_bad_setting_is_one_line_naming_its_flag_and_rule(
+        name: str, source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    value = _bad_value(name)
+    argv, environ = ([flag_name(name), value], {}) if source == "flag" \
+        else ([], {env_name(name): value})
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(argv, environ)
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"switchboard-server: error: {flag_name(name)} "
+                               f"(or {env_name(name)}) must ")
+    assert RULES[name][0] in lines[0]
+    assert lines[0].endswith(f"not {value!r}")
+
+
+def test_bad_settings_stop_the_real_entry_point_with_status_2_and_no_traceback() -> None:
+    """Several bad settings at once, a combination among them, from flags and the environment:
+    one line each, exit status 2."""
+    environ = {**os.environ, "SWITCHBOARD_WATCH_BATCH_EVENTS": "many"}
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard.server", "--port", "70000",
+         "--cmhandle-sync-backoff-seconds", "3600", "--cmhandle-sync-backoff-cap-seconds", "60"],
+        env=environ, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "switchboard-server: error: --port (or SWITCHBOARD_PORT) must be at least 0 and at most "
+        "65535, not '70000'",
+        "switchboard-server: error: --watch-batch-events (or SWITCHBOARD_WATCH_BATCH_EVENTS) "
+        "must be an integer (must be at least 1 and at most 2147483647), not 'many'",
+        "switchboard-server: error: --cmhandle-sync-backoff-seconds "
+        "(or SWITCHBOARD_CMHANDLE_SYNC_BACKOFF_SECONDS) must be at most "
+        "--cmhandle-sync-backoff-cap-seconds (60.0), not 3600.0",
+    ]
 
 
 def test_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:

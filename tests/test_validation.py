@@ -13,6 +13,12 @@ from google.rpc import error_details_pb2
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
+from switchboard.server.errors import (
+    MESSAGE_VIOLATION_CHARS,
+    MESSAGE_VIOLATIONS,
+    InvalidArgument,
+    Violations,
+)
 
 from support import at, bad_fields, detail, make_pool, reserve
 
@@ -25,6 +31,10 @@ async def assert_rejected(app: App, client: AsyncClient, call: Callable[[], Awai
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await call()
     assert bad_fields(failure.value) == fields
+    # The message alone says what to fix: every "field: reason" of the details, in order.
+    violations = detail(failure.value, error_details_pb2.BadRequest).field_violations
+    assert failure.value.details() == "invalid request: " + "; ".join(
+        f"{v.field}: {v.description}" for v in violations)
     info = detail(failure.value, error_details_pb2.ErrorInfo)
     assert info.domain == "switchboard.reservation"
     assert await app.events.bounds() == before_events
@@ -114,3 +124,19 @@ async def test_watch_rejects_negative_start(client: AsyncClient) -> None:
                 pb.WatchReservationsRequest(start_revision=-3)):
             pass
     assert bad_fields(failure.value) == {"start_revision"}
+
+
+def test_message_of_many_violations_is_bounded() -> None:
+    """Thousands of violations (or one quoting a huge value) make a short message: the first
+    MESSAGE_VIOLATIONS, each clipped, then how many more; the details keep every one."""
+    v = Violations("reservation")
+    v.add("pool_id", "x" * 100_000)
+    for i in range(4999):
+        v.add(f"pool_ids[{i}]", "unknown pool")
+    with pytest.raises(InvalidArgument) as raised:
+        v.raise_if_any()
+    message = raised.value.message
+    assert message.startswith("invalid request: pool_id: xxx")
+    assert message.endswith("; pool_ids[18]: unknown pool; and 4980 more")
+    assert len(message) < (MESSAGE_VIOLATIONS + 1) * (MESSAGE_VIOLATION_CHARS + 2) + 20
+    assert len(raised.value.violations) == 5000

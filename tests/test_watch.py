@@ -57,6 +57,7 @@ async def test_reconnect_with_last_plus_one_misses_nothing(client: AsyncClient) 
 
 async def test_progress_while_idle(client: AsyncClient, clock: ManualClock, server: App) -> None:
     await make_pool(client, cores=10)
+    await make_pool(client, "pool-b", cores=10)
     watch = await Collector(client.reservations.WatchReservations(
         pb.WatchReservationsRequest(pool_id="pool-b"))).live()
     await reserve(client, 1, 2, cores=1)  # does not match: only moves the revision

@@ -8,12 +8,11 @@ import signal
 from collections.abc import Sequence
 
 from switchboard.server.app import App
-from switchboard.server.config import parse_settings
+from switchboard.server.config import Settings, parse_settings
 from switchboard.server.logs import configure
 
 
-async def serve(argv: Sequence[str] | None = None) -> None:
-    settings = parse_settings(argv)
+async def serve(settings: Settings) -> None:
     configure(settings.log_format, settings.log_level)
     app = App(settings)
     await app.start()
@@ -30,7 +29,8 @@ async def serve(argv: Sequence[str] | None = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    asyncio.run(serve(argv))
+    """Checks the settings (a bad one: a line each on stderr, exit status 2), then serves."""
+    asyncio.run(serve(parse_settings(argv)))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from switchboard.server.cmhandle.servicer import CmHandleServicer, InventoryServ
 from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugins, SyncSettings
 from switchboard.server.config import Settings
 from switchboard.server.db import Database
+from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
+from switchboard.server.health import HealthServicer
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
     AutomationCompositionServicer,
@@ -79,7 +81,7 @@ class App:
             batch_events=settings.watch_batch_events,
             send_rate=settings.watch_send_rate,
         ))
-        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.health = HealthServicer()
         self.admission = Admission(self.events)
         self.reservations = ReservationServicer(self.events, self.hub, Policy(
             max_duration=int(settings.reservation_max_duration_days * DAY),
@@ -126,6 +128,7 @@ class App:
         ))
         self.compositions = AutomationCompositionServicer(self.acm, self.hub)
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
+        self.drain = Drain()
         self.server: grpc.aio.Server | None = None
         self.port = 0
 
@@ -143,7 +146,7 @@ class App:
         self.dmi_health.start()
         await self.acm.recover()
         self.acm.start()
-        server = grpc.aio.server(interceptors=[RpcInterceptor()])
+        server = grpc.aio.server(interceptors=[RpcInterceptor(), self.drain])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)
@@ -174,6 +177,7 @@ class App:
         await self.hub.stop()
         self.acm.close_streams()
         if self.server is not None:
+            await self.drain.drain(grace)
             await self.server.stop(grace)
         await self.dmi_health.stop()
         await self.module_sync.stop()

@@ -7,9 +7,15 @@ lists the same settings.
 from __future__ import annotations
 
 import argparse
+import math
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from switchboard.server.allocation.model import parse_flavors
 
 
 @dataclass(frozen=True)
@@ -102,15 +108,110 @@ CHOICES = {
     "log_level": ("debug", "info", "warning", "error"),
 }
 
+YEAR = 365 * 24 * 3600.0
+"""Longest any duration setting may be, in seconds (longer ones overflow the clock's sleeps)."""
+
+Check = Callable[[Any], bool]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _range(low: float, high: float, above: bool = False) -> tuple[str, Check]:
+    bound = f"more than {_number(low)}" if above else f"at least {_number(low)}"
+    return f"must be {bound} and at most {_number(high)}", (
+        lambda v: (v > low if above else v >= low) and v <= high)
+
+
+def _flavors_rule(path: str) -> bool:
+    if not path:
+        return True
+    try:
+        parse_flavors(Path(path).read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+_SECONDS = _range(0, YEAR)
+_POSITIVE_SECONDS = _range(0, YEAR, above=True)
+_SHARE = _range(0, 1)
+_COUNT = _range(1, 2**31 - 1)
+_SEED = _range(-(2**63), 2**63 - 1)
+
+RULES: dict[str, tuple[str, Check]] = {
+    "host": ("must not be empty", bool),
+    "port": _range(0, 65535),
+    "database_url": ("must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
+                     lambda v: v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))),
+    "log_format": ("must be one of " + ", ".join(CHOICES["log_format"]),
+                   lambda v: v in CHOICES["log_format"]),
+    "log_level": ("must be one of " + ", ".join(CHOICES["log_level"]),
+                  lambda v: v in CHOICES["log_level"]),
+    "shutdown_grace": _SECONDS,
+    "watch_progress_interval": _POSITIVE_SECONDS,
+    "watch_poll_interval": _POSITIVE_SECONDS,
+    "watch_buffer_events": _COUNT,
+    "watch_batch_events": _COUNT,
+    "watch_send_rate": _range(0, 1e9),
+    "event_retention": _COUNT,
+    "reservation_max_duration_days": _range(0, 36_500, above=True),
+    "reservation_max_start_ahead_days": _range(0, 36_500),
+    "flavors_file": ("must be empty or name a readable JSON list of flavors "
+                     "({name, vcpus, ram_mb, disk_gb}, each name once)", _flavors_rule),
+    "vim_build_seconds": _SECONDS,
+    "vim_delete_seconds": _SECONDS,
+    "vim_failure_rate": _SHARE,
+    "vim_seed": _SEED,
+    "scheduler_optimizer_time_limit": _POSITIVE_SECONDS,
+    "scheduler_immediate_horizon_hours": _range(0, 24 * 36_500, above=True),
+    "scheduler_max_outstanding": _COUNT,
+    "scheduler_past_due_seconds": _SECONDS,
+    "so_run_seconds": _SECONDS,
+    "so_failure_rate": _SHARE,
+    "so_seed": _SEED,
+    "cmhandle_health_interval": _POSITIVE_SECONDS,
+    "cmhandle_dmi_timeout": _POSITIVE_SECONDS,
+    "cmhandle_sync_concurrency": _COUNT,
+    "cmhandle_sync_batch": _COUNT,
+    "cmhandle_sync_backoff_seconds": _POSITIVE_SECONDS,
+    "cmhandle_sync_backoff_cap_seconds": _POSITIVE_SECONDS,
+    "participant_heartbeat_bound_seconds": _POSITIVE_SECONDS,
+    "participant_operation_timeout_seconds": _POSITIVE_SECONDS,
+}
+"""Each setting's rule: what it must be, and the check."""
+
+COMBINATIONS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
+    ("cmhandle_sync_backoff_seconds", "cmhandle_sync_backoff_cap_seconds",
+     lambda s: s.cmhandle_sync_backoff_seconds <= s.cmhandle_sync_backoff_cap_seconds),
+)
+"""Rules between settings: (setting, the setting it must be at most, the check)."""
+
 
 def env_name(name: str) -> str:
     return "SWITCHBOARD_" + name.upper()
 
 
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _convert(kind: type, raw: str) -> Any:
+    """`raw` as a setting of type `kind`; ValueError if it is not one (floats must be finite)."""
+    value = kind(raw)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
 def parse_settings(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Builds Settings from flags (`--log-format json`) and environment variables."""
+    """Builds Settings from flags (`--log-format json`) and environment variables, and checks
+    every setting against its rule (RULES, COMBINATIONS) in one place. Bad settings print one
+    line each on stderr, naming the flag, the environment variable and the rule, and exit with
+    status 2 (argparse's convention)."""
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(
         prog="switchboard-server", description="The Switchboard gRPC server."
@@ -118,18 +219,41 @@ def parse_settings(
     defaults = Settings()
     for spec in fields(Settings):
         default = getattr(defaults, spec.name)
-        kind = type(default)
-        raw = environ.get(env_name(spec.name))
         parser.add_argument(
-            "--" + spec.name.replace("_", "-"),
-            dest=spec.name,
-            type=kind,
-            default=kind(raw) if raw is not None else default,
+            flag_name(spec.name), dest=spec.name, default=None,
             help=f"{_HELP[spec.name]} (env {env_name(spec.name)}; default {default})",
         )
-    values = vars(parser.parse_args(argv))
-    for name, allowed in CHOICES.items():
-        if values[name] not in allowed:
-            parser.error(f"--{name.replace('_', '-')} (or {env_name(name)}) must be one of "
-                         f"{', '.join(allowed)}, not {values[name]!r}")
-    return Settings(**values)
+    given = vars(parser.parse_args(argv))
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    bad: set[str] = set()
+    for spec in fields(Settings):
+        name = spec.name
+        default = getattr(defaults, name)
+        raw = given[name] if given[name] is not None else environ.get(env_name(name))
+        where = f"{flag_name(name)} (or {env_name(name)})"
+        rule, check = RULES[name]
+        if raw is None:
+            values[name] = default
+            continue
+        try:
+            values[name] = _convert(type(default), raw)
+        except ValueError:
+            kind = {int: "an integer", float: "a finite number"}.get(type(default), "text")
+            problems.append(f"{where} must be {kind} ({rule}), not {raw!r}")
+            values[name] = default
+            bad.add(name)
+            continue
+        if not check(values[name]):
+            problems.append(f"{where} {rule}, not {raw!r}")
+            bad.add(name)
+    settings = Settings(**values)
+    problems += [f"{flag_name(name)} (or {env_name(name)}) must be at most {flag_name(bound)} "
+                 f"({getattr(settings, bound)!r}), not {getattr(settings, name)!r}"
+                 for name, bound, check in COMBINATIONS
+                 if not bad & {name, bound} and not check(settings)]
+    if problems:
+        for line in problems:
+            print(f"{parser.prog}: error: {line}", file=sys.stderr)
+        raise SystemExit(2)
+    return settings

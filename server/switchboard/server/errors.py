@@ -80,6 +80,17 @@ class OutOfRange(SwitchboardError):
     """A position (such as a watch's start revision) lies outside what is available."""
 
 
+@dataclass
+class Unavailable(SwitchboardError):
+    """The server cannot take the call now (it is shutting down); another replica may."""
+
+
+MESSAGE_VIOLATIONS = 20
+"""Most violations spelled out in a status message; the details list every one."""
+MESSAGE_VIOLATION_CHARS = 200
+"""Longest "field: reason" in a status message (a reason may quote what the client sent)."""
+
+
 class Violations:
     """Collects field violations while a request is validated, then raises them all at once."""
 
@@ -90,18 +101,35 @@ class Violations:
     def add(self, field_path: str, description: str) -> None:
         self.items.append(FieldViolation(field_path, description))
 
-    def require(self, value: object, field_path: str) -> None:
-        """Adds "is required" for an empty value. (Sizes are bounded before the servicer runs:
-        `switchboard.server.requestcheck`.)"""
+    def require(self, field_path: str, value: object) -> None:
+        """A required field (an id, most often) that is empty is a violation naming it."""
         if not value:
             self.add(field_path, "is required")
 
     def raise_if_any(self) -> None:
+        """Raises InvalidArgument: the message says "field: reason" for the first
+        MESSAGE_VIOLATIONS violations (and how many more), the details list them all."""
         if self.items:
-            names = ", ".join(v.field for v in self.items)
+            shown = "; ".join(_clip(f"{v.field}: {v.description}")
+                              for v in self.items[:MESSAGE_VIOLATIONS])
+            more = len(self.items) - MESSAGE_VIOLATIONS
             raise InvalidArgument(
-                message=f"invalid request: {names}",
+                message=f"invalid request: {shown}" + (f"; and {more} more" if more > 0 else ""),
                 reason="INVALID_ARGUMENT",
                 area=self.area,
                 violations=list(self.items),
             )
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MESSAGE_VIOLATION_CHARS:
+        return text
+    return text[:MESSAGE_VIOLATION_CHARS - 1] + "…"
+
+
+def require_ids(area: str, *fields: tuple[str, str]) -> None:
+    """Raises InvalidArgument naming each (field path, value) whose required id is empty."""
+    v = Violations(area)
+    for path, value in fields:
+        v.require(path, value)
+    v.raise_if_any()

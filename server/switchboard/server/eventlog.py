@@ -212,6 +212,17 @@ class EventLog:
             rows = (await conn.execute(query)).all()
         return [Event(r.revision, r.area, r.kind, r.key, r.scope, r.payload, r.time) for r in rows]
 
+    async def mentions(self, area: str, kinds: Sequence[str], column: str, value: str) -> bool:
+        """Whether a retained event of `area` (of one of `kinds`, if any) has `value` as its
+        `column` ("key" or "scope")."""
+        query = select(events_table.c.revision).where(
+            events_table.c.area == area, events_table.c[column] == value)
+        if kinds:
+            query = query.where(events_table.c.kind.in_(kinds))
+        async with self.db.read() as conn:
+            found = (await conn.execute(query.limit(1))).first()
+        return found is not None
+
     async def compact(self) -> int:
         """Drops events beyond the retention bound; returns the oldest retained revision."""
         async with self.db.write() as conn:

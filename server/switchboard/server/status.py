@@ -15,6 +15,7 @@ from switchboard.server.errors import (
     OutOfRange,
     ResourceExhausted,
     SwitchboardError,
+    Unavailable,
 )
 
 _CODES: dict[type[SwitchboardError], int] = {
@@ -24,6 +25,7 @@ _CODES: dict[type[SwitchboardError], int] = {
     FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
     OutOfRange: code_pb2.OUT_OF_RANGE,
+    Unavailable: code_pb2.UNAVAILABLE,
 }
 
 

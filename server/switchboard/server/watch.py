@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from switchboard.server.clock import MICROS, Clock
-from switchboard.server.errors import OutOfRange, ResourceExhausted, Violations
+from switchboard.server.errors import NotFound, OutOfRange, ResourceExhausted, Violations
 from switchboard.server.eventlog import Event, EventLog
 
 Matcher = Callable[[Event], bool]
@@ -32,6 +34,21 @@ class WatchSettings:
     buffer_events: int
     batch_events: int
     send_rate: float
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A Watch* filter naming one resource (empty `value`: no filter). The watch is NOT_FOUND
+    unless the resource exists (`lookup` finds it) or retained events name it: events of `area`
+    (and `kinds`, if any) whose `column` ("key" or "scope") is the id."""
+
+    field: str
+    resource_type: str
+    value: str
+    lookup: Callable[[AsyncConnection, str], Awaitable[object]]
+    area: str
+    kinds: Sequence[str] = ()
+    column: str = "key"
 
 
 class Subscriber:
@@ -141,14 +158,18 @@ class Hub:
         self.oldest = await self.log.compact()
 
     async def watch(self, start_revision: int, matches: Matcher, area: str,
-                    paced: bool = False) -> AsyncIterator[tuple[list[Event], int]]:
+                    subjects: Sequence[Subject] = (), paced: bool = False,
+                    ) -> AsyncIterator[tuple[list[Event], int]]:
         """Yields (events, revision): batches of matching events, or ([], revision) as progress;
         the first progress message marks the end of the replay. A `paced` watch holds live
         events back while the watches together send faster than `send_rate`.
 
-        Raises OutOfRange when start_revision is older than the oldest retained revision, and
+        Raises NotFound when a subject the watch filters on is unknown (`Subject`); OutOfRange
+        when start_revision is older than the oldest retained revision or beyond the head + 1;
         ResourceExhausted when this watcher's buffer overflows.
         """
+        for subject in subjects:
+            await self._require_known(subject, area)
         settings = self.settings
         interval = int(settings.progress_interval * MICROS)
         sub = Subscriber(matches, settings.buffer_events, self.clock.now() + interval)
@@ -156,8 +177,9 @@ class Hub:
         try:
             live_from = self.head + 1
             cursor = live_from if start_revision <= 0 else start_revision
-            self.oldest, _ = await self.log.bounds()
+            self.oldest, head = await self.log.bounds()
             self._check_retained(cursor, area)
+            _check_not_ahead(start_revision, head, self.oldest, area)
             while cursor < live_from:
                 events = await self.log.read(cursor - 1, live_from - 1, settings.batch_events)
                 if not events or events[0].revision != cursor:
@@ -208,12 +230,28 @@ class Hub:
         finally:
             self.subscribers.discard(sub)
 
-    async def responses(self, start_revision: int, matches: Matcher,
-                        area: str) -> AsyncIterator[bytes]:
+    async def responses(self, start_revision: int, matches: Matcher, area: str,
+                        *subjects: Subject) -> AsyncIterator[bytes]:
         """`watch`, each batch (or progress message) as its Watch*Response's wire bytes
         (`encode_response`): what a Watch* RPC yields."""
-        async for events, revision in self.watch(start_revision, matches, area, paced=True):
+        async for events, revision in self.watch(start_revision, matches, area, subjects,
+                                                 paced=True):
             yield encode_response(events, revision)
+
+    async def _require_known(self, subject: Subject, area: str) -> None:
+        if not subject.value:
+            return
+        async with self.log.db.read() as conn:
+            if await subject.lookup(conn, subject.value):
+                return
+        if await self.log.mentions(subject.area, subject.kinds, subject.column, subject.value):
+            return
+        kind = subject.resource_type
+        raise NotFound(
+            message=f"{kind} {subject.value!r} not found (nor any retained event of it)",
+            reason=kind.upper().replace(" ", "_") + "_NOT_FOUND", area=area,
+            resource_type=kind, resource_name=subject.value,
+        )
 
     def _send_gap(self, sub: Subscriber) -> float:
         """Seconds `sub` waits before its next live response so that all live watches together
@@ -235,6 +273,19 @@ class Hub:
                 area=area,
                 metadata={"oldest_revision": str(self.oldest)},
             )
+
+
+def _check_not_ahead(start_revision: int, head: int, oldest: int, area: str) -> None:
+    if start_revision > head + 1:
+        raise OutOfRange(
+            message=(
+                f"revision {start_revision} is beyond the log's head {head}; watch from at "
+                f"most revision {head + 1} (0: from now)"
+            ),
+            reason="REVISION_AHEAD",
+            area=area,
+            metadata={"head_revision": str(head), "oldest_revision": str(oldest)},
+        )
 
 
 def check_start_revision(value: int, area: str) -> None:

@@ -14,7 +14,7 @@ from switchboard.server.allocation.convert import STATUS_FROM_PB, flavor_pb, ins
 from switchboard.server.allocation.creation import NewInstance
 from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import FINISHED, Flavor, Instance, Status
-from switchboard.server.errors import NotFound, Violations
+from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
     decode_revision_token,
@@ -24,9 +24,10 @@ from switchboard.server.paging import (
 )
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Admission
+from switchboard.server.reservation.changes import pool_subject, reservation_subject
 from switchboard.server.reservation.validate import check_pool_id
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 
 class AllocationServicer(pb_grpc.AllocationServiceServicer):
@@ -55,9 +56,9 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
             v.add("instance", "is required")
         body = request.instance
         check_pool_id(body.pool_id, "instance.pool_id", v)
-        v.require(body.image, "instance.image")
+        v.require("instance.image", body.image)
         for i, network in enumerate(body.networks):
-            v.require(network, f"instance.networks[{i}]")
+            v.require(f"instance.networks[{i}]", network)
         flavor = self.flavors.get(body.flavor)
         if not body.flavor:
             v.add("instance.flavor", "is required")
@@ -73,10 +74,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     async def DestroyInstance(
         self, request: pb.DestroyInstanceRequest, context: Context
     ) -> pb.DestroyInstanceResponse:
-        v = Violations(AREA)
-        if not request.instance_id:
-            v.add("instance_id", "is required")
-        v.raise_if_any()
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.log.transaction() as tx:
             found = await _get(tx.conn, request.instance_id)
             await reservation_store.lock_pools(tx.conn, {found.pool_id})
@@ -90,6 +88,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     async def GetInstance(
         self, request: pb.GetInstanceRequest, context: Context
     ) -> pb.GetInstanceResponse:
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.log.db.read() as conn:
             return pb.GetInstanceResponse(instance=instance_pb(
                 await _get(conn, request.instance_id)))
@@ -128,7 +127,10 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
                      or e.decode(pb.InstanceEvent).instance.reservation_id == reservation_id)
             )
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA, pool_subject(pool_id),
+                Subject("instance_id", "instance", instance_id, store.get_instance, AREA),
+                reservation_subject(reservation_id)):
             yield response
 
 

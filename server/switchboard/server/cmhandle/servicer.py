@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from switchboard.cmhandle.v1 import cmhandle_pb2 as pb
 from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as pb_grpc
 from switchboard.server.cmhandle import store
@@ -26,11 +28,11 @@ from switchboard.server.cmhandle.model import (
     TrustLevel,
 )
 from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
-from switchboard.server.errors import NotFound, Violations
+from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event
 from switchboard.server.paging import decode_token, page, page_size
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 MAX_BATCH = 10_000
 """Most entries in one registration call, all sections together (each section's own bound is
@@ -160,10 +162,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     async def GetCmHandle(
         self, request: pb.GetCmHandleRequest, context: Context
     ) -> pb.GetCmHandleResponse:
-        if not request.cm_handle_id:
-            v = Violations(AREA)
-            v.add("cm_handle_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("cm_handle_id", request.cm_handle_id))
         async with self.inventory.log.db.read() as conn:
             found = (await store.get(conn, [request.cm_handle_id])).get(request.cm_handle_id)
         if found is None:
@@ -203,7 +202,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         self, request: pb.GetTrustLevelsRequest, context: Context
     ) -> pb.GetTrustLevelsResponse:
         v = Violations(AREA)
-        v.require(request.cm_handle_ids, "cm_handle_ids")
+        v.require("cm_handle_ids", request.cm_handle_ids)
         v.raise_if_any()
         async with self.inventory.log.db.read() as conn:
             found = await store.get(conn, request.cm_handle_ids)
@@ -216,7 +215,8 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchLcmEventsResponse
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
-                request.start_revision, _matcher(LCM_KIND, request.cm_handle_id), AREA):
+                request.start_revision, _matcher(LCM_KIND, request.cm_handle_id), AREA,
+                _handle_subject(request.cm_handle_id)):
             yield response
 
     async def WatchTrustLevels(
@@ -224,8 +224,15 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchTrustLevelsResponse
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
-                request.start_revision, _matcher(TRUST_KIND, request.cm_handle_id), AREA):
+                request.start_revision, _matcher(TRUST_KIND, request.cm_handle_id), AREA,
+                _handle_subject(request.cm_handle_id)):
             yield response
+
+
+def _handle_subject(handle_id: str) -> Subject:
+    async def lookup(conn: AsyncConnection, value: str) -> object:
+        return await store.get(conn, [value])
+    return Subject("cm_handle_id", "cm handle", handle_id, lookup, AREA)
 
 
 def _matcher(kind: str, handle_id: str) -> Callable[[Event], bool]:

@@ -14,6 +14,7 @@ from switchboard.server.errors import (
     FailedPrecondition,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event
 from switchboard.server.paging import decode_revision_token, page, page_size
@@ -48,7 +49,7 @@ from switchboard.server.participant.store import (
     Instance,
 )
 from switchboard.server.rpc import Context
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 
 def _check_timeouts(t: pb.OperationTimeouts, path: str, v: Violations) -> dict[str, int]:
@@ -66,15 +67,15 @@ def _definitions(c: pb.Composition, v: Violations) -> tuple[ElementDefinition, .
     out = []
     for n, e in enumerate(c.elements):
         path = f"composition.elements[{n}]"
-        v.require(e.name, f"{path}.name")
+        v.require(f"{path}.name", e.name)
         if e.name in names:
             v.add(f"{path}.name", f"duplicate element name {e.name!r}")
         names.add(e.name)
-        v.require(e.type, f"{path}.type")
+        v.require(f"{path}.type", e.type)
         if e.start_phase < 0:
             v.add(f"{path}.start_phase", "must not be negative")
         for k, prop in enumerate(e.required_properties):
-            v.require(prop, f"{path}.required_properties[{k}]")
+            v.require(f"{path}.required_properties[{k}]", prop)
         out.append(ElementDefinition(
             name=e.name, type=e.type, version=e.version, start_phase=e.start_phase,
             properties=struct_dict(e.properties),
@@ -119,7 +120,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         if not request.HasField("composition"):
             v.add("composition", "is required")
         body = request.composition
-        v.require(body.id, "composition.id")
+        v.require("composition.id", body.id)
         new = Composition(id=body.id, elements=_definitions(body, v),
                           timeouts_us=_check_timeouts(body.timeouts, "composition.timeouts", v))
         v.raise_if_any()
@@ -141,6 +142,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def GetComposition(self, request: pb.GetCompositionRequest,
                              context: Context) -> pb.GetCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         async with self.db.read() as conn:
             found = await store.get_composition(conn, request.composition_id)
         if found is None:
@@ -160,6 +162,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def DeleteComposition(self, request: pb.DeleteCompositionRequest,
                                 context: Context) -> pb.DeleteCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         async with self.runtime.write() as tx:
             found = await store.get_composition(tx.conn, request.composition_id, lock=True)
             if found is None:
@@ -174,11 +177,13 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def PrimeComposition(self, request: pb.PrimeCompositionRequest,
                                context: Context) -> pb.PrimeCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         c = await self.runtime.prime(request.composition_id, CompositionAction.PRIME)
         return pb.PrimeCompositionResponse(composition=composition_pb(c))
 
     async def DeprimeComposition(self, request: pb.DeprimeCompositionRequest,
                                  context: Context) -> pb.DeprimeCompositionResponse:
+        require_ids(AREA, ("composition_id", request.composition_id))
         c = await self.runtime.prime(request.composition_id, CompositionAction.DEPRIME)
         return pb.DeprimeCompositionResponse(composition=composition_pb(c))
 
@@ -188,8 +193,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         if not request.HasField("instance"):
             v.add("instance", "is required")
         body = request.instance
-        v.require(body.id, "instance.id")
-        v.require(body.composition_id, "instance.composition_id")
+        v.require("instance.id", body.id)
+        v.require("instance.composition_id", body.composition_id)
         v.raise_if_any()
         async with self.runtime.write() as tx:
             earlier = await idempotency.claim(tx.conn, "CreateInstance", request.request_id)
@@ -230,6 +235,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def GetInstance(self, request: pb.GetInstanceRequest,
                           context: Context) -> pb.GetInstanceResponse:
+        require_ids(AREA, ("instance_id", request.instance_id))
         async with self.db.read() as conn:
             found = await store.get_instance(conn, request.instance_id)
         if found is None:
@@ -248,6 +254,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
     async def _act(self, instance_id: str, action: InstanceAction) -> pb.Instance:
+        require_ids(AREA, ("instance_id", instance_id))
         return instance_pb(await self.runtime.instance_action(instance_id, action))
 
     async def DeployInstance(self, request: pb.DeployInstanceRequest,
@@ -278,8 +285,10 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
     async def UpdateInstance(self, request: pb.UpdateInstanceRequest,
                              context: Context) -> pb.UpdateInstanceResponse:
         v = Violations(AREA)
+        v.require("instance_id", request.instance_id)
         if not request.elements:
             v.add("elements", "needs at least one element")
+        v.raise_if_any()
         async with self.db.read() as conn:
             i = await store.get_instance(conn, request.instance_id)
             c = None if i is None else await store.get_composition(conn, i.composition_id)
@@ -303,7 +312,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                                        context: Context
                                        ) -> pb.RequestParticipantStatusResponse:
         v = Violations(AREA)
-        v.require(request.participant_id, "participant_id")
+        v.require("participant_id", request.participant_id)
         v.raise_if_any()
         replicas = await self.runtime.request_status(request.participant_id)
         return pb.RequestParticipantStatusResponse(replica_ids=replicas)
@@ -317,7 +326,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             return (e.area == AREA and e.kind in COMPOSITION_KINDS
                     and (not composition_id or e.key == composition_id))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(request.start_revision, matches, AREA,
+                                                 _composition_subject(composition_id)):
             yield response
 
     async def WatchInstances(self, request: pb.WatchInstancesRequest,
@@ -330,14 +340,22 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     and (not instance_id or e.key == instance_id)
                     and (not composition_id or e.scope == composition_id))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA, _composition_subject(composition_id),
+                Subject("instance_id", "instance", instance_id, store.get_instance, AREA,
+                        INSTANCE_KINDS)):
             yield response
+
+
+def _composition_subject(composition_id: str) -> Subject:
+    return Subject("composition_id", "composition", composition_id, store.get_composition,
+                   AREA, COMPOSITION_KINDS)
 
 
 def _check_replica(participant_id: str, replica_id: str) -> None:
     v = Violations(AREA)
-    v.require(participant_id, "participant_id")
-    v.require(replica_id, "replica_id")
+    v.require("participant_id", participant_id)
+    v.require("replica_id", replica_id)
     v.raise_if_any()
 
 
@@ -350,10 +368,10 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
     async def Register(self, request: pb.RegisterRequest,
                        context: Context) -> pb.RegisterResponse:
         v = Violations(AREA)
-        v.require(request.participant_id, "participant_id")
-        v.require(request.replica_id, "replica_id")
+        v.require("participant_id", request.participant_id)
+        v.require("replica_id", request.replica_id)
         for n, t in enumerate(request.element_types):
-            v.require(t, f"element_types[{n}]")
+            v.require(f"element_types[{n}]", t)
         v.raise_if_any()
         rejoined = await self.runtime.register(request.participant_id, request.replica_id,
                                                list(request.element_types))

@@ -10,6 +10,7 @@ from switchboard.server.reservation.convert import STATUS_TO_PB, reservation_pb
 from switchboard.server.reservation.model import Reservation, Status
 from switchboard.server.reservation.validate import AREA
 from switchboard.server.timestamps import from_micros
+from switchboard.server.watch import Subject
 
 _EVENT_TYPES = {
     "reservation.created": pb.RESERVATION_EVENT_TYPE_CREATED,
@@ -17,6 +18,17 @@ _EVENT_TYPES = {
     "reservation.status_changed": pb.RESERVATION_EVENT_TYPE_STATUS_CHANGED,
 }
 KINDS = tuple(_EVENT_TYPES)
+
+
+def pool_subject(pool_id: str) -> Subject:
+    """A watch's pool filter: every event of the reservation area is scoped to its pool."""
+    return Subject("pool_id", "pool", pool_id, store.get_pool, AREA, column="scope")
+
+
+def reservation_subject(reservation_id: str) -> Subject:
+    """A watch's reservation filter."""
+    return Subject("reservation_id", "reservation", reservation_id, store.get_reservation,
+                   AREA, KINDS)
 
 
 def record_reservation_event(

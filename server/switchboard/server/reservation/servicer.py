@@ -15,6 +15,7 @@ from switchboard.server.errors import (
     NotFound,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.ids import new_id
@@ -28,7 +29,12 @@ from switchboard.server.paging import (
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
-from switchboard.server.reservation.changes import record_reservation_event, set_status
+from switchboard.server.reservation.changes import (
+    pool_subject,
+    record_reservation_event,
+    reservation_subject,
+    set_status,
+)
 from switchboard.server.reservation.convert import (
     PRIORITY_FROM_PB,
     STATUS_FROM_PB,
@@ -116,6 +122,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def GetPool(
         self, request: pb.GetPoolRequest, context: Context
     ) -> pb.GetPoolResponse:
+        require_ids(AREA, ("pool_id", request.pool_id))
         async with self.log.db.read() as conn:
             pool = await store.get_pool(conn, request.pool_id)
         if pool is None:
@@ -271,8 +278,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.UpdateReservationResponse:
         v = Violations(AREA)
         body = request.reservation
-        if not body.id:
-            v.add("reservation.id", "is required")
+        v.require("reservation.id", body.id)
         paths = list(request.update_mask.paths)
         if not paths:
             v.add("update_mask", "is required: name any of " + ", ".join(MUTABLE_PATHS))
@@ -336,10 +342,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def CancelReservation(
         self, request: pb.CancelReservationRequest, context: Context
     ) -> pb.CancelReservationResponse:
-        v = Violations(AREA)
-        if not request.reservation_id:
-            v.add("reservation_id", "is required")
-        v.raise_if_any()
+        require_ids(AREA, ("reservation_id", request.reservation_id))
         async with self.log.transaction() as tx:
             current, _ = await _lock_live(tx, request.reservation_id)
             cancelled = await set_status(tx, current, Status.CANCELLED)
@@ -350,6 +353,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def GetReservation(
         self, request: pb.GetReservationRequest, context: Context
     ) -> pb.GetReservationResponse:
+        require_ids(AREA, ("reservation_id", request.reservation_id))
         async with self.log.db.read() as conn:
             return pb.GetReservationResponse(
                 reservation=reservation_pb(await _get(conn, request.reservation_id))
@@ -404,7 +408,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             return e.area == AREA and e.kind in CAPACITY_KINDS and (
                 not pool_id or e.scope == pool_id)
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(request.start_revision, matches, AREA,
+                                                 pool_subject(pool_id)):
             yield response
 
     async def WatchReservations(
@@ -420,7 +425,9 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 and (not reservation_id or e.key == reservation_id)
             )
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA,
+                pool_subject(pool_id), reservation_subject(reservation_id)):
             yield response
 
 

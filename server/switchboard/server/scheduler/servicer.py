@@ -14,6 +14,7 @@ from switchboard.server.errors import (
     NotFound,
     PreconditionViolation,
     Violations,
+    require_ids,
 )
 from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.paging import (
@@ -37,7 +38,7 @@ from switchboard.server.scheduler.model import Approval, Schedule, Step
 from switchboard.server.scheduler.tickets import TicketDriver
 from switchboard.server.scheduler.validate import new_blackout, new_schedule
 from switchboard.server.timestamps import to_micros
-from switchboard.server.watch import Hub, check_start_revision
+from switchboard.server.watch import Hub, Subject, check_start_revision
 
 
 class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
@@ -63,6 +64,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def GetSchedule(
         self, request: pb.GetScheduleRequest, context: Context
     ) -> pb.GetScheduleResponse:
+        require_ids(AREA, ("schedule_id", request.schedule_id))
         async with self.log.db.read() as conn:
             return pb.GetScheduleResponse(schedule=schedule_pb(
                 await _get(conn, request.schedule_id)))
@@ -99,9 +101,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         self, request: pb.ApproveScheduleRequest, context: Context
     ) -> pb.ApproveScheduleResponse:
         v = Violations(AREA)
-        if not request.schedule_id:
-            v.add("schedule_id", "is required")
-        v.require(request.user, "user")
+        v.require("schedule_id", request.schedule_id)
+        v.require("user", request.user)
         decision = DECISION_FROM_PB.get(request.decision)
         if decision is None:
             v.add("decision", "must be ACCEPTED or REJECTED")
@@ -131,10 +132,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                       steps: Callable[[Schedule, int], list[Step]]) -> Schedule:
         """Locks the schedule, works out its steps (refused: FAILED_PRECONDITION naming its
         state) and writes them with their events; returns the schedule after them."""
-        if not schedule_id:
-            v = Violations(AREA)
-            v.add("schedule_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("schedule_id", schedule_id))
         async with self.log.transaction() as tx:
             current = await _get(tx.conn, schedule_id, lock=True)
             try:
@@ -158,10 +156,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def DeleteBlackout(
         self, request: pb.DeleteBlackoutRequest, context: Context
     ) -> pb.DeleteBlackoutResponse:
-        if not request.blackout_id:
-            v = Violations(AREA)
-            v.add("blackout_id", "is required")
-            v.raise_if_any()
+        require_ids(AREA, ("blackout_id", request.blackout_id))
         async with self.log.transaction() as tx:
             found = await store.get_blackout(tx.conn, request.blackout_id, lock=True)
             if found is None:
@@ -216,7 +211,10 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                     and (not schedule_id or e.key == schedule_id)
                     and (not domain or e.scope == domain))
 
-        async for response in self.hub.responses(request.start_revision, matches, AREA):
+        async for response in self.hub.responses(
+                request.start_revision, matches, AREA,
+                Subject("schedule_id", "schedule", schedule_id, store.get_schedule, AREA,
+                        SCHEDULE_KINDS)):
             yield response
 
 

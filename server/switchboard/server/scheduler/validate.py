@@ -68,12 +68,12 @@ def _vnfs(body: pb.Schedule, v: Violations) -> tuple[Vnf, ...]:
     out = []
     for i, vnf in enumerate(body.vnfs):
         path = f"schedule.vnfs[{i}]"
-        v.require(vnf.name, f"{path}.name")
+        v.require(f"{path}.name", vnf.name)
         if vnf.name and vnf.name in seen:
             v.add(f"{path}.name", f"duplicates vnfs[{seen[vnf.name]}].name {vnf.name!r}")
         seen.setdefault(vnf.name, i)
         for j, element in enumerate(vnf.network_elements):
-            v.require(element, f"{path}.network_elements[{j}]")
+            v.require(f"{path}.network_elements[{j}]", element)
         zone = vnf.time_zone or "UTC"
         try:
             time_zone(zone)
@@ -112,9 +112,9 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int) -> Schedule:
         v.add("schedule", "is required")
     body = request.schedule
     check_id(body.id, "schedule.id", v)
-    v.require(body.domain, "schedule.domain")
-    v.require(body.user, "schedule.user")
-    v.require(body.workflow_name, "schedule.workflow_name")
+    v.require("schedule.domain", body.domain)
+    v.require("schedule.user", body.user)
+    v.require("schedule.workflow_name", body.workflow_name)
     vnfs = _vnfs(body, v)
     windows = _windows(body, now, v)
     normal = _micros(body.normal_duration)
@@ -157,7 +157,7 @@ def new_blackout(request: pb.CreateBlackoutRequest) -> Blackout:
     if not body.network_elements:
         v.add("blackout.network_elements", "at least one network element is required")
     for i, element in enumerate(body.network_elements):
-        v.require(element, f"blackout.network_elements[{i}]")
+        v.require(f"blackout.network_elements[{i}]", element)
     for name in ("start_time", "end_time"):
         if not body.HasField(name):
             v.add(f"blackout.{name}", "is required")

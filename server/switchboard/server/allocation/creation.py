@@ -81,7 +81,7 @@ class NewInstance(Candidate[Instance]):
         return existing
 
     async def check(self, tx: Transaction, holdings: PoolHoldings | None) -> None:
-        body, v = self.request.instance, self.violations
+        body, v = self.request.instance, self.violations()
         if body.pool_id and holdings is None:
             v.add("instance.pool_id", f"unknown pool {body.pool_id!r}")
         v.raise_if_any()

@@ -46,16 +46,24 @@ T = TypeVar("T")
 class Candidate(ABC, Generic[T]):
     """One create call waiting for admission into the pool `pool_id`.
 
-    `violations` holds what was found wrong without the database or the clock; they are raised
-    from `check`, after the request_id is claimed, so a retry returns the first result."""
+    `found` holds what was found wrong without the database or the clock; `check` raises it
+    (with what it finds itself), after the request_id is claimed, so a retry returns the first
+    result."""
 
     method: ClassVar[str]
 
     def __init__(self, pool_id: str, request_id: str, violations: Violations) -> None:
         self.pool_id = pool_id
         self.request_id = request_id
-        self.violations = violations
+        self.found = violations
         self.outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def violations(self) -> Violations:
+        """A new collection for one `check`, starting from `found`: a batch may be checked more
+        than once (optimistically, then the ordinary way), and each check reports once."""
+        fresh = Violations(self.found.area)
+        fresh.items = list(self.found.items)
+        return fresh
 
     @abstractmethod
     async def earlier(self, conn: AsyncConnection, resource_id: str) -> T:

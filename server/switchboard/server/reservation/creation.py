@@ -73,7 +73,7 @@ class NewReservation(Candidate[Reservation]):
         return existing
 
     async def check(self, tx: Transaction, holdings: PoolHoldings | None) -> None:
-        body, v = self.request.reservation, self.violations
+        body, v = self.request.reservation, self.violations()
         start, end = check_window(body, "start_time", "end_time", "reservation.", tx.now, v,
                                   end_required=True)
         check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,

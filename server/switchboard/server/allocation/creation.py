@@ -111,7 +111,7 @@ class NewInstance(Candidate[Instance]):
         if any(n > left[k] for k, n in need.items()):
             raise _short("RESERVATION_EXHAUSTED", f"reservation {reservation_id!r}",
                          body.pool_id, reservation_id, self.flavor, left)
-        holdings.add_inside(reservation_id, need)
+        holdings.add_inside(reservation_id, need, claim.end)
 
     async def _not_holding(self, tx: Transaction, reservation_id: str) -> SwitchboardError:
         """Why a reservation holds nothing in the instance's pool now (its window may be over

@@ -205,6 +205,9 @@ class Admission(BackgroundTask):
         versions = {}
         for pool_id in sorted((pool_ids | changing) - {""}):
             cached = None if pool_id in changing else self._holdings.get(pool_id)
+            if cached is not None and cached.stale_at(tx.now):
+                cached = None
+                del self._holdings[pool_id]
             if tx.optimistic and cached is not None:
                 versions[pool_id] = store.claim_pool_at(tx, pool_id, cached.version)
                 continue
@@ -220,7 +223,7 @@ class Admission(BackgroundTask):
         was moved once by this transaction's own claim)."""
         cached = self._holdings.get(pool_id)
         if cached is None or cached.version != version - 1:
-            claims = await store.load_claims(tx.conn, pool_id, tx.now, None)
+            claims = await store.load_claims(tx.conn, pool_id, tx.now, None, tx.now)
             cached = claims.holdings(version - 1, tx.now)
             self._holdings[pool_id] = cached
         return cached

@@ -56,19 +56,26 @@ def change_pb(change: CapacityChange) -> pb.CapacityChange:
 
 
 def reservation_pb(r: Reservation) -> pb.Reservation:
-    return pb.Reservation(
+    message = pb.Reservation(
         id=r.id, name=r.name, pool_id=r.pool_id, start_time=from_micros(r.start),
         end_time=from_micros(r.end), resources=resources_pb(r.amounts),
         priority=PRIORITY_TO_PB[r.priority], status=STATUS_TO_PB[r.status],
         create_time=from_micros(r.create_time), update_time=from_micros(r.update_time),
         revision=r.revision,
     )
+    if r.impairment is not None:
+        message.impairment.capacity_change_id = r.impairment.change_id
+        message.impairment.missing.CopyFrom(resources_pb(r.impairment.missing))
+    return message
 
 
-def figures_pb(f: Figures) -> pb.CapacityFigures:
+def figures_pb(f: Figures, over_allocated: Figures | None = None) -> pb.CapacityFigures:
+    """`over_allocated`: the figures to take it from, when not `f` (the minimum of it over a
+    window comes from the maximum of available)."""
     return pb.CapacityFigures(
         total=resources_pb(f.total), reserved=resources_pb(f.reserved),
         allocated=resources_pb(f.allocated), available=resources_pb(f.available),
+        over_allocated=resources_pb((over_allocated or f).over_allocated),
     )
 
 
@@ -76,7 +83,8 @@ def pool_capacity_pb(
     pool_id: str, minimum: Figures, maximum: Figures, timeline: list[Step]
 ) -> pb.PoolCapacity:
     return pb.PoolCapacity(
-        pool_id=pool_id, minimum=figures_pb(minimum), maximum=figures_pb(maximum),
+        pool_id=pool_id, minimum=figures_pb(minimum, maximum),
+        maximum=figures_pb(maximum, minimum),
         timeline=[pb.CapacityStep(time=from_micros(s.at), figures=figures_pb(s.figures))
                   for s in timeline],
     )

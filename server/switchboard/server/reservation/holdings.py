@@ -30,6 +30,9 @@ class PoolHoldings:
     version: int
     since: int
     changes: list[CapacityChange]
+    valid_until: int | None = None
+    """From this instant on the holdings are stale even at the same version: an instance's
+    reservation ends, and the instance counts against the pool until it is deleted."""
     _outside: dict[str, int] = field(default_factory=dict)
     _outside_bounded: list[Claim] = field(default_factory=list)
     _inside: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -61,9 +64,16 @@ class PoolHoldings:
             self._outside_bounded.append(claim)
             self._open_ended = None
 
-    def add_inside(self, reservation_id: str, amounts: Mapping[str, int]) -> None:
-        """An instance's claim inside a reservation: only counted against that reservation."""
+    def add_inside(self, reservation_id: str, amounts: Mapping[str, int], until: int) -> None:
+        """An instance's claim inside a reservation that ends at `until`: only counted against
+        that reservation."""
         _add(self._inside.setdefault(reservation_id, {}), amounts)
+        if self.valid_until is None or until < self.valid_until:
+            self.valid_until = until
+
+    def stale_at(self, now: int) -> bool:
+        """Whether the clock has made these holdings stale (`valid_until`)."""
+        return self.valid_until is not None and now >= self.valid_until
 
     def used(self, reservation_id: str) -> dict[str, int]:
         """What the instances allocated against a reservation take from it."""

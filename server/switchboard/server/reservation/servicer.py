@@ -36,11 +36,13 @@ from switchboard.server.reservation.convert import (
     pool_capacity_pb,
     pool_pb,
     reservation_pb,
+    resources_pb,
 )
 from switchboard.server.reservation.creation import NewReservation, shortfall
 from switchboard.server.reservation.model import (
     LIVE,
     CapacityChange,
+    Impairment,
     Pool,
     Reservation,
     Status,
@@ -63,7 +65,8 @@ from switchboard.server.timestamps import from_micros, to_micros
 from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
-CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
+CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased",
+                  "capacity.over_allocated")
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
 
@@ -142,7 +145,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def IncreaseCapacity(
         self, request: pb.IncreaseCapacityRequest, context: Context
     ) -> pb.IncreaseCapacityResponse:
-        change, restored = await self._change_capacity(request, increase=True)
+        change, restored, _ = await self._change_capacity(request, increase=True)
         return pb.IncreaseCapacityResponse(
             change=change_pb(change), restored_reservations=[reservation_pb(r) for r in restored]
         )
@@ -150,14 +153,17 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def DecreaseCapacity(
         self, request: pb.DecreaseCapacityRequest, context: Context
     ) -> pb.DecreaseCapacityResponse:
-        change, impaired = await self._change_capacity(request, increase=False)
+        change, impaired, over = await self._change_capacity(request, increase=False)
         return pb.DecreaseCapacityResponse(
-            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired]
+            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired],
+            over_allocated=resources_pb(over),
         )
 
     async def _change_capacity(
         self, request: pb.IncreaseCapacityRequest | pb.DecreaseCapacityRequest, increase: bool
-    ) -> tuple[CapacityChange, list[Reservation]]:
+    ) -> tuple[CapacityChange, list[Reservation], dict[str, int]]:
+        """The change recorded, the reservations it restored or impaired, and (for a cut) how
+        far the pool is over-allocated after it."""
         method = "IncreaseCapacity" if increase else "DecreaseCapacity"
         v = Violations(AREA)
         check_pool_id(request.pool_id, "pool_id", v)
@@ -168,7 +174,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if earlier is not None:
                 existing = await store.get_change(tx.conn, earlier)
                 assert existing is not None
-                return existing, []
+                return existing, [], {}
             start, end = check_window(request, "start_time", "end_time", "", tx.now, v,
                                       end_required=False)
             if end is not None and end <= tx.now:
@@ -194,21 +200,43 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
             )
             tx.append(revision, AREA, kind, change.id, pool.id, event.SerializeToString())
-            affected = await (self._restore(tx, pool.id) if increase
-                              else self._impair(tx, pool.id))
+            over: dict[str, int] = {}
+            if increase:
+                affected = await self._restore(tx, pool.id)
+            else:
+                affected = await self._impair(tx, pool.id, change.id)
+                over = await self._over_allocation(tx, pool, change)
         self._schedule(affected)
-        return change, affected
+        return change, affected, over
 
-    async def _impair(self, tx: Transaction, pool_id: str) -> list[Reservation]:
-        ledger, held = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+    async def _impair(self, tx: Transaction, pool_id: str, change_id: str) -> list[Reservation]:
+        ledger, held = await store.load_ledger(tx.conn, pool_id, tx.now, None, tx.now)
         by_id = {r.id: r for r in held}
-        return [await set_status(tx, by_id[i], Status.IMPAIRED) for i in ledger.to_impair(tx.now)]
+        return [await set_status(tx, by_id[i], Status.IMPAIRED, Impairment(change_id, missing))
+                for i, missing in ledger.impairments(tx.now).items()]
+
+    async def _over_allocation(self, tx: Transaction, pool: Pool,
+                               change: CapacityChange) -> dict[str, int]:
+        """How far the pool holds more than its capacity from now on, after a cut (and the
+        impairments it caused); if at all, an OVER_ALLOCATED event says so."""
+        ledger, _ = await store.load_ledger(tx.conn, pool.id, tx.now, None, tx.now)
+        over = {k: max(0, -v) for k, v in ledger.free(tx.now, None).items() if v < 0}
+        if over:
+            revision = await tx.next_revision()
+            event = pb.CapacityEvent(
+                revision=revision, type=pb.CAPACITY_EVENT_TYPE_OVER_ALLOCATED,
+                pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
+                over_allocated=resources_pb(over),
+            )
+            tx.append(revision, AREA, "capacity.over_allocated", change.id, pool.id,
+                      event.SerializeToString())
+        return over
 
     async def _restore(self, tx: Transaction, pool_id: str) -> list[Reservation]:
         candidates = {r.id: r for r in await store.impaired(tx.conn, pool_id, tx.now)}
         if not candidates:
             return []
-        ledger, _ = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, tx.now, None, tx.now)
         ids = ledger.to_restore([r.claim() for r in candidates.values()], tx.now)
         return [
             await set_status(tx, candidates[i], status_at(candidates[i].start,
@@ -235,7 +263,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if not pool_ids:
                 pool_ids = [p.id for p in await store.list_pools(conn, "", 1_000_000)]
             return pb.QueryCapacityResponse(
-                pools=[await _capacity(conn, p, start, end) for p in pool_ids]
+                pools=[await _capacity(conn, p, start, end, now) for p in pool_ids]
             )
 
     # Reservations ------------------------------------------------------------------------------
@@ -264,11 +292,12 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         exclude: str | None,
     ) -> None:
         """Raises RESOURCE_EXHAUSTED, with what does fit, unless the request fits."""
-        ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end)
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end, tx.now)
         if ledger.check(start, end, amounts, horizon=start, exclude=exclude).ok:
             return
         horizon = tx.now + self.policy.max_start_ahead
-        wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start))
+        wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start),
+                                      tx.now)
         raise shortfall(pool_id, start, end, amounts, wide, horizon, exclude)
 
     async def UpdateReservation(
@@ -397,7 +426,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                     p.id for p in await store.list_pools(conn, "", 1_000_000)
                 ]
                 response.utilization.extend(
-                    [await _capacity(conn, p, window_start, window_end) for p in pool_ids]
+                    [await _capacity(conn, p, window_start, window_end, self.log.clock.now())
+                     for p in pool_ids]
                 )
         return response
 
@@ -437,8 +467,9 @@ def _micros(message: object, name: str) -> int:
     return to_micros(getattr(message, name))
 
 
-async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int) -> pb.PoolCapacity:
-    ledger, _ = await store.load_ledger(conn, pool_id, start, end)
+async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int,
+                    now: int) -> pb.PoolCapacity:
+    ledger, _ = await store.load_ledger(conn, pool_id, start, end, now)
     minimum, maximum, timeline = ledger.figures(start, end)
     return pool_capacity_pb(pool_id, minimum, maximum, timeline)
 

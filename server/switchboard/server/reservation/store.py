@@ -32,10 +32,12 @@ from switchboard.server.reservation.ledger import Claim, PoolLedger
 from switchboard.server.reservation.model import (
     HOLDING,
     CapacityChange,
+    Impairment,
     Pool,
     Priority,
     Reservation,
     Status,
+    instance_claim_parts,
 )
 
 pools = Table(
@@ -78,6 +80,8 @@ reservations = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("impaired_by", String(64), nullable=True),
+    Column("missing", JSON, nullable=True),
     Index("reservations_pool_window", "pool_id", "status", "end_time"),
     Index("reservations_status_start", "status", "start_time"),
 )
@@ -112,6 +116,8 @@ def _reservation(row: Any) -> Reservation:
         amounts=dict(row.amounts), priority=Priority(row.priority), status=Status(row.status),
         create_time=row.create_time, update_time=row.update_time,
         created_revision=row.created_revision, revision=row.revision,
+        impairment=None if row.impaired_by is None
+        else Impairment(row.impaired_by, dict(row.missing or {})),
     )
 
 
@@ -121,6 +127,8 @@ def reservation_values(r: Reservation) -> dict[str, Any]:
         "end_time": r.end, "amounts": r.amounts, "priority": int(r.priority),
         "status": r.status.value, "create_time": r.create_time, "update_time": r.update_time,
         "created_revision": r.created_revision, "revision": r.revision,
+        "impaired_by": r.impairment.change_id if r.impairment else None,
+        "missing": r.impairment.missing if r.impairment else None,
     }
 
 
@@ -219,8 +227,12 @@ class PoolClaims:
     changes: list[LedgerChange]
     held: list[Reservation]
     outside: list[Claim]
+    """Instance claims that count against the pool (`model.instance_claim_parts`)."""
     inside: dict[str, list[Claim]]
-    """Instance claims inside reservations, by reservation id."""
+    """Instance claims inside reservations that hold them, by reservation id."""
+    valid_until: int | None
+    """When the split of instance claims changes with the clock: the earliest future end of a
+    reservation of an instance."""
 
     def ledger(self) -> PoolLedger:
         return PoolLedger(self.changes, [r.claim() for r in self.held],
@@ -229,21 +241,26 @@ class PoolClaims:
 
     def holdings(self, version: int, since: int) -> PoolHoldings:
         """These claims as a pool's cached holdings from `since` on."""
-        holdings = PoolHoldings(version, since, self.changes)
+        holdings = PoolHoldings(version, since, self.changes, valid_until=self.valid_until)
         for r in self.held:
             holdings.add(r.claim())
         for claim in self.outside:
             holdings.add_outside(claim)
         for reservation_id, claims in self.inside.items():
             for claim in claims:
-                holdings.add_inside(reservation_id, claim.amounts)
+                if claim.end is not None and claim.end > since:
+                    holdings.add_inside(reservation_id, claim.amounts, claim.end)
         return holdings
 
 
+_HOLDING_VALUES = [s.value for s in HOLDING]
+
+
 async def load_claims(
-    conn: AsyncConnection, pool_id: str, start: int, end: int | None
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None, now: int
 ) -> PoolClaims:
-    """Everything the pool holds that overlaps [start, end)."""
+    """Everything the pool holds that overlaps [start, end), instance claims split as of `now`
+    (`model.instance_claim_parts`)."""
     changes = await conn.execute(
         select(capacity_changes).where(
             capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
@@ -258,29 +275,37 @@ async def load_claims(
     )
     held = [_reservation(r) for r in rows]
     claims = await conn.execute(
-        select(allocations).where(
-            allocations.c.pool_id == pool_id, _overlaps(allocations, start, end)
-        )
+        select(allocations, reservations.c.status.label("reservation_status"),
+               reservations.c.end_time.label("reservation_end"))
+        .outerjoin(reservations, reservations.c.id == allocations.c.reservation_id)
+        .where(allocations.c.pool_id == pool_id, _overlaps(allocations, start, end))
     )
     outside: list[Claim] = []
     inside: dict[str, list[Claim]] = {}
+    ends: list[int] = []
     for row in claims:
-        claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts))
-        if row.reservation_id:
-            inside.setdefault(row.reservation_id, []).append(claim)
-        else:
-            outside.append(claim)
+        claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts),
+                      holder=row.reservation_id or "")
+        reservation_end = row.reservation_end if row.reservation_id else None
+        part_in, part_out = instance_claim_parts(
+            claim, row.reservation_status in _HOLDING_VALUES, reservation_end, now)
+        if part_in is not None:
+            inside.setdefault(claim.holder, []).append(part_in)
+        if part_out is not None:
+            outside.append(part_out)
+        if reservation_end is not None and reservation_end > now and row.end_time is None:
+            ends.append(reservation_end)
     return PoolClaims(
         [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
-        held, outside, inside,
+        held, outside, inside, min(ends, default=None),
     )
 
 
 async def load_ledger(
-    conn: AsyncConnection, pool_id: str, start: int, end: int | None
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None, now: int
 ) -> tuple[PoolLedger, list[Reservation]]:
     """The pool's ledger over [start, end), with the reservations that hold capacity there."""
-    claims = await load_claims(conn, pool_id, start, end)
+    claims = await load_claims(conn, pool_id, start, end, now)
     return claims.ledger(), claims.held
 
 

@@ -423,6 +423,15 @@ class PoolLedger:
         return restored
 
 
+def capacity_range(changes: Iterable[CapacityChange], start: int, end: int | None
+                   ) -> tuple[dict[str, int], dict[str, int]]:
+    """Per type, the least and the most capacity over [start, end)."""
+    profile = _Profile([(c.start, c.end, _vector(c.delta)) for c in changes], _N, extra=[start])
+    rows = [profile.value(i) for i in profile.segments(start, end)]
+    columns = list(zip(*rows, strict=True))
+    return _as_dict(map(min, columns)), _as_dict(map(max, columns))
+
+
 class OpenEndedFree:
     """Per type, the minimum of available from an instant on, for any instant: suffix minima of
     the available profile, looked up by bisection."""

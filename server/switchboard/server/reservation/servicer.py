@@ -39,6 +39,8 @@ from switchboard.server.reservation.convert import (
     resources_pb,
 )
 from switchboard.server.reservation.creation import NewReservation, shortfall
+from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
+from switchboard.server.reservation.ledger import capacity_range
 from switchboard.server.reservation.model import (
     LIVE,
     CapacityChange,
@@ -53,6 +55,7 @@ from switchboard.server.reservation.validate import (
     AREA,
     Policy,
     check_amounts,
+    check_capacity_range,
     check_name,
     check_pool_id,
     check_priority,
@@ -188,6 +191,10 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             change = CapacityChange(
                 new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
             )
+            changes = await store.load_changes(tx.conn, request.pool_id, start, end)
+            changes.append(LedgerChange(start, end, change.delta()))
+            check_capacity_range(*capacity_range(changes, start, end), "resources", v)
+            v.raise_if_any()
             await store.insert_change(tx.conn, change)
             idempotency.remember(tx, method, request.request_id, change.id)
             revision = await tx.next_revision()

@@ -256,16 +256,23 @@ class PoolClaims:
 _HOLDING_VALUES = [s.value for s in HOLDING]
 
 
+async def load_changes(conn: AsyncConnection, pool_id: str, start: int, end: int | None
+                       ) -> list[LedgerChange]:
+    """The pool's capacity changes that overlap [start, end)."""
+    rows = await conn.execute(
+        select(capacity_changes).where(
+            capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
+        )
+    )
+    return [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, rows)]
+
+
 async def load_claims(
     conn: AsyncConnection, pool_id: str, start: int, end: int | None, now: int
 ) -> PoolClaims:
     """Everything the pool holds that overlaps [start, end), instance claims split as of `now`
     (`model.instance_claim_parts`)."""
-    changes = await conn.execute(
-        select(capacity_changes).where(
-            capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
-        )
-    )
+    changes = await load_changes(conn, pool_id, start, end)
     rows = await conn.execute(
         select(reservations).where(
             reservations.c.pool_id == pool_id,
@@ -295,10 +302,7 @@ async def load_claims(
             outside.append(part_out)
         if reservation_end is not None and reservation_end > now and row.end_time is None:
             ends.append(reservation_end)
-    return PoolClaims(
-        [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
-        held, outside, inside, min(ends, default=None),
-    )
+    return PoolClaims(changes, held, outside, inside, min(ends, default=None))
 
 
 async def load_ledger(

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from switchboard.options.v1 import bounds_pb2 as _bounds_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -40,6 +41,8 @@ class CapacityEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPACITY_EVENT_TYPE_CAPACITY_INCREASED: _ClassVar[CapacityEventType]
     CAPACITY_EVENT_TYPE_CAPACITY_DECREASED: _ClassVar[CapacityEventType]
     CAPACITY_EVENT_TYPE_OVER_ALLOCATED: _ClassVar[CapacityEventType]
+    CAPACITY_EVENT_TYPE_POOL_UPDATED: _ClassVar[CapacityEventType]
+    CAPACITY_EVENT_TYPE_POOL_DELETED: _ClassVar[CapacityEventType]
 
 class ReservationEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -65,6 +68,8 @@ CAPACITY_EVENT_TYPE_POOL_CREATED: CapacityEventType
 CAPACITY_EVENT_TYPE_CAPACITY_INCREASED: CapacityEventType
 CAPACITY_EVENT_TYPE_CAPACITY_DECREASED: CapacityEventType
 CAPACITY_EVENT_TYPE_OVER_ALLOCATED: CapacityEventType
+CAPACITY_EVENT_TYPE_POOL_UPDATED: CapacityEventType
+CAPACITY_EVENT_TYPE_POOL_DELETED: CapacityEventType
 RESERVATION_EVENT_TYPE_UNSPECIFIED: ReservationEventType
 RESERVATION_EVENT_TYPE_CREATED: ReservationEventType
 RESERVATION_EVENT_TYPE_UPDATED: ReservationEventType
@@ -205,6 +210,32 @@ class ListPoolsResponse(_message.Message):
     pools: _containers.RepeatedCompositeFieldContainer[Pool]
     next_page_token: str
     def __init__(self, pools: _Optional[_Iterable[_Union[Pool, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdatePoolRequest(_message.Message):
+    __slots__ = ("pool", "update_mask")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdatePoolResponse(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ...) -> None: ...
+
+class DeletePoolRequest(_message.Message):
+    __slots__ = ("pool_id",)
+    POOL_ID_FIELD_NUMBER: _ClassVar[int]
+    pool_id: str
+    def __init__(self, pool_id: _Optional[str] = ...) -> None: ...
+
+class DeletePoolResponse(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ...) -> None: ...
 
 class IncreaseCapacityRequest(_message.Message):
     __slots__ = ("pool_id", "resources", "start_time", "end_time", "reason", "request_id")

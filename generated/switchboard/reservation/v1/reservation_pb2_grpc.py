@@ -53,6 +53,16 @@ class ReservationServiceStub:
                 request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.SerializeToString,
                 response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.FromString,
                 _registered_method=True)
+        self.UpdatePool = channel.unary_unary(
+                '/switchboard.reservation.v1.ReservationService/UpdatePool',
+                request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.SerializeToString,
+                response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.FromString,
+                _registered_method=True)
+        self.DeletePool = channel.unary_unary(
+                '/switchboard.reservation.v1.ReservationService/DeletePool',
+                request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.SerializeToString,
+                response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.FromString,
+                _registered_method=True)
         self.IncreaseCapacity = channel.unary_unary(
                 '/switchboard.reservation.v1.ReservationService/IncreaseCapacity',
                 request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.IncreaseCapacityRequest.SerializeToString,
@@ -128,6 +138,22 @@ class ReservationServiceServicer:
 
     def ListPools(self, request, context):
         """Lists pools in creation order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePool(self, request, context):
+        """Changes a pool's fields named in the update mask (provider, availability_zone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePool(self, request, context):
+        """Deletes a pool. Refused with FAILED_PRECONDITION while it has live reservations (PENDING,
+        ACTIVE or IMPAIRED) or instances that are not DELETED. A deleted pool's id is not reused; its
+        events stay in the watch history.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,6 +250,16 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     servicer.ListPools,
                     request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.FromString,
                     response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.SerializeToString,
+            ),
+            'UpdatePool': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePool,
+                    request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.FromString,
+                    response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.SerializeToString,
+            ),
+            'DeletePool': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePool,
+                    request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.FromString,
+                    response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.SerializeToString,
             ),
             'IncreaseCapacity': grpc.unary_unary_rpc_method_handler(
                     servicer.IncreaseCapacity,
@@ -361,6 +397,60 @@ class ReservationService:
             '/switchboard.reservation.v1.ReservationService/ListPools',
             switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.SerializeToString,
             switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.reservation.v1.ReservationService/UpdatePool',
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.SerializeToString,
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.reservation.v1.ReservationService/DeletePool',
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.SerializeToString,
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 from switchboard.server import idempotency
+from switchboard.server.allocation import store as allocation_store
 from switchboard.server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -68,7 +69,13 @@ from switchboard.server.timestamps import from_micros, to_micros
 from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
-CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased",
+POOL_PATHS = ("provider", "availability_zone")
+_POOL_EVENTS = {
+    "pool.created": pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
+    "pool.updated": pb.CAPACITY_EVENT_TYPE_POOL_UPDATED,
+    "pool.deleted": pb.CAPACITY_EVENT_TYPE_POOL_DELETED,
+}
+CAPACITY_KINDS = (*_POOL_EVENTS, "capacity.increased", "capacity.decreased",
                   "capacity.over_allocated")
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
@@ -101,7 +108,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         async with self.log.transaction() as tx:
             earlier = await idempotency.claim(tx.conn, "CreatePool", request.request_id)
             if earlier is not None:
-                existing = await store.get_pool(tx.conn, earlier)
+                existing = await store.get_pool(tx.conn, earlier, include_deleted=True)
                 assert existing is not None
                 return pb.CreatePoolResponse(pool=pool_pb(existing))
             v.raise_if_any()
@@ -112,13 +119,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                     resource_type="pool", resource_name=pool.id,
                 )
             idempotency.remember(tx, "CreatePool", request.request_id, created.id)
-            revision = await tx.next_revision()
-            event = pb.CapacityEvent(
-                revision=revision, type=pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
-                pool=pool_pb(created), time=from_micros(tx.now),
-            )
-            tx.append(revision, AREA, "pool.created", created.id, created.id,
-                      event.SerializeToString())
+            self._pool_event(tx, await tx.next_revision(), "pool.created", created)
         return pb.CreatePoolResponse(pool=pool_pb(created))
 
     async def GetPool(
@@ -142,6 +143,62 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         token = next_page_token(found, size, lambda p: p.id)
         return pb.ListPoolsResponse(pools=[pool_pb(p) for p in found[:size]],
                                     next_page_token=token)
+
+    async def UpdatePool(
+        self, request: pb.UpdatePoolRequest, context: Context
+    ) -> pb.UpdatePoolResponse:
+        v = Violations(AREA)
+        body = request.pool
+        if not body.id:
+            v.add("pool.id", "is required")
+        paths = check_update_mask(request.update_mask.paths, POOL_PATHS, v)
+        for path in paths:
+            value = getattr(body, path)
+            if not value:
+                v.add(f"pool.{path}", "is required when named in update_mask")
+            else:
+                check_name(value, f"pool.{path}", v)
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            updated = await store.update_pool(tx.conn, body.id,
+                                              {p: getattr(body, p) for p in paths})
+            if updated is None:
+                raise _pool_not_found(body.id)
+            self._pool_event(tx, await tx.next_revision(), "pool.updated", updated)
+        return pb.UpdatePoolResponse(pool=pool_pb(updated))
+
+    async def DeletePool(
+        self, request: pb.DeletePoolRequest, context: Context
+    ) -> pb.DeletePoolResponse:
+        v = Violations(AREA)
+        if not request.pool_id:
+            v.add("pool_id", "is required")
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            # Locked and its version moved: admission, in any process, sees the pool gone.
+            claimed = await store.claim_pool(tx.conn, request.pool_id)
+            if claimed is None:
+                raise _pool_not_found(request.pool_id)
+            pool = claimed[0]
+            reservations = await store.live_reservation_ids(tx.conn, pool.id, 5)
+            instances = await allocation_store.live_ids(tx.conn, pool.id, 5)
+            if reservations or instances:
+                raise FailedPrecondition(
+                    message=f"pool {pool.id!r} is in use", reason="POOL_IN_USE", area=AREA,
+                    violations=[PreconditionViolation(
+                        "IN_USE", f"pools/{pool.id}", f"it has live {kind} ({', '.join(ids)}"
+                        f"{', ...' if len(ids) == 5 else ''}); cancel or destroy them first")
+                        for kind, ids in (("reservations", reservations),
+                                          ("instances", instances)) if ids],
+                )
+            await store.mark_deleted(tx.conn, pool.id, tx.now)
+            self._pool_event(tx, await tx.next_revision(), "pool.deleted", pool)
+        return pb.DeletePoolResponse(pool=pool_pb(pool))
+
+    def _pool_event(self, tx: Transaction, revision: int, kind: str, pool: Pool) -> None:
+        event = pb.CapacityEvent(revision=revision, type=_POOL_EVENTS[kind], pool=pool_pb(pool),
+                                 time=from_micros(tx.now))
+        tx.append(revision, AREA, kind, pool.id, pool.id, event.SerializeToString())
 
     # Capacity ----------------------------------------------------------------------------------
 
@@ -314,13 +371,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         body = request.reservation
         if not body.id:
             v.add("reservation.id", "is required")
-        paths = list(request.update_mask.paths)
-        if not paths:
-            v.add("update_mask", "is required: name any of " + ", ".join(MUTABLE_PATHS))
-        for i, path in enumerate(paths):
-            if path not in MUTABLE_PATHS:
-                v.add(f"update_mask.paths[{i}]",
-                      f"unknown or immutable path {path!r}; allowed: {', '.join(MUTABLE_PATHS)}")
+        paths = check_update_mask(request.update_mask.paths, MUTABLE_PATHS, v)
         if "name" in paths:
             check_name(body.name, "reservation.name", v)
         if "priority" in paths:
@@ -468,6 +519,19 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
 
         async for response in self.hub.responses(request.start_revision, matches, AREA):
             yield response
+
+
+def check_update_mask(given: Iterable[str], allowed: tuple[str, ...], v: Violations
+                      ) -> list[str]:
+    """The paths of an update mask, each checked against `allowed`; at least one required."""
+    paths = list(given)
+    if not paths:
+        v.add("update_mask", "is required: name any of " + ", ".join(allowed))
+    for i, path in enumerate(paths):
+        if path not in allowed:
+            v.add(f"update_mask.paths[{i}]",
+                  f"unknown or immutable path {path!r}; allowed: {', '.join(allowed)}")
+    return [p for p in paths if p in allowed]
 
 
 def _micros(message: object, name: str) -> int:

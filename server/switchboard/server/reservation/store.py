@@ -31,6 +31,7 @@ from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
 from switchboard.server.reservation.model import (
     HOLDING,
+    LIVE,
     CapacityChange,
     Impairment,
     Pool,
@@ -48,9 +49,14 @@ pools = Table(
     Column("availability_zone", String(255), nullable=False),
     Column("create_time", BigInteger, nullable=False),
     Column("version", BigInteger, nullable=False, default=0),
+    Column("delete_time", BigInteger, nullable=True),
 )
 """`version` moves with every change of what the pool holds, so a process can tell whether its
-cached holdings (`holdings.PoolHoldings`) are still current."""
+cached holdings (`holdings.PoolHoldings`) are still current. A deleted pool keeps its row (with
+`delete_time`): what referred to it stays readable and its id is not reused; every lookup below
+but `get_pool(include_deleted=True)` leaves it out."""
+
+_LIVE = pools.c.delete_time.is_(None)
 
 capacity_changes = Table(
     "capacity_changes",
@@ -132,21 +138,51 @@ def reservation_values(r: Reservation) -> dict[str, Any]:
     }
 
 
-async def get_pool(conn: AsyncConnection, pool_id: str) -> Pool | None:
-    row = (await conn.execute(select(pools).where(pools.c.id == pool_id))).one_or_none()
+async def get_pool(conn: AsyncConnection, pool_id: str, include_deleted: bool = False
+                   ) -> Pool | None:
+    query = select(pools).where(pools.c.id == pool_id)
+    if not include_deleted:
+        query = query.where(_LIVE)
+    row = (await conn.execute(query)).one_or_none()
     return _pool(row) if row else None
 
 
+async def update_pool(conn: AsyncConnection, pool_id: str, values: dict[str, str]
+                      ) -> Pool | None:
+    """Sets fields of a pool (not deleted); returns it as updated, None if there is none."""
+    row = (await conn.execute(
+        update(pools).where(pools.c.id == pool_id, _LIVE).values(**values).returning(*pools.c)
+    )).one_or_none()
+    return _pool(row) if row else None
+
+
+async def mark_deleted(conn: AsyncConnection, pool_id: str, now: int) -> None:
+    """Marks a pool (locked by `claim_pool`) deleted."""
+    await conn.execute(update(pools).where(pools.c.id == pool_id).values(delete_time=now))
+
+
+async def live_reservation_ids(conn: AsyncConnection, pool_id: str, limit: int) -> list[str]:
+    """Up to `limit` ids of the pool's reservations a client may still change or cancel."""
+    rows = await conn.execute(
+        select(reservations.c.id).where(
+            reservations.c.pool_id == pool_id,
+            reservations.c.status.in_([s.value for s in LIVE]),
+        ).order_by(reservations.c.created_revision).limit(limit)
+    )
+    return [r.id for r in rows]
+
+
 _CLAIM_POOL = (
-    update(pools).where(pools.c.id == bindparam("pool_id"))
+    update(pools).where(pools.c.id == bindparam("pool_id"), _LIVE)
     .values(version=pools.c.version + 1).returning(*pools.c)
 )
 
 
 async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | None:
     """Locks a pool for a change of what it holds, until the transaction ends, and moves its
-    version; returns the pool and its new version (None if there is no such pool). Every
-    capacity decision on a pool runs under this lock: one serialized step per pool."""
+    version; returns the pool and its new version (None if there is no such pool, or it is
+    deleted). Every capacity decision on a pool runs under this lock: one serialized step per
+    pool."""
     row = (await conn.execute(_CLAIM_POOL, {"pool_id": pool_id})).one_or_none()
     return (_pool(row), int(row.version)) if row else None
 
@@ -174,13 +210,14 @@ async def lock_pools(conn: AsyncConnection, pool_ids: set[str]) -> None:
 
 
 async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
-    rows = await conn.execute(select(pools.c.id).where(pools.c.id.in_(set(pool_ids))))
+    rows = await conn.execute(
+        select(pools.c.id).where(pools.c.id.in_(set(pool_ids)), _LIVE))
     return {r.id for r in rows}
 
 
 async def list_pools(conn: AsyncConnection, after: str, limit: int) -> list[Pool]:
     rows = await conn.execute(
-        select(pools).where(pools.c.id > after).order_by(pools.c.id).limit(limit)
+        select(pools).where(pools.c.id > after, _LIVE).order_by(pools.c.id).limit(limit)
     )
     return [_pool(r) for r in rows]
 

@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from switchboard.reservation.v1 import reservation_pb2 as switchboard_dot_reservation_dot_v1_dot_reservation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*switchboard/allocation/v1/allocation.proto\x12\x19switchboard.allocation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a,switchboard/reservation/v1/reservation.proto\"F\n\x06\x46lavor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05vcpus\x18\x02 \x01(\x03\x12\x0e\n\x06ram_mb\x18\x03 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x04 \x01(\x03\"\x96\x03\n\x08Instance\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07pool_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66lavor\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12\x10\n\x08networks\x18\x06 \x03(\t\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\x12\x39\n\x06status\x18\x08 \x01(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12\x16\n\x0estatus_message\x18\t \x01(\t\x12\x15\n\rvim_server_id\x18\n \x01(\t\x12\x38\n\tresources\x18\x0b \x01(\x0b\x32%.switchboard.reservation.v1.Resources\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x0e \x01(\x03\"\x14\n\x12ListFlavorsRequest\"I\n\x13ListFlavorsResponse\x12\x32\n\x07\x66lavors\x18\x01 \x03(\x0b\x32!.switchboard.allocation.v1.Flavor\"b\n\x15\x43reateInstanceRequest\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"O\n\x16\x43reateInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\"\xb2\x01\n\x13\x41llocationShortfall\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x38\n\trequested\x18\x03 \x01(\x0b\x32%.switchboard.reservation.v1.Resources\x12\x38\n\tavailable\x18\x04 \x01(\x0b\x32%.switchboard.reservation.v1.Resources\"-\n\x16\x44\x65stroyInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"P\n\x17\x44\x65stroyInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\")\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"L\n\x13GetInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\"\xa3\x01\n\x14ListInstancesRequest\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12;\n\x08statuses\x18\x03 \x03(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"h\n\x15ListInstancesResponse\x12\x36\n\tinstances\x18\x01 \x03(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x02\n\rInstanceEvent\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12:\n\x04type\x18\x02 \x01(\x0e\x32,.switchboard.allocation.v1.InstanceEventType\x12\x35\n\x08instance\x18\x03 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x42\n\x0fprevious_status\x18\x04 \x01(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x15WatchInstancesRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\x12\x0f\n\x07pool_id\x18\x02 \x01(\t\x12\x13\n\x0binstance_id\x18\x03 \x01(\t\x12\x16\n\x0ereservation_id\x18\x04 \x01(\t\"d\n\x16WatchInstancesResponse\x12\x38\n\x06\x65vents\x18\x01 \x03(\x0b\x32(.switchboard.allocation.v1.InstanceEvent\x12\x10\n\x08revision\x18\x02 \x01(\x03*\xc1\x01\n\x0eInstanceStatus\x12\x1f\n\x1bINSTANCE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTANCE_STATUS_BUILDING\x10\x01\x12\x1a\n\x16INSTANCE_STATUS_ACTIVE\x10\x02\x12\x19\n\x15INSTANCE_STATUS_ERROR\x10\x03\x12\x1c\n\x18INSTANCE_STATUS_DELETING\x10\x04\x12\x1b\n\x17INSTANCE_STATUS_DELETED\x10\x05*\x81\x01\n\x11InstanceEventType\x12#\n\x1fINSTANCE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bINSTANCE_EVENT_TYPE_CREATED\x10\x01\x12&\n\"INSTANCE_EVENT_TYPE_STATUS_CHANGED\x10\x02\x32\xcd\x05\n\x11\x41llocationService\x12l\n\x0bListFlavors\x12-.switchboard.allocation.v1.ListFlavorsRequest\x1a..switchboard.allocation.v1.ListFlavorsResponse\x12u\n\x0e\x43reateInstance\x12\x30.switchboard.allocation.v1.CreateInstanceRequest\x1a\x31.switchboard.allocation.v1.CreateInstanceResponse\x12x\n\x0f\x44\x65stroyInstance\x12\x31.switchboard.allocation.v1.DestroyInstanceRequest\x1a\x32.switchboard.allocation.v1.DestroyInstanceResponse\x12l\n\x0bGetInstance\x12-.switchboard.allocation.v1.GetInstanceRequest\x1a..switchboard.allocation.v1.GetInstanceResponse\x12r\n\rListInstances\x12/.switchboard.allocation.v1.ListInstancesRequest\x1a\x30.switchboard.allocation.v1.ListInstancesResponse\x12w\n\x0eWatchInstances\x12\x30.switchboard.allocation.v1.WatchInstancesRequest\x1a\x31.switchboard.allocation.v1.WatchInstancesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*switchboard/allocation/v1/allocation.proto\x12\x19switchboard.allocation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a,switchboard/reservation/v1/reservation.proto\"F\n\x06\x46lavor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05vcpus\x18\x02 \x01(\x03\x12\x0e\n\x06ram_mb\x18\x03 \x01(\x03\x12\x0f\n\x07\x64isk_gb\x18\x04 \x01(\x03\"\x96\x03\n\x08Instance\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07pool_id\x18\x03 \x01(\t\x12\x0e\n\x06\x66lavor\x18\x04 \x01(\t\x12\r\n\x05image\x18\x05 \x01(\t\x12\x10\n\x08networks\x18\x06 \x03(\t\x12\x16\n\x0ereservation_id\x18\x07 \x01(\t\x12\x39\n\x06status\x18\x08 \x01(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12\x16\n\x0estatus_message\x18\t \x01(\t\x12\x15\n\rvim_server_id\x18\n \x01(\t\x12\x38\n\tresources\x18\x0b \x01(\x0b\x32%.switchboard.reservation.v1.Resources\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x0e \x01(\x03\"\x14\n\x12ListFlavorsRequest\"I\n\x13ListFlavorsResponse\x12\x32\n\x07\x66lavors\x18\x01 \x03(\x0b\x32!.switchboard.allocation.v1.Flavor\"b\n\x15\x43reateInstanceRequest\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"O\n\x16\x43reateInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\"\x85\x02\n\x13\x41llocationShortfall\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x38\n\trequested\x18\x03 \x01(\x0b\x32%.switchboard.reservation.v1.Resources\x12\x38\n\tavailable\x18\x04 \x01(\x0b\x32%.switchboard.reservation.v1.Resources\x12\x30\n\x0c\x62inding_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17\x62inding_reservation_ids\x18\x06 \x03(\t\"-\n\x16\x44\x65stroyInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"P\n\x17\x44\x65stroyInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\")\n\x12GetInstanceRequest\x12\x13\n\x0binstance_id\x18\x01 \x01(\t\"L\n\x13GetInstanceResponse\x12\x35\n\x08instance\x18\x01 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\"\xa3\x01\n\x14ListInstancesRequest\x12\x0f\n\x07pool_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12;\n\x08statuses\x18\x03 \x03(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"h\n\x15ListInstancesResponse\x12\x36\n\tinstances\x18\x01 \x03(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x02\n\rInstanceEvent\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12:\n\x04type\x18\x02 \x01(\x0e\x32,.switchboard.allocation.v1.InstanceEventType\x12\x35\n\x08instance\x18\x03 \x01(\x0b\x32#.switchboard.allocation.v1.Instance\x12\x42\n\x0fprevious_status\x18\x04 \x01(\x0e\x32).switchboard.allocation.v1.InstanceStatus\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x15WatchInstancesRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\x12\x0f\n\x07pool_id\x18\x02 \x01(\t\x12\x13\n\x0binstance_id\x18\x03 \x01(\t\x12\x16\n\x0ereservation_id\x18\x04 \x01(\t\"d\n\x16WatchInstancesResponse\x12\x38\n\x06\x65vents\x18\x01 \x03(\x0b\x32(.switchboard.allocation.v1.InstanceEvent\x12\x10\n\x08revision\x18\x02 \x01(\x03*\xc1\x01\n\x0eInstanceStatus\x12\x1f\n\x1bINSTANCE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18INSTANCE_STATUS_BUILDING\x10\x01\x12\x1a\n\x16INSTANCE_STATUS_ACTIVE\x10\x02\x12\x19\n\x15INSTANCE_STATUS_ERROR\x10\x03\x12\x1c\n\x18INSTANCE_STATUS_DELETING\x10\x04\x12\x1b\n\x17INSTANCE_STATUS_DELETED\x10\x05*\x81\x01\n\x11InstanceEventType\x12#\n\x1fINSTANCE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bINSTANCE_EVENT_TYPE_CREATED\x10\x01\x12&\n\"INSTANCE_EVENT_TYPE_STATUS_CHANGED\x10\x02\x32\xcd\x05\n\x11\x41llocationService\x12l\n\x0bListFlavors\x12-.switchboard.allocation.v1.ListFlavorsRequest\x1a..switchboard.allocation.v1.ListFlavorsResponse\x12u\n\x0e\x43reateInstance\x12\x30.switchboard.allocation.v1.CreateInstanceRequest\x1a\x31.switchboard.allocation.v1.CreateInstanceResponse\x12x\n\x0f\x44\x65stroyInstance\x12\x31.switchboard.allocation.v1.DestroyInstanceRequest\x1a\x32.switchboard.allocation.v1.DestroyInstanceResponse\x12l\n\x0bGetInstance\x12-.switchboard.allocation.v1.GetInstanceRequest\x1a..switchboard.allocation.v1.GetInstanceResponse\x12r\n\rListInstances\x12/.switchboard.allocation.v1.ListInstancesRequest\x1a\x30.switchboard.allocation.v1.ListInstancesResponse\x12w\n\x0eWatchInstances\x12\x30.switchboard.allocation.v1.WatchInstancesRequest\x1a\x31.switchboard.allocation.v1.WatchInstancesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.allocation.v1.allocation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INSTANCESTATUS']._serialized_start=2089
-  _globals['_INSTANCESTATUS']._serialized_end=2282
-  _globals['_INSTANCEEVENTTYPE']._serialized_start=2285
-  _globals['_INSTANCEEVENTTYPE']._serialized_end=2414
+  _globals['_INSTANCESTATUS']._serialized_start=2172
+  _globals['_INSTANCESTATUS']._serialized_end=2365
+  _globals['_INSTANCEEVENTTYPE']._serialized_start=2368
+  _globals['_INSTANCEEVENTTYPE']._serialized_end=2497
   _globals['_FLAVOR']._serialized_start=152
   _globals['_FLAVOR']._serialized_end=222
   _globals['_INSTANCE']._serialized_start=225
@@ -50,25 +50,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEINSTANCERESPONSE']._serialized_start=830
   _globals['_CREATEINSTANCERESPONSE']._serialized_end=909
   _globals['_ALLOCATIONSHORTFALL']._serialized_start=912
-  _globals['_ALLOCATIONSHORTFALL']._serialized_end=1090
-  _globals['_DESTROYINSTANCEREQUEST']._serialized_start=1092
-  _globals['_DESTROYINSTANCEREQUEST']._serialized_end=1137
-  _globals['_DESTROYINSTANCERESPONSE']._serialized_start=1139
-  _globals['_DESTROYINSTANCERESPONSE']._serialized_end=1219
-  _globals['_GETINSTANCEREQUEST']._serialized_start=1221
-  _globals['_GETINSTANCEREQUEST']._serialized_end=1262
-  _globals['_GETINSTANCERESPONSE']._serialized_start=1264
-  _globals['_GETINSTANCERESPONSE']._serialized_end=1340
-  _globals['_LISTINSTANCESREQUEST']._serialized_start=1343
-  _globals['_LISTINSTANCESREQUEST']._serialized_end=1506
-  _globals['_LISTINSTANCESRESPONSE']._serialized_start=1508
-  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1612
-  _globals['_INSTANCEEVENT']._serialized_start=1615
-  _globals['_INSTANCEEVENT']._serialized_end=1873
-  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1875
-  _globals['_WATCHINSTANCESREQUEST']._serialized_end=1984
-  _globals['_WATCHINSTANCESRESPONSE']._serialized_start=1986
-  _globals['_WATCHINSTANCESRESPONSE']._serialized_end=2086
-  _globals['_ALLOCATIONSERVICE']._serialized_start=2417
-  _globals['_ALLOCATIONSERVICE']._serialized_end=3134
+  _globals['_ALLOCATIONSHORTFALL']._serialized_end=1173
+  _globals['_DESTROYINSTANCEREQUEST']._serialized_start=1175
+  _globals['_DESTROYINSTANCEREQUEST']._serialized_end=1220
+  _globals['_DESTROYINSTANCERESPONSE']._serialized_start=1222
+  _globals['_DESTROYINSTANCERESPONSE']._serialized_end=1302
+  _globals['_GETINSTANCEREQUEST']._serialized_start=1304
+  _globals['_GETINSTANCEREQUEST']._serialized_end=1345
+  _globals['_GETINSTANCERESPONSE']._serialized_start=1347
+  _globals['_GETINSTANCERESPONSE']._serialized_end=1423
+  _globals['_LISTINSTANCESREQUEST']._serialized_start=1426
+  _globals['_LISTINSTANCESREQUEST']._serialized_end=1589
+  _globals['_LISTINSTANCESRESPONSE']._serialized_start=1591
+  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1695
+  _globals['_INSTANCEEVENT']._serialized_start=1698
+  _globals['_INSTANCEEVENT']._serialized_end=1956
+  _globals['_WATCHINSTANCESREQUEST']._serialized_start=1958
+  _globals['_WATCHINSTANCESREQUEST']._serialized_end=2067
+  _globals['_WATCHINSTANCESRESPONSE']._serialized_start=2069
+  _globals['_WATCHINSTANCESRESPONSE']._serialized_end=2169
+  _globals['_ALLOCATIONSERVICE']._serialized_start=2500
+  _globals['_ALLOCATIONSERVICE']._serialized_end=3217
 # @@protoc_insertion_point(module_scope)

@@ -352,20 +352,24 @@ class CreateReservationResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
 
 class ReservationShortfall(_message.Message):
-    __slots__ = ("pool_id", "max_reservable", "earliest_window_found", "earliest_start_time", "earliest_end_time", "search_horizon")
+    __slots__ = ("pool_id", "max_reservable", "earliest_window_found", "earliest_start_time", "earliest_end_time", "search_horizon", "binding_time", "binding_reservation_ids")
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_RESERVABLE_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_WINDOW_FOUND_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_START_TIME_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_END_TIME_FIELD_NUMBER: _ClassVar[int]
     SEARCH_HORIZON_FIELD_NUMBER: _ClassVar[int]
+    BINDING_TIME_FIELD_NUMBER: _ClassVar[int]
+    BINDING_RESERVATION_IDS_FIELD_NUMBER: _ClassVar[int]
     pool_id: str
     max_reservable: Resources
     earliest_window_found: bool
     earliest_start_time: _timestamp_pb2.Timestamp
     earliest_end_time: _timestamp_pb2.Timestamp
     search_horizon: _timestamp_pb2.Timestamp
-    def __init__(self, pool_id: _Optional[str] = ..., max_reservable: _Optional[_Union[Resources, _Mapping]] = ..., earliest_window_found: _Optional[bool] = ..., earliest_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., search_horizon: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    binding_time: _timestamp_pb2.Timestamp
+    binding_reservation_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pool_id: _Optional[str] = ..., max_reservable: _Optional[_Union[Resources, _Mapping]] = ..., earliest_window_found: _Optional[bool] = ..., earliest_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., search_horizon: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., binding_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., binding_reservation_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateReservationRequest(_message.Message):
     __slots__ = ("reservation", "update_mask")

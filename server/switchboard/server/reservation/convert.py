@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
-from switchboard.server.reservation.ledger import RESOURCE_TYPES, Figures, Step
+from switchboard.server.reservation.ledger import RESOURCE_TYPES, Binding, Figures, Step
 from switchboard.server.reservation.model import CapacityChange, Pool, Priority, Reservation, Status
-from switchboard.server.timestamps import from_micros
+from switchboard.server.timestamps import format_micros, from_micros
 
 PRIORITY_TO_PB = {
     Priority.HIGH: pb.PRIORITY_HIGH,
@@ -33,6 +33,18 @@ def resources_pb(amounts: Mapping[str, int]) -> pb.Resources:
 
 def amounts_of(resources: pb.Resources) -> dict[str, int]:
     return {k: getattr(resources, k) for k in RESOURCE_TYPES}
+
+
+def binding_text(binding: Binding | None, shown: int = 5) -> str:
+    """The end of a refusal's message: when the request binds and what holds capacity then."""
+    if binding is None:
+        return ""
+    ids = binding.reservation_ids
+    held = ""
+    if ids:
+        more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        held = f", where reservations {', '.join(ids[:shown])}{more} hold capacity"
+    return f"; it binds at {format_micros(binding.at)}{held}"
 
 
 def pool_pb(pool: Pool) -> pb.Pool:

@@ -11,7 +11,13 @@ from bisect import bisect_left, insort
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from switchboard.server.reservation.ledger import CapacityChange, Claim, OpenEndedFree, PoolLedger
+from switchboard.server.reservation.ledger import (
+    Binding,
+    CapacityChange,
+    Claim,
+    OpenEndedFree,
+    PoolLedger,
+)
 
 
 def _overlaps(start: int, end: int | None, lo: int, hi: int) -> bool:
@@ -90,6 +96,16 @@ class PoolHoldings:
             self._added_since.clear()
         free = self._open_ended(at)
         return {k: v - self._outside.get(k, 0) for k, v in free.items()}
+
+    def binding_from(self, at: int, amounts: Mapping[str, int]) -> Binding | None:
+        """Where `amounts` does not fit in `free_from(at)`: the instant that binds and the
+        reservations holding capacity there (`PoolLedger.binding`)."""
+        outside = list(self._outside_bounded)
+        if self._outside:
+            outside.append(Claim("instances", self.since, None, self._outside))
+        held = [c for _, _, c in self._claims]
+        return PoolLedger(self.changes, held, allocations_outside=outside).binding(
+            at, None, amounts)
 
     def surely_free_from(self, at: int, amounts: Mapping[str, int]) -> bool:
         """A cheap sufficient test for `amounts` fitting in `free_from(at)`: the free capacity

@@ -87,6 +87,14 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """The instant at which a request binds, and the reservations holding capacity there."""
+
+    at: int
+    reservation_ids: list[str]
+
+
+@dataclass(frozen=True)
 class Step:
     """The figures holding from `at` until the next step."""
 
@@ -296,6 +304,30 @@ class PoolLedger:
             return Fit(ok=True, max_reservable=max_reservable, earliest_start=start)
         earliest = _earliest(profile, start, end - start, need, wanted, horizon)
         return Fit(ok=False, max_reservable=max_reservable, earliest_start=earliest)
+
+    def binding(self, start: int, end: int | None, amounts: Amounts,
+                exclude: str | None = None, limit: int = 100) -> Binding | None:
+        """Where `amounts` does not fit over [start, end) (leaving out reservation `exclude`):
+        the earliest instant at which a short type falls to its least over the window, and the
+        reservations holding a type short there (earliest created first, at most `limit`).
+        None if it fits."""
+        _require_window(start, end)
+        need = _vector(amounts)
+        profile = self._available if exclude is None else self._available_profile(exclude)
+        segments = profile.segments(start, end)
+        lowest = profile.minimum(start, end)
+        short = [k for k, v in enumerate(need) if v > 0 and lowest[k] < v]
+        if not short:
+            return None
+        first = next(i for i in segments if any(profile.value(i)[k] == lowest[k] for k in short))
+        at = max(start, profile.times[first]) if first >= 0 else start
+        there = [k for k in short if profile.value(first)[k] < need[k]]
+        holding = sorted(
+            (c for c, vec in self._reservations
+             if c.id != exclude and c.start <= at and (c.end is None or at < c.end)
+             and any(vec[k] > 0 for k in there)),
+            key=lambda c: (c.order, c.id))
+        return Binding(at, [c.id for c in holding[:limit]])
 
     def figures(self, start: int, end: int) -> tuple[Figures, Figures, list[Step]]:
         """Minimum and maximum of each figure over [start, end), and its timeline of changes."""

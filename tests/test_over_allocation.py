@@ -194,6 +194,8 @@ async def test_creates_racing_a_cut(start_server: StartServer, clock: ManualCloc
         r = await reserve(client, 0, 10, instances=6, cores=6, ram_mb=6 * 512, gigabytes=6)
         for _ in range(6):
             await allocate(client, flavor="m1.tiny", reservation_id=r.id)
+        for _ in range(3):  # 9 of 20 held: a cut by 12 over-allocates whenever it comes
+            await allocate(client, flavor="m1.tiny")
         capacity = await Collector(client.reservations.WatchCapacity(
             pb.WatchCapacityRequest(pool_id="pool-a"))).live()
 

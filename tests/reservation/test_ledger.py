@@ -10,6 +10,7 @@ import pytest
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import (
     RESOURCE_TYPES,
+    Binding,
     CapacityChange,
     Claim,
     Figures,
@@ -312,6 +313,29 @@ def test_to_restore_takes_back_the_candidates_own_instances() -> None:
     )
     assert ledger.to_restore([claim("r", 0, 100, cores=3), claim("s", 0, 100, cores=1)],
                              now=10) == ["r"]
+
+
+def test_check_leaving_out_a_reservation_leaves_out_its_instances() -> None:
+    """An impaired reservation's instances count against the pool; checking the reservation
+    itself again (UpdateReservation) counts them inside it."""
+    ledger = PoolLedger([cap(0, None, cores=3)], [],
+                        allocations_outside=[Claim("i", 0, 100, {"cores": 3}, holder="r")])
+    assert not ledger.check(10, 50, {"cores": 3}, horizon=10).ok
+    assert ledger.check(10, 50, {"cores": 3}, horizon=10, exclude="r").ok
+
+
+def test_binding_is_the_first_instant_at_the_least() -> None:
+    ledger = PoolLedger(
+        [cap(0, None, cores=10, ram_mb=10)],
+        [claim("early", 20, 30, 0, 1, cores=4), claim("late", 50, 60, 0, 2, cores=7),
+         claim("also", 55, 70, 0, 3, cores=1), claim("ram", 50, 60, 0, 4, ram_mb=5)],
+    )
+    assert ledger.binding(0, None, {"cores": 2}) is None
+    found = ledger.binding(0, None, {"cores": 3, "ram_mb": 1})
+    assert found is not None
+    assert (found.at, found.reservation_ids) == (55, ["late", "also"])
+    assert ledger.binding(0, 40, {"cores": 7}) == Binding(20, ["early"])
+    assert ledger.binding(0, 100, {"cores": 7}, exclude="late") == Binding(20, ["early"])
 
 
 # to_restore

@@ -29,7 +29,10 @@ class ReservationServiceStub:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     def __init__(self, channel):
@@ -119,7 +122,10 @@ class ReservationServiceServicer:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     def CreatePool(self, request, context):
@@ -168,7 +174,9 @@ class ReservationServiceServicer:
 
     def DecreaseCapacity(self, request, context):
         """Removes capacity from a pool over a window (planned downtime, failure). Reservations that no
-        longer fit become IMPAIRED: the fewest, lowest-priority, latest-created ones needed.
+        longer fit become IMPAIRED: the fewest, lowest-priority, latest-created ones needed (each
+        saying why); where running instances alone exceed what is left, every reservation holding
+        that type there, and the response and an OVER_ALLOCATED event say by how much.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -323,7 +331,10 @@ class ReservationService:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     @staticmethod

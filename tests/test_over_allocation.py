@@ -9,6 +9,7 @@ import asyncio
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.client import AsyncClient
@@ -244,3 +245,23 @@ async def test_creates_racing_a_cut(start_server: StartServer, clock: ManualCloc
             assert not after_cut
             assert any(e.type == pb.CAPACITY_EVENT_TYPE_OVER_ALLOCATED for e in capacity.events)
         await capacity.close()
+
+
+async def test_an_impaired_reservation_shrunk_to_fit_holds_its_instances_again(
+        client: AsyncClient, clock: ManualClock) -> None:
+    """UpdateReservation of an IMPAIRED reservation checks it with its own instances inside it,
+    not counted against the pool besides."""
+    await make_pool(client, **POOL)
+    r = await reserve(client, 0, 10, **THREE_SMALL)
+    for _ in range(2):
+        await allocate(client, flavor="m1.small", reservation_id=r.id)
+    assert [i.id for i in (await cut(client, instances=1)).impaired_reservations] == [r.id]
+    updated = await client.reservations.UpdateReservation(pb.UpdateReservationRequest(
+        reservation=pb.Reservation(id=r.id, resources=pb.Resources(
+            instances=2, cores=2, ram_mb=2 * 2048, gigabytes=40)),
+        update_mask=FieldMask(paths=["resources"])))
+    assert updated.reservation.status == pb.RESERVATION_STATUS_ACTIVE
+    assert not updated.reservation.HasField("impairment")
+    low = (await figures_now(client, clock)).minimum
+    assert (low.reserved.instances, low.allocated.instances, low.available.instances) == (
+        2, 2, 0)

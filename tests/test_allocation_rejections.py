@@ -207,3 +207,30 @@ async def test_bad_other_calls(server: App, client: AsyncClient) -> None:
     missing = await rejected(server, client, lambda: client.allocations.DestroyInstance(
         apb.DestroyInstanceRequest(instance_id="nope")))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_refusal_names_the_binding_instant_and_what_holds_it(client: AsyncClient) -> None:
+    """Lots free for the next hour, but a reservation months ahead leaves 5 cores from then on:
+    the refusal says when it binds and which reservations hold the capacity there."""
+    await make_pool(client, cores=64, instances=100, ram_mb=1 << 20, gigabytes=10_000)
+    await reserve(client, 2000, 2001, cores=10)  # holds cores, but elsewhere
+    far = [await reserve(client, 2400, 2500, cores=n) for n in (50, 9)]
+    await reserve(client, 2400, 2500, ram_mb=10)  # holds no cores
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await allocate(client, flavor="m1.xlarge")
+    error = failure.value
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    shortfall = detail(error, apb.AllocationShortfall)
+    assert shortfall.available.cores == 5
+    assert shortfall.binding_time == at(2400)
+    assert list(shortfall.binding_reservation_ids) == [r.id for r in far]
+    assert f"(cores 8 > 5); it binds at {at(2400).ToJsonString()}, where reservations " \
+           f"{far[0].id}, {far[1].id} hold capacity" in error.details()
+
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await reserve(client, 2300, 2450, cores=8)
+    reservation = detail(failure.value, pb.ReservationShortfall)
+    assert reservation.max_reservable.cores == 5
+    assert reservation.binding_time == at(2400)
+    assert list(reservation.binding_reservation_ids) == [r.id for r in far]
+    assert "it binds at" in failure.value.details()

@@ -10,6 +10,7 @@ import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 
+from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
@@ -20,7 +21,7 @@ from switchboard.server.errors import (
     Violations,
 )
 
-from support import at, bad_fields, detail, make_pool, reserve
+from support import allocate, at, bad_fields, detail, make_pool, reserve
 
 
 async def assert_rejected(app: App, client: AsyncClient, call: Callable[[], Awaitable[Any]],
@@ -140,3 +141,30 @@ def test_message_of_many_violations_is_bounded() -> None:
     assert message.endswith("; pool_ids[18]: unknown pool; and 4980 more")
     assert len(message) < (MESSAGE_VIOLATIONS + 1) * (MESSAGE_VIOLATION_CHARS + 2) + 20
     assert len(raised.value.violations) == 5000
+
+
+async def test_violations_are_listed_once_after_a_capacity_change(client: AsyncClient) -> None:
+    """A capacity change moves the pool's version, so the optimistic batch is stale and admitted
+    again: the second run must not repeat the first run's violations (nor an instance's)."""
+    await make_pool(client, cores=10, instances=2, ram_mb=4096, gigabytes=40)
+    await reserve(client, 1, 2, cores=1)  # admission now caches the pool's holdings
+    await client.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+        pool_id="pool-a", resources=pb.Resources(cores=1)))
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await client.reservations.CreateReservation(create(
+            pool_id="pool-a", start_time=at(-1), end_time=at(-2),
+            resources=pb.Resources(cores=1)))
+    listed = [v.field for v in detail(failure.value,
+                                      error_details_pb2.BadRequest).field_violations]
+    assert sorted(listed) == ["reservation.end_time", "reservation.start_time"]
+    assert failure.value.details().count("reservation.start_time") == 1
+
+    await allocate(client, flavor="m1.small")  # caches the holdings again
+    await client.reservations.IncreaseCapacity(pb.IncreaseCapacityRequest(
+        pool_id="pool-a", resources=pb.Resources(cores=1)))
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await client.allocations.CreateInstance(apb.CreateInstanceRequest(
+            instance=apb.Instance(pool_id="pool-a", flavor="nope", image="cirros")))
+    listed = [v.field for v in detail(failure.value,
+                                      error_details_pb2.BadRequest).field_violations]
+    assert listed == ["instance.flavor"]

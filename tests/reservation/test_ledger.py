@@ -10,6 +10,7 @@ import pytest
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import (
     RESOURCE_TYPES,
+    Binding,
     CapacityChange,
     Claim,
     Figures,
@@ -200,7 +201,7 @@ def test_to_impair_low_before_normal_before_high() -> None:
     )
     assert ledger.to_impair(0) == ["low"]
     smaller = PoolLedger(
-        [cap(0, None, cores=2)],
+        [cap(0, None, cores=2, ram_mb=10)],
         [
             claim("high", 0, None, HIGH, 1, cores=2),
             claim("low", 0, None, LOW, 2, cores=2),
@@ -274,6 +275,67 @@ def test_to_impair_when_allocations_alone_violate() -> None:
         allocations_outside=[claim("x", 0, 100, cores=5)],
     )
     assert ledger.to_impair(0) == ["cores"]
+
+
+def test_impairments_free_only_what_instances_do_not_use() -> None:
+    """Taking a reservation away leaves its instances holding what they use: a full one frees
+    nothing, so the one with spare room goes, with what it then lacks."""
+    ledger = PoolLedger(
+        [cap(0, None, cores=10)],
+        [claim("full", 0, 100, LOW, 9, cores=4), claim("roomy", 0, 100, HIGH, 1, cores=6)],
+        allocations_inside=[Claim("i", 0, 100, {"cores": 4}, holder="full")],
+    )
+    cut = PoolLedger(
+        [cap(0, None, cores=10), cap(10, None, cores=-3)],
+        [claim("full", 0, 100, LOW, 9, cores=4), claim("roomy", 0, 100, HIGH, 1, cores=6)],
+        allocations_inside=[Claim("i", 0, 100, {"cores": 4}, holder="full")],
+    )
+    assert ledger.impairments(10) == {}
+    assert cut.impairments(10) == {"roomy": full(cores=3)}
+
+
+def test_impairments_where_instances_alone_exceed_capacity() -> None:
+    """Instances alone over capacity: every reservation holding that type there goes, the
+    missing amount counting the over-allocation."""
+    ledger = PoolLedger(
+        [cap(0, None, cores=2, ram_mb=10)],
+        [claim("r", 0, 100, cores=3), claim("ram", 0, 100, ram_mb=5)],
+        allocations_inside=[Claim("i", 0, 100, {"cores": 3}, holder="r")],
+    )
+    assert ledger.impairments(10) == {"r": full(cores=1)}
+
+
+def test_to_restore_takes_back_the_candidates_own_instances() -> None:
+    ledger = PoolLedger(
+        [cap(0, None, cores=3)], [],
+        allocations_outside=[Claim("i", 0, 100, {"cores": 3}, holder="r"),
+                             Claim("other", 0, 100, {"cores": 0}, holder="s")],
+    )
+    assert ledger.to_restore([claim("r", 0, 100, cores=3), claim("s", 0, 100, cores=1)],
+                             now=10) == ["r"]
+
+
+def test_check_leaving_out_a_reservation_leaves_out_its_instances() -> None:
+    """An impaired reservation's instances count against the pool; checking the reservation
+    itself again (UpdateReservation) counts them inside it."""
+    ledger = PoolLedger([cap(0, None, cores=3)], [],
+                        allocations_outside=[Claim("i", 0, 100, {"cores": 3}, holder="r")])
+    assert not ledger.check(10, 50, {"cores": 3}, horizon=10).ok
+    assert ledger.check(10, 50, {"cores": 3}, horizon=10, exclude="r").ok
+
+
+def test_binding_is_the_first_instant_at_the_least() -> None:
+    ledger = PoolLedger(
+        [cap(0, None, cores=10, ram_mb=10)],
+        [claim("early", 20, 30, 0, 1, cores=4), claim("late", 50, 60, 0, 2, cores=7),
+         claim("also", 55, 70, 0, 3, cores=1), claim("ram", 50, 60, 0, 4, ram_mb=5)],
+    )
+    assert ledger.binding(0, None, {"cores": 2}) is None
+    found = ledger.binding(0, None, {"cores": 3, "ram_mb": 1})
+    assert found is not None
+    assert (found.at, found.reservation_ids) == (55, ["late", "also"])
+    assert ledger.binding(0, 40, {"cores": 7}) == Binding(20, ["early"])
+    assert ledger.binding(0, 100, {"cores": 7}, exclude="late") == Binding(20, ["early"])
 
 
 # to_restore

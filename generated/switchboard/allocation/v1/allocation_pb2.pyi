@@ -105,16 +105,20 @@ class CreateInstanceResponse(_message.Message):
     def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
 
 class AllocationShortfall(_message.Message):
-    __slots__ = ("pool_id", "reservation_id", "requested", "available")
+    __slots__ = ("pool_id", "reservation_id", "requested", "available", "binding_time", "binding_reservation_ids")
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    BINDING_TIME_FIELD_NUMBER: _ClassVar[int]
+    BINDING_RESERVATION_IDS_FIELD_NUMBER: _ClassVar[int]
     pool_id: str
     reservation_id: str
     requested: _reservation_pb2.Resources
     available: _reservation_pb2.Resources
-    def __init__(self, pool_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., requested: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ..., available: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ...) -> None: ...
+    binding_time: _timestamp_pb2.Timestamp
+    binding_reservation_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pool_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., requested: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ..., available: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ..., binding_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., binding_reservation_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DestroyInstanceRequest(_message.Message):
     __slots__ = ("instance_id",)

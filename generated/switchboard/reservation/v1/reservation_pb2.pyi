@@ -40,6 +40,9 @@ class CapacityEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAPACITY_EVENT_TYPE_POOL_CREATED: _ClassVar[CapacityEventType]
     CAPACITY_EVENT_TYPE_CAPACITY_INCREASED: _ClassVar[CapacityEventType]
     CAPACITY_EVENT_TYPE_CAPACITY_DECREASED: _ClassVar[CapacityEventType]
+    CAPACITY_EVENT_TYPE_OVER_ALLOCATED: _ClassVar[CapacityEventType]
+    CAPACITY_EVENT_TYPE_POOL_UPDATED: _ClassVar[CapacityEventType]
+    CAPACITY_EVENT_TYPE_POOL_DELETED: _ClassVar[CapacityEventType]
 
 class ReservationEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -64,6 +67,9 @@ CAPACITY_EVENT_TYPE_UNSPECIFIED: CapacityEventType
 CAPACITY_EVENT_TYPE_POOL_CREATED: CapacityEventType
 CAPACITY_EVENT_TYPE_CAPACITY_INCREASED: CapacityEventType
 CAPACITY_EVENT_TYPE_CAPACITY_DECREASED: CapacityEventType
+CAPACITY_EVENT_TYPE_OVER_ALLOCATED: CapacityEventType
+CAPACITY_EVENT_TYPE_POOL_UPDATED: CapacityEventType
+CAPACITY_EVENT_TYPE_POOL_DELETED: CapacityEventType
 RESERVATION_EVENT_TYPE_UNSPECIFIED: ReservationEventType
 RESERVATION_EVENT_TYPE_CREATED: ReservationEventType
 RESERVATION_EVENT_TYPE_UPDATED: ReservationEventType
@@ -128,7 +134,7 @@ class CapacityChange(_message.Message):
     def __init__(self, id: _Optional[str] = ..., pool_id: _Optional[str] = ..., type: _Optional[_Union[CapacityChangeType, str]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Reservation(_message.Message):
-    __slots__ = ("id", "name", "pool_id", "start_time", "end_time", "resources", "priority", "status", "create_time", "update_time", "revision")
+    __slots__ = ("id", "name", "pool_id", "start_time", "end_time", "resources", "priority", "status", "create_time", "update_time", "revision", "impairment")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +146,7 @@ class Reservation(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    IMPAIRMENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     pool_id: str
@@ -151,7 +158,16 @@ class Reservation(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    impairment: Impairment
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., impairment: _Optional[_Union[Impairment, _Mapping]] = ...) -> None: ...
+
+class Impairment(_message.Message):
+    __slots__ = ("capacity_change_id", "missing")
+    CAPACITY_CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    capacity_change_id: str
+    missing: Resources
+    def __init__(self, capacity_change_id: _Optional[str] = ..., missing: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
 
 class CreatePoolRequest(_message.Message):
     __slots__ = ("pool", "request_id")
@@ -195,6 +211,32 @@ class ListPoolsResponse(_message.Message):
     next_page_token: str
     def __init__(self, pools: _Optional[_Iterable[_Union[Pool, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class UpdatePoolRequest(_message.Message):
+    __slots__ = ("pool", "update_mask")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdatePoolResponse(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ...) -> None: ...
+
+class DeletePoolRequest(_message.Message):
+    __slots__ = ("pool_id",)
+    POOL_ID_FIELD_NUMBER: _ClassVar[int]
+    pool_id: str
+    def __init__(self, pool_id: _Optional[str] = ...) -> None: ...
+
+class DeletePoolResponse(_message.Message):
+    __slots__ = ("pool",)
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    pool: Pool
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ...) -> None: ...
+
 class IncreaseCapacityRequest(_message.Message):
     __slots__ = ("pool_id", "resources", "start_time", "end_time", "reason", "request_id")
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -236,12 +278,14 @@ class DecreaseCapacityRequest(_message.Message):
     def __init__(self, pool_id: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DecreaseCapacityResponse(_message.Message):
-    __slots__ = ("change", "impaired_reservations")
+    __slots__ = ("change", "impaired_reservations", "over_allocated")
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     IMPAIRED_RESERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    OVER_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     change: CapacityChange
     impaired_reservations: _containers.RepeatedCompositeFieldContainer[Reservation]
-    def __init__(self, change: _Optional[_Union[CapacityChange, _Mapping]] = ..., impaired_reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ...) -> None: ...
+    over_allocated: Resources
+    def __init__(self, change: _Optional[_Union[CapacityChange, _Mapping]] = ..., impaired_reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ..., over_allocated: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
 
 class QueryCapacityRequest(_message.Message):
     __slots__ = ("pool_ids", "start_time", "end_time")
@@ -254,16 +298,18 @@ class QueryCapacityRequest(_message.Message):
     def __init__(self, pool_ids: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CapacityFigures(_message.Message):
-    __slots__ = ("total", "reserved", "allocated", "available")
+    __slots__ = ("total", "reserved", "allocated", "available", "over_allocated")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
     ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    OVER_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     total: Resources
     reserved: Resources
     allocated: Resources
     available: Resources
-    def __init__(self, total: _Optional[_Union[Resources, _Mapping]] = ..., reserved: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., available: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
+    over_allocated: Resources
+    def __init__(self, total: _Optional[_Union[Resources, _Mapping]] = ..., reserved: _Optional[_Union[Resources, _Mapping]] = ..., allocated: _Optional[_Union[Resources, _Mapping]] = ..., available: _Optional[_Union[Resources, _Mapping]] = ..., over_allocated: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
 
 class CapacityStep(_message.Message):
     __slots__ = ("time", "figures")
@@ -306,20 +352,24 @@ class CreateReservationResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
 
 class ReservationShortfall(_message.Message):
-    __slots__ = ("pool_id", "max_reservable", "earliest_window_found", "earliest_start_time", "earliest_end_time", "search_horizon")
+    __slots__ = ("pool_id", "max_reservable", "earliest_window_found", "earliest_start_time", "earliest_end_time", "search_horizon", "binding_time", "binding_reservation_ids")
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_RESERVABLE_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_WINDOW_FOUND_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_START_TIME_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_END_TIME_FIELD_NUMBER: _ClassVar[int]
     SEARCH_HORIZON_FIELD_NUMBER: _ClassVar[int]
+    BINDING_TIME_FIELD_NUMBER: _ClassVar[int]
+    BINDING_RESERVATION_IDS_FIELD_NUMBER: _ClassVar[int]
     pool_id: str
     max_reservable: Resources
     earliest_window_found: bool
     earliest_start_time: _timestamp_pb2.Timestamp
     earliest_end_time: _timestamp_pb2.Timestamp
     search_horizon: _timestamp_pb2.Timestamp
-    def __init__(self, pool_id: _Optional[str] = ..., max_reservable: _Optional[_Union[Resources, _Mapping]] = ..., earliest_window_found: _Optional[bool] = ..., earliest_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., search_horizon: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    binding_time: _timestamp_pb2.Timestamp
+    binding_reservation_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, pool_id: _Optional[str] = ..., max_reservable: _Optional[_Union[Resources, _Mapping]] = ..., earliest_window_found: _Optional[bool] = ..., earliest_start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., search_horizon: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., binding_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., binding_reservation_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateReservationRequest(_message.Message):
     __slots__ = ("reservation", "update_mask")
@@ -388,18 +438,20 @@ class ListReservationsResponse(_message.Message):
     def __init__(self, reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., utilization: _Optional[_Iterable[_Union[PoolCapacity, _Mapping]]] = ...) -> None: ...
 
 class CapacityEvent(_message.Message):
-    __slots__ = ("revision", "type", "pool", "change", "time")
+    __slots__ = ("revision", "type", "pool", "change", "time", "over_allocated")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    OVER_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: CapacityEventType
     pool: Pool
     change: CapacityChange
     time: _timestamp_pb2.Timestamp
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CapacityEventType, str]] = ..., pool: _Optional[_Union[Pool, _Mapping]] = ..., change: _Optional[_Union[CapacityChange, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    over_allocated: Resources
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CapacityEventType, str]] = ..., pool: _Optional[_Union[Pool, _Mapping]] = ..., change: _Optional[_Union[CapacityChange, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., over_allocated: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
 
 class WatchCapacityRequest(_message.Message):
     __slots__ = ("start_revision", "pool_id")

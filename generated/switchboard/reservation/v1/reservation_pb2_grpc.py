@@ -29,7 +29,10 @@ class ReservationServiceStub:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     def __init__(self, channel):
@@ -52,6 +55,16 @@ class ReservationServiceStub:
                 '/switchboard.reservation.v1.ReservationService/ListPools',
                 request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.SerializeToString,
                 response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.FromString,
+                _registered_method=True)
+        self.UpdatePool = channel.unary_unary(
+                '/switchboard.reservation.v1.ReservationService/UpdatePool',
+                request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.SerializeToString,
+                response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.FromString,
+                _registered_method=True)
+        self.DeletePool = channel.unary_unary(
+                '/switchboard.reservation.v1.ReservationService/DeletePool',
+                request_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.SerializeToString,
+                response_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.FromString,
                 _registered_method=True)
         self.IncreaseCapacity = channel.unary_unary(
                 '/switchboard.reservation.v1.ReservationService/IncreaseCapacity',
@@ -109,7 +122,10 @@ class ReservationServiceServicer:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     def CreatePool(self, request, context):
@@ -133,6 +149,22 @@ class ReservationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdatePool(self, request, context):
+        """Changes a pool's fields named in the update mask (provider, availability_zone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePool(self, request, context):
+        """Deletes a pool. Refused with FAILED_PRECONDITION while it has live reservations (PENDING,
+        ACTIVE or IMPAIRED) or instances that are not DELETED. A deleted pool's id is not reused; its
+        events stay in the watch history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IncreaseCapacity(self, request, context):
         """Adds capacity to a pool over a window whose end may be open (a planned upgrade, new hosts).
         """
@@ -142,7 +174,9 @@ class ReservationServiceServicer:
 
     def DecreaseCapacity(self, request, context):
         """Removes capacity from a pool over a window (planned downtime, failure). Reservations that no
-        longer fit become IMPAIRED: the fewest, lowest-priority, latest-created ones needed.
+        longer fit become IMPAIRED: the fewest, lowest-priority, latest-created ones needed (each
+        saying why); where running instances alone exceed what is left, every reservation holding
+        that type there, and the response and an OVER_ALLOCATED event say by how much.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -225,6 +259,16 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.FromString,
                     response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.SerializeToString,
             ),
+            'UpdatePool': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePool,
+                    request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.FromString,
+                    response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.SerializeToString,
+            ),
+            'DeletePool': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePool,
+                    request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.FromString,
+                    response_serializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.SerializeToString,
+            ),
             'IncreaseCapacity': grpc.unary_unary_rpc_method_handler(
                     servicer.IncreaseCapacity,
                     request_deserializer=switchboard_dot_reservation_dot_v1_dot_reservation__pb2.IncreaseCapacityRequest.FromString,
@@ -287,7 +331,10 @@ class ReservationService:
     """Pools, their capacity over time, and reservations against that capacity.
 
     The invariant, for every pool, resource type and instant: reserved + allocated outside any
-    reservation <= capacity. The check and the write are one serialized step per pool.
+    reservation <= capacity. The check and the write are one serialized step per pool. Running
+    instances always count; a capacity cut below what they hold stops none of them but leaves the
+    pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
+    passes until it fits again.
     """
 
     @staticmethod
@@ -361,6 +408,60 @@ class ReservationService:
             '/switchboard.reservation.v1.ReservationService/ListPools',
             switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsRequest.SerializeToString,
             switchboard_dot_reservation_dot_v1_dot_reservation__pb2.ListPoolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.reservation.v1.ReservationService/UpdatePool',
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolRequest.SerializeToString,
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.UpdatePoolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.reservation.v1.ReservationService/DeletePool',
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolRequest.SerializeToString,
+            switchboard_dot_reservation_dot_v1_dot_reservation__pb2.DeletePoolResponse.FromString,
             options,
             channel_credentials,
             insecure,

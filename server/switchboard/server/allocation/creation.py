@@ -24,11 +24,11 @@ from switchboard.server.ids import new_id
 from switchboard.server.reservation import claims
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Candidate
-from switchboard.server.reservation.convert import resources_pb
+from switchboard.server.reservation.convert import binding_text, resources_pb
 from switchboard.server.reservation.holdings import PoolHoldings
-from switchboard.server.reservation.ledger import Claim
+from switchboard.server.reservation.ledger import Binding, Claim
 from switchboard.server.reservation.model import Status as ReservationStatus
-from switchboard.server.timestamps import format_micros
+from switchboard.server.timestamps import format_micros, from_micros
 
 
 def _not_allowed(reason: str, reservation_id: str, description: str) -> FailedPrecondition:
@@ -46,7 +46,7 @@ def _ended(reservation_id: str, end: int) -> FailedPrecondition:
 
 
 def _short(reason: str, what: str, pool_id: str, reservation_id: str, flavor: Flavor,
-           available: Mapping[str, int]) -> ResourceExhausted:
+           available: Mapping[str, int], binding: Binding | None = None) -> ResourceExhausted:
     need = flavor.amounts()
     short = ", ".join(f"{k} {n} > {available.get(k, 0)}" for k, n in need.items()
                       if n > available.get(k, 0))
@@ -54,8 +54,12 @@ def _short(reason: str, what: str, pool_id: str, reservation_id: str, flavor: Fl
         pool_id=pool_id, reservation_id=reservation_id, requested=resources_pb(need),
         available=resources_pb({k: max(0, v) for k, v in available.items()}),
     )
+    if binding is not None:
+        detail.binding_time.CopyFrom(from_micros(binding.at))
+        detail.binding_reservation_ids.extend(binding.reservation_ids)
     return ResourceExhausted(
-        message=f"{what} cannot hold a {flavor.name} instance ({short})", reason=reason,
+        message=f"{what} cannot hold a {flavor.name} instance ({short}){binding_text(binding)}",
+        reason=reason,
         area=AREA, metadata={"pool_id": pool_id}, details=[detail],
     )
 
@@ -81,7 +85,7 @@ class NewInstance(Candidate[Instance]):
         return existing
 
     async def check(self, tx: Transaction, holdings: PoolHoldings | None) -> None:
-        body, v = self.request.instance, self.violations
+        body, v = self.request.instance, self.violations()
         if body.pool_id and holdings is None:
             v.add("instance.pool_id", f"unknown pool {body.pool_id!r}")
         v.raise_if_any()
@@ -94,7 +98,8 @@ class NewInstance(Candidate[Instance]):
                 if any(n > free[k] for k, n in need.items()):
                     raise _short("INSUFFICIENT_CAPACITY",
                                  f"pool {body.pool_id!r} (capacity no reservation holds)",
-                                 body.pool_id, "", self.flavor, free)
+                                 body.pool_id, "", self.flavor, free,
+                                 holdings.binding_from(tx.now, need))
             holdings.add_outside(Claim(self.id, tx.now, None, need))
             return
         claim = holdings.reservation(reservation_id)
@@ -111,7 +116,7 @@ class NewInstance(Candidate[Instance]):
         if any(n > left[k] for k, n in need.items()):
             raise _short("RESERVATION_EXHAUSTED", f"reservation {reservation_id!r}",
                          body.pool_id, reservation_id, self.flavor, left)
-        holdings.add_inside(reservation_id, need)
+        holdings.add_inside(reservation_id, need, claim.end)
 
     async def _not_holding(self, tx: Transaction, reservation_id: str) -> SwitchboardError:
         """Why a reservation holds nothing in the instance's pool now (its window may be over

@@ -153,6 +153,16 @@ async def unfinished(conn: AsyncConnection) -> list[Instance]:
     return [_instance(r) for r in await conn.execute(query)]
 
 
+async def live_ids(conn: AsyncConnection, pool_id: str, limit: int) -> list[str]:
+    """Up to `limit` ids of the pool's instances that are not DELETED."""
+    rows = await conn.execute(
+        select(instances.c.id).where(instances.c.pool_id == pool_id,
+                                     instances.c.status != Status.DELETED.value)
+        .order_by(instances.c.created_revision).limit(limit)
+    )
+    return [r.id for r in rows]
+
+
 async def orphaned(conn: AsyncConnection, lock: bool = False) -> list[Instance]:
     """Instances not yet being deleted whose reservation has ended or was cancelled."""
     query = (

@@ -46,16 +46,24 @@ T = TypeVar("T")
 class Candidate(ABC, Generic[T]):
     """One create call waiting for admission into the pool `pool_id`.
 
-    `violations` holds what was found wrong without the database or the clock; they are raised
-    from `check`, after the request_id is claimed, so a retry returns the first result."""
+    `found` holds what was found wrong without the database or the clock; `check` raises it
+    (with what it finds itself), after the request_id is claimed, so a retry returns the first
+    result."""
 
     method: ClassVar[str]
 
     def __init__(self, pool_id: str, request_id: str, violations: Violations) -> None:
         self.pool_id = pool_id
         self.request_id = request_id
-        self.violations = violations
+        self.found = violations
         self.outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+    def violations(self) -> Violations:
+        """A new collection for one `check`, starting from `found`: a batch may be checked more
+        than once (optimistically, then the ordinary way), and each check reports once."""
+        fresh = Violations(self.found.area)
+        fresh.items = list(self.found.items)
+        return fresh
 
     @abstractmethod
     async def earlier(self, conn: AsyncConnection, resource_id: str) -> T:
@@ -197,6 +205,9 @@ class Admission(BackgroundTask):
         versions = {}
         for pool_id in sorted((pool_ids | changing) - {""}):
             cached = None if pool_id in changing else self._holdings.get(pool_id)
+            if cached is not None and cached.stale_at(tx.now):
+                cached = None
+                del self._holdings[pool_id]
             if tx.optimistic and cached is not None:
                 versions[pool_id] = store.claim_pool_at(tx, pool_id, cached.version)
                 continue
@@ -212,7 +223,7 @@ class Admission(BackgroundTask):
         was moved once by this transaction's own claim)."""
         cached = self._holdings.get(pool_id)
         if cached is None or cached.version != version - 1:
-            claims = await store.load_claims(tx.conn, pool_id, tx.now, None)
+            claims = await store.load_claims(tx.conn, pool_id, tx.now, None, tx.now)
             cached = claims.holdings(version - 1, tx.now)
             self._holdings[pool_id] = cached
         return cached

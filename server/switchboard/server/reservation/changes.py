@@ -7,7 +7,7 @@ from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.eventlog import Transaction
 from switchboard.server.reservation import store
 from switchboard.server.reservation.convert import STATUS_TO_PB, reservation_pb
-from switchboard.server.reservation.model import Reservation, Status
+from switchboard.server.reservation.model import Impairment, Reservation, Status
 from switchboard.server.reservation.validate import AREA
 from switchboard.server.timestamps import from_micros
 from switchboard.server.watch import Subject
@@ -45,10 +45,11 @@ def record_reservation_event(
     return event
 
 
-async def set_status(tx: Transaction, r: Reservation, status: Status) -> Reservation:
-    """Moves a reservation to a new status, with its event."""
+async def set_status(tx: Transaction, r: Reservation, status: Status,
+                     impairment: Impairment | None = None) -> Reservation:
+    """Moves a reservation to a new status (IMPAIRED with why), with its event."""
     revision = await tx.next_revision()
-    changed = r.with_status(status, tx.now, revision)
+    changed = r.with_status(status, tx.now, revision, impairment)
     await store.save_reservation(tx.conn, changed)
     record_reservation_event(tx, revision, "reservation.status_changed", changed, r.status)
     return changed

@@ -13,7 +13,7 @@ from switchboard.server.ids import new_id
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Candidate
 from switchboard.server.reservation.changes import record_reservation_event
-from switchboard.server.reservation.convert import PRIORITY_FROM_PB, resources_pb
+from switchboard.server.reservation.convert import PRIORITY_FROM_PB, binding_text, resources_pb
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import Amounts, Fit, PoolLedger
 from switchboard.server.reservation.model import Reservation, status_at
@@ -41,12 +41,17 @@ def shortfall(pool_id: str, start: int, end: int, amounts: Amounts, wide: PoolLe
     if fit.earliest_start is not None:
         detail.earliest_start_time.CopyFrom(from_micros(fit.earliest_start))
         detail.earliest_end_time.CopyFrom(from_micros(fit.earliest_start + (end - start)))
+    binding = wide.binding(start, end, amounts, exclude=exclude)
+    if binding is not None:
+        detail.binding_time.CopyFrom(from_micros(binding.at))
+        detail.binding_reservation_ids.extend(binding.reservation_ids)
     short = ", ".join(
         f"{k} {n} > {fit.max_reservable[k]}" for k, n in amounts.items()
         if n > fit.max_reservable[k]
     )
     return ResourceExhausted(
-        message=f"pool {pool_id!r} cannot hold the request over its window ({short})",
+        message=f"pool {pool_id!r} cannot hold the request over its window ({short})"
+                + binding_text(binding),
         reason="INSUFFICIENT_CAPACITY", area=AREA, metadata={"pool_id": pool_id},
         details=[detail],
     )
@@ -73,7 +78,7 @@ class NewReservation(Candidate[Reservation]):
         return existing
 
     async def check(self, tx: Transaction, holdings: PoolHoldings | None) -> None:
-        body, v = self.request.reservation, self.violations
+        body, v = self.request.reservation, self.violations()
         start, end = check_window(body, "start_time", "end_time", "reservation.", tx.now, v,
                                   end_required=True)
         check_reservation_window(start, end, "reservation.", tx.now, self.policy, v,

@@ -11,7 +11,13 @@ from bisect import bisect_left, insort
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from switchboard.server.reservation.ledger import CapacityChange, Claim, OpenEndedFree, PoolLedger
+from switchboard.server.reservation.ledger import (
+    Binding,
+    CapacityChange,
+    Claim,
+    OpenEndedFree,
+    PoolLedger,
+)
 
 
 def _overlaps(start: int, end: int | None, lo: int, hi: int) -> bool:
@@ -30,6 +36,9 @@ class PoolHoldings:
     version: int
     since: int
     changes: list[CapacityChange]
+    valid_until: int | None = None
+    """From this instant on the holdings are stale even at the same version: an instance's
+    reservation ends, and the instance counts against the pool until it is deleted."""
     _outside: dict[str, int] = field(default_factory=dict)
     _outside_bounded: list[Claim] = field(default_factory=list)
     _inside: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -61,9 +70,16 @@ class PoolHoldings:
             self._outside_bounded.append(claim)
             self._open_ended = None
 
-    def add_inside(self, reservation_id: str, amounts: Mapping[str, int]) -> None:
-        """An instance's claim inside a reservation: only counted against that reservation."""
+    def add_inside(self, reservation_id: str, amounts: Mapping[str, int], until: int) -> None:
+        """An instance's claim inside a reservation that ends at `until`: only counted against
+        that reservation."""
         _add(self._inside.setdefault(reservation_id, {}), amounts)
+        if self.valid_until is None or until < self.valid_until:
+            self.valid_until = until
+
+    def stale_at(self, now: int) -> bool:
+        """Whether the clock has made these holdings stale (`valid_until`)."""
+        return self.valid_until is not None and now >= self.valid_until
 
     def used(self, reservation_id: str) -> dict[str, int]:
         """What the instances allocated against a reservation take from it."""
@@ -80,6 +96,16 @@ class PoolHoldings:
             self._added_since.clear()
         free = self._open_ended(at)
         return {k: v - self._outside.get(k, 0) for k, v in free.items()}
+
+    def binding_from(self, at: int, amounts: Mapping[str, int]) -> Binding | None:
+        """Where `amounts` does not fit in `free_from(at)`: the instant that binds and the
+        reservations holding capacity there (`PoolLedger.binding`)."""
+        outside = list(self._outside_bounded)
+        if self._outside:
+            outside.append(Claim("instances", self.since, None, self._outside))
+        held = [c for _, _, c in self._claims]
+        return PoolLedger(self.changes, held, allocations_outside=outside).binding(
+            at, None, amounts)
 
     def surely_free_from(self, at: int, amounts: Mapping[str, int]) -> bool:
         """A cheap sufficient test for `amounts` fitting in `free_from(at)`: the free capacity

@@ -49,6 +49,7 @@ class Claim:
     """Capacity held by a reservation or an allocation over [start, end).
 
     `priority`: higher is more important. `order`: creation sequence, larger is created later.
+    `holder`: for an instance's claim, the reservation it was allocated against ("" if none).
     """
 
     id: str
@@ -57,6 +58,7 @@ class Claim:
     amounts: Mapping[str, int]
     priority: int = 0
     order: int = 0
+    holder: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,19 @@ class Figures:
     reserved: dict[str, int]
     allocated: dict[str, int]
     available: dict[str, int]
+
+    @property
+    def over_allocated(self) -> dict[str, int]:
+        """How far what is held exceeds capacity (where available is negative)."""
+        return {k: max(0, -v) for k, v in self.available.items()}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The instant at which a request binds, and the reservations holding capacity there."""
+
+    at: int
+    reservation_ids: list[str]
 
 
 @dataclass(frozen=True)
@@ -221,9 +236,11 @@ def _bounds(claims: Iterable[Claim]) -> list[int]:
 class PoolLedger:
     """Capacity, reservations and allocations of one pool.
 
-    `reservations` hold capacity; `allocations_outside` (instances without a reservation) hold
-    capacity too; `allocations_inside` (instances inside a reservation) are only reported.
-    available(t) = capacity(t) - reserved(t) - allocated_outside(t), per resource type.
+    `reservations` hold capacity; `allocations_outside` (instances where no reservation holds
+    them: unreserved, or their reservation does not hold them there) hold capacity too;
+    `allocations_inside` (instances inside a reservation that holds them, `holder` naming it)
+    are only reported. available(t) = capacity(t) - reserved(t) - allocated_outside(t), per
+    resource type; it is negative where a capacity cut left more held than there is.
     """
 
     def __init__(
@@ -240,9 +257,12 @@ class PoolLedger:
         self._available = self._available_profile(exclude=None)
 
     def _available_spans(self, exclude: str | None, reservations: bool = True) -> list[_Span]:
+        """Capacity less what holds it; leaving out reservation `exclude`, and its instances
+        (were it to hold again, they would be inside it)."""
         held = [(c, v) for c, v in self._reservations if reservations and c.id != exclude]
+        outside = [(c, v) for c, v in self._outside if exclude is None or c.holder != exclude]
         spans: list[_Span] = list(self._capacity)
-        spans += [(c.start, c.end, [-v for v in vec]) for c, vec in [*held, *self._outside]]
+        spans += [(c.start, c.end, [-v for v in vec]) for c, vec in [*held, *outside]]
         return spans
 
     def _available_profile(self, exclude: str | None) -> _Profile:
@@ -285,6 +305,30 @@ class PoolLedger:
         earliest = _earliest(profile, start, end - start, need, wanted, horizon)
         return Fit(ok=False, max_reservable=max_reservable, earliest_start=earliest)
 
+    def binding(self, start: int, end: int | None, amounts: Amounts,
+                exclude: str | None = None, limit: int = 100) -> Binding | None:
+        """Where `amounts` does not fit over [start, end) (leaving out reservation `exclude`):
+        the earliest instant at which a short type falls to its least over the window, and the
+        reservations holding a type short there (earliest created first, at most `limit`).
+        None if it fits."""
+        _require_window(start, end)
+        need = _vector(amounts)
+        profile = self._available if exclude is None else self._available_profile(exclude)
+        segments = profile.segments(start, end)
+        lowest = profile.minimum(start, end)
+        short = [k for k, v in enumerate(need) if v > 0 and lowest[k] < v]
+        if not short:
+            return None
+        first = next(i for i in segments if any(profile.value(i)[k] == lowest[k] for k in short))
+        at = max(start, profile.times[first]) if first >= 0 else start
+        there = [k for k in short if profile.value(first)[k] < need[k]]
+        holding = sorted(
+            (c for c, vec in self._reservations
+             if c.id != exclude and c.start <= at and (c.end is None or at < c.end)
+             and any(vec[k] > 0 for k in there)),
+            key=lambda c: (c.order, c.id))
+        return Binding(at, [c.id for c in holding[:limit]])
+
     def figures(self, start: int, end: int) -> tuple[Figures, Figures, list[Step]]:
         """Minimum and maximum of each figure over [start, end), and its timeline of changes."""
         _require_window(start, end)
@@ -303,61 +347,121 @@ class PoolLedger:
         return low, high, timeline
 
     def to_impair(self, now: int) -> list[str]:
-        """Ids of the reservations to impair, in removal order, so that from `now` on reserved plus
-        allocated outside never exceeds capacity (or, where allocations alone exceed it, no
-        remaining reservation holds that type). Least important and latest created go first;
-        then any removal that turns out unnecessary is undone, so the result is minimal."""
+        """Ids of the reservations to impair, in removal order (`impairments`)."""
+        return list(self.impairments(now))
+
+    def impairments(self, now: int) -> dict[str, dict[str, int]]:
+        """The reservations to impair, in removal order, each with how much of each type the
+        pool lacks for it to hold again, so that from `now` on reserved plus allocated outside
+        never exceeds capacity. A reservation taken away leaves its instances holding what
+        they use (`used`), so taking it away frees only the rest. Where instances alone exceed
+        capacity, no reservation holding that type is kept. Otherwise the least important and
+        latest created go first; then any removal that turns out unnecessary is undone, so
+        the result is minimal."""
         live = [(c, vec) for c, vec in self._reservations if c.end is None or c.end > now]
-        zero = [0] * _N
-        spans = [(s, e, [*vec, *zero]) for s, e, vec in self._available_spans(None, False)]
-        spans += [(c.start, c.end, [*zero, *vec]) for c, vec in live]
-        both = _Profile(spans, 2 * _N, extra=[now])
-        # Slack: capacity left after allocations outside (never below zero), minus reservations.
-        rows = [[max(0, row[k]) - row[_N + k] for k in range(_N)] for row in both.values]
-        grid = _Grid(both.times, rows, now)
-        if not grid.negatives:
-            return []
-        counts = grid.negative_prefix()
-        candidates = []
-        for claim, vec in live:
-            span = grid.span(claim)
-            if any(
-                v > 0 and counts[k][span.stop] > counts[k][span.start] for k, v in enumerate(vec)
-            ):
-                candidates.append((claim, vec, span))
-        candidates.sort(key=lambda item: (item[0].priority, -item[0].order, item[0].id))
+        used = self.used(now)
+        spare = {c.id: [a - u for a, u in zip(vec, used.get(c.id, [0] * _N), strict=True)]
+                 for c, vec in live}
+        # Base: capacity less every instance, inside reservations or not.
+        spans = self._available_spans(None, False)
+        spans += [(c.start, c.end, [-v for v in vec]) for c, vec in self._inside]
+        base = _Profile(spans, _N, extra=[now, *_bounds(c for c, _ in live)])
+        grid = _Grid(base.times, base.values, now)
+        forced = sorted(
+            ((c, vec) for c, vec in live if any(
+                vec[k] > 0 and grid.rows[i][k] < 0 for i in grid.span(c) for k in range(_N))),
+            key=lambda item: (item[0].priority, -item[0].order, item[0].id))
+        forced_ids = {c.id for c, _ in forced}
+        kept = [(c, spare[c.id]) for c, _ in live if c.id not in forced_ids]
+        # Slack: the base (never below zero) less what kept reservations hold beyond their
+        # instances.
+        rows = [[max(0, v) for v in row] for row in base.values]
+        grid = _Grid(base.times, rows, now)
+        for c, vec in kept:
+            grid.add(grid.span(c), vec, -1)
         removed: list[tuple[Claim, list[int], range]] = []
-        for claim, vec, span in candidates:
-            if not grid.negatives:
-                break
-            if grid.contributes(span, vec):
-                grid.add(span, vec, 1)
-                removed.append((claim, vec, span))
-        # Nothing is short now (amounts are never negative), so a claim can go back exactly
-        # where it fits locally.
-        kept_back: set[str] = set()
-        for claim, vec, span in reversed(removed):
-            if grid.fits(span, vec):
-                grid.add(span, vec, -1)
-                kept_back.add(claim.id)
-        return [claim.id for claim, _, _ in removed if claim.id not in kept_back]
+        if grid.negatives:
+            counts = grid.negative_prefix()
+            candidates = []
+            for claim, vec in kept:
+                span = grid.span(claim)
+                if any(v > 0 and counts[k][span.stop] > counts[k][span.start]
+                       for k, v in enumerate(vec)):
+                    candidates.append((claim, vec, span))
+            candidates.sort(key=lambda item: (item[0].priority, -item[0].order, item[0].id))
+            for claim, vec, span in candidates:
+                if not grid.negatives:
+                    break
+                if grid.contributes(span, vec):
+                    grid.add(span, vec, 1)
+                    removed.append((claim, vec, span))
+            # Nothing is short now (amounts are never negative), so a claim can go back
+            # exactly where it fits locally.
+            for claim, vec, span in reversed(removed):
+                if grid.fits(span, vec):
+                    grid.add(span, vec, -1)
+                    removed.remove((claim, vec, span))
+        # What is left, base below zero included, against what each impaired one would take.
+        left = [[r - max(0, b) + b for r, b in zip(row, brow, strict=True)]
+                for row, brow in zip(grid.rows, base.values, strict=True)]
+        out: dict[str, dict[str, int]] = {}
+        for claim, vec in [*forced, *((c, v) for c, v, _ in removed)]:
+            need = spare[claim.id]
+            missing = [0] * _N
+            for i in grid.span(claim):
+                for k in range(_N):
+                    if vec[k] > 0:
+                        missing[k] = max(missing[k], need[k] - left[i][k])
+            out[claim.id] = _as_dict(missing)
+        return out
+
+    def used(self, now: int) -> dict[str, list[int]]:
+        """Per reservation, what its instances inside it hold at `now`."""
+        out: dict[str, list[int]] = {}
+        for c, vec in self._inside:
+            if c.holder and c.start <= now and (c.end is None or c.end > now):
+                total = out.setdefault(c.holder, [0] * _N)
+                for k, v in enumerate(vec):
+                    total[k] += v
+        return out
 
     def to_restore(self, candidates: Iterable[Claim], now: int) -> list[str]:
         """Ids of the impaired `candidates` that fit back over [max(start, now), end), tried most
-        important and earliest created first, each restored one holding capacity for the rest."""
+        important and earliest created first, each restored one holding capacity for the rest.
+        A candidate's own instances (outside claims it is `holder` of) are inside it once
+        restored."""
         pending = sorted(
             (c for c in candidates if c.end is None or c.end > now),
             key=lambda c: (-c.priority, c.order, c.id),
         )
         profile = _Profile(self._available_spans(None), _N, extra=[now, *_bounds(pending)])
         grid = _Grid(profile.times, profile.values, now)
+        own: dict[str, list[tuple[range, list[int]]]] = {}
+        for c, vec in self._outside:
+            if c.holder:
+                own.setdefault(c.holder, []).append((grid.span(c), vec))
         restored: list[str] = []
         for claim in pending:
             (_, vec), span = _claimed(claim), grid.span(claim)
+            mine = own.get(claim.id, [])
+            for s, v in mine:  # restored, it holds its own instances
+                grid.add(s, v, 1)
             if grid.fits(span, vec):
                 grid.add(span, vec, -1)
                 restored.append(claim.id)
+            else:
+                for s, v in mine:
+                    grid.add(s, v, -1)
         return restored
+
+
+def capacity_range(changes: Iterable[CapacityChange], start: int, end: int | None
+                   ) -> tuple[dict[str, int], dict[str, int]]:
+    """Per type, the least and the most capacity over [start, end)."""
+    profile = _Profile([(c.start, c.end, _vector(c.delta)) for c in changes], _N, extra=[start])
+    rows = [profile.value(i) for i in profile.segments(start, end)]
+    columns = list(zip(*rows, strict=True))
+    return _as_dict(map(min, columns)), _as_dict(map(max, columns))
 
 
 class OpenEndedFree:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 from switchboard.server import idempotency
+from switchboard.server.allocation import store as allocation_store
 from switchboard.server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -42,11 +43,15 @@ from switchboard.server.reservation.convert import (
     pool_capacity_pb,
     pool_pb,
     reservation_pb,
+    resources_pb,
 )
 from switchboard.server.reservation.creation import NewReservation, shortfall
+from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
+from switchboard.server.reservation.ledger import capacity_range
 from switchboard.server.reservation.model import (
     LIVE,
     CapacityChange,
+    Impairment,
     Pool,
     Reservation,
     Status,
@@ -57,6 +62,7 @@ from switchboard.server.reservation.validate import (
     AREA,
     Policy,
     check_amounts,
+    check_capacity_range,
     check_pool_id,
     check_reservation_window,
     check_window,
@@ -67,7 +73,14 @@ from switchboard.server.timestamps import from_micros, to_micros
 from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
-CAPACITY_KINDS = ("pool.created", "capacity.increased", "capacity.decreased")
+POOL_PATHS = ("provider", "availability_zone")
+_POOL_EVENTS = {
+    "pool.created": pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
+    "pool.updated": pb.CAPACITY_EVENT_TYPE_POOL_UPDATED,
+    "pool.deleted": pb.CAPACITY_EVENT_TYPE_POOL_DELETED,
+}
+CAPACITY_KINDS = (*_POOL_EVENTS, "capacity.increased", "capacity.decreased",
+                  "capacity.over_allocated")
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
 
@@ -99,7 +112,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         async with self.log.transaction() as tx:
             earlier = await idempotency.claim(tx.conn, "CreatePool", request.request_id)
             if earlier is not None:
-                existing = await store.get_pool(tx.conn, earlier)
+                existing = await store.get_pool(tx.conn, earlier, include_deleted=True)
                 assert existing is not None
                 return pb.CreatePoolResponse(pool=pool_pb(existing))
             v.raise_if_any()
@@ -110,13 +123,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                     resource_type="pool", resource_name=pool.id,
                 )
             idempotency.remember(tx, "CreatePool", request.request_id, created.id)
-            revision = await tx.next_revision()
-            event = pb.CapacityEvent(
-                revision=revision, type=pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
-                pool=pool_pb(created), time=from_micros(tx.now),
-            )
-            tx.append(revision, AREA, "pool.created", created.id, created.id,
-                      event.SerializeToString())
+            self._pool_event(tx, await tx.next_revision(), "pool.created", created)
         return pb.CreatePoolResponse(pool=pool_pb(created))
 
     async def GetPool(
@@ -141,12 +148,64 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         pools, token = page(found, size, lambda p: p.id, pool_pb)
         return pb.ListPoolsResponse(pools=pools, next_page_token=token)
 
+    async def UpdatePool(
+        self, request: pb.UpdatePoolRequest, context: Context
+    ) -> pb.UpdatePoolResponse:
+        v = Violations(AREA)
+        body = request.pool
+        v.require("pool.id", body.id)
+        paths = check_update_mask(request.update_mask.paths, POOL_PATHS, v)
+        for path in paths:
+            value = getattr(body, path)
+            if not value:
+                v.add(f"pool.{path}", "is required when named in update_mask")
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            updated = await store.update_pool(tx.conn, body.id,
+                                              {p: getattr(body, p) for p in paths})
+            if updated is None:
+                raise _pool_not_found(body.id)
+            self._pool_event(tx, await tx.next_revision(), "pool.updated", updated)
+        return pb.UpdatePoolResponse(pool=pool_pb(updated))
+
+    async def DeletePool(
+        self, request: pb.DeletePoolRequest, context: Context
+    ) -> pb.DeletePoolResponse:
+        v = Violations(AREA)
+        v.require("pool_id", request.pool_id)
+        v.raise_if_any()
+        async with self.log.transaction() as tx:
+            # Locked and its version moved: admission, in any process, sees the pool gone.
+            claimed = await store.claim_pool(tx.conn, request.pool_id)
+            if claimed is None:
+                raise _pool_not_found(request.pool_id)
+            pool = claimed[0]
+            reservations = await store.live_reservation_ids(tx.conn, pool.id, 5)
+            instances = await allocation_store.live_ids(tx.conn, pool.id, 5)
+            if reservations or instances:
+                raise FailedPrecondition(
+                    message=f"pool {pool.id!r} is in use", reason="POOL_IN_USE", area=AREA,
+                    violations=[PreconditionViolation(
+                        "IN_USE", f"pools/{pool.id}", f"it has live {kind} ({', '.join(ids)}"
+                        f"{', ...' if len(ids) == 5 else ''}); cancel or destroy them first")
+                        for kind, ids in (("reservations", reservations),
+                                          ("instances", instances)) if ids],
+                )
+            await store.mark_deleted(tx.conn, pool.id, tx.now)
+            self._pool_event(tx, await tx.next_revision(), "pool.deleted", pool)
+        return pb.DeletePoolResponse(pool=pool_pb(pool))
+
+    def _pool_event(self, tx: Transaction, revision: int, kind: str, pool: Pool) -> None:
+        event = pb.CapacityEvent(revision=revision, type=_POOL_EVENTS[kind], pool=pool_pb(pool),
+                                 time=from_micros(tx.now))
+        tx.append(revision, AREA, kind, pool.id, pool.id, event.SerializeToString())
+
     # Capacity ----------------------------------------------------------------------------------
 
     async def IncreaseCapacity(
         self, request: pb.IncreaseCapacityRequest, context: Context
     ) -> pb.IncreaseCapacityResponse:
-        change, restored = await self._change_capacity(request, increase=True)
+        change, restored, _ = await self._change_capacity(request, increase=True)
         return pb.IncreaseCapacityResponse(
             change=change_pb(change), restored_reservations=[reservation_pb(r) for r in restored]
         )
@@ -154,14 +213,17 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     async def DecreaseCapacity(
         self, request: pb.DecreaseCapacityRequest, context: Context
     ) -> pb.DecreaseCapacityResponse:
-        change, impaired = await self._change_capacity(request, increase=False)
+        change, impaired, over = await self._change_capacity(request, increase=False)
         return pb.DecreaseCapacityResponse(
-            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired]
+            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired],
+            over_allocated=resources_pb(over),
         )
 
     async def _change_capacity(
         self, request: pb.IncreaseCapacityRequest | pb.DecreaseCapacityRequest, increase: bool
-    ) -> tuple[CapacityChange, list[Reservation]]:
+    ) -> tuple[CapacityChange, list[Reservation], dict[str, int]]:
+        """The change recorded, the reservations it restored or impaired, and (for a cut) how
+        far the pool is over-allocated after it."""
         method = "IncreaseCapacity" if increase else "DecreaseCapacity"
         v = Violations(AREA)
         check_pool_id(request.pool_id, "pool_id", v)
@@ -172,7 +234,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if earlier is not None:
                 existing = await store.get_change(tx.conn, earlier)
                 assert existing is not None
-                return existing, []
+                return existing, [], {}
             start, end = check_window(request, "start_time", "end_time", "", tx.now, v,
                                       end_required=False)
             if end is not None and end <= tx.now:
@@ -186,6 +248,10 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             change = CapacityChange(
                 new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
             )
+            changes = await store.load_changes(tx.conn, request.pool_id, start, end)
+            changes.append(LedgerChange(start, end, change.delta()))
+            check_capacity_range(*capacity_range(changes, start, end), "resources", v)
+            v.raise_if_any()
             await store.insert_change(tx.conn, change)
             idempotency.remember(tx, method, request.request_id, change.id)
             revision = await tx.next_revision()
@@ -198,21 +264,43 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
             )
             tx.append(revision, AREA, kind, change.id, pool.id, event.SerializeToString())
-            affected = await (self._restore(tx, pool.id) if increase
-                              else self._impair(tx, pool.id))
+            over: dict[str, int] = {}
+            if increase:
+                affected = await self._restore(tx, pool.id)
+            else:
+                affected = await self._impair(tx, pool.id, change.id)
+                over = await self._over_allocation(tx, pool, change)
         self._schedule(affected)
-        return change, affected
+        return change, affected, over
 
-    async def _impair(self, tx: Transaction, pool_id: str) -> list[Reservation]:
-        ledger, held = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+    async def _impair(self, tx: Transaction, pool_id: str, change_id: str) -> list[Reservation]:
+        ledger, held = await store.load_ledger(tx.conn, pool_id, tx.now, None, tx.now)
         by_id = {r.id: r for r in held}
-        return [await set_status(tx, by_id[i], Status.IMPAIRED) for i in ledger.to_impair(tx.now)]
+        return [await set_status(tx, by_id[i], Status.IMPAIRED, Impairment(change_id, missing))
+                for i, missing in ledger.impairments(tx.now).items()]
+
+    async def _over_allocation(self, tx: Transaction, pool: Pool,
+                               change: CapacityChange) -> dict[str, int]:
+        """How far the pool holds more than its capacity from now on, after a cut (and the
+        impairments it caused); if at all, an OVER_ALLOCATED event says so."""
+        ledger, _ = await store.load_ledger(tx.conn, pool.id, tx.now, None, tx.now)
+        over = {k: max(0, -v) for k, v in ledger.free(tx.now, None).items() if v < 0}
+        if over:
+            revision = await tx.next_revision()
+            event = pb.CapacityEvent(
+                revision=revision, type=pb.CAPACITY_EVENT_TYPE_OVER_ALLOCATED,
+                pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
+                over_allocated=resources_pb(over),
+            )
+            tx.append(revision, AREA, "capacity.over_allocated", change.id, pool.id,
+                      event.SerializeToString())
+        return over
 
     async def _restore(self, tx: Transaction, pool_id: str) -> list[Reservation]:
         candidates = {r.id: r for r in await store.impaired(tx.conn, pool_id, tx.now)}
         if not candidates:
             return []
-        ledger, _ = await store.load_ledger(tx.conn, pool_id, tx.now, None)
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, tx.now, None, tx.now)
         ids = ledger.to_restore([r.claim() for r in candidates.values()], tx.now)
         return [
             await set_status(tx, candidates[i], status_at(candidates[i].start,
@@ -239,7 +327,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if not pool_ids:
                 pool_ids = [p.id for p in await store.list_pools(conn, "", 1_000_000)]
             return pb.QueryCapacityResponse(
-                pools=[await _capacity(conn, p, start, end) for p in pool_ids]
+                pools=[await _capacity(conn, p, start, end, now) for p in pool_ids]
             )
 
     # Reservations ------------------------------------------------------------------------------
@@ -266,11 +354,12 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         exclude: str | None,
     ) -> None:
         """Raises RESOURCE_EXHAUSTED, with what does fit, unless the request fits."""
-        ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end)
+        ledger, _ = await store.load_ledger(tx.conn, pool_id, start, end, tx.now)
         if ledger.check(start, end, amounts, horizon=start, exclude=exclude).ok:
             return
         horizon = tx.now + self.policy.max_start_ahead
-        wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start))
+        wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start),
+                                      tx.now)
         raise shortfall(pool_id, start, end, amounts, wide, horizon, exclude)
 
     async def UpdateReservation(
@@ -279,13 +368,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         v = Violations(AREA)
         body = request.reservation
         v.require("reservation.id", body.id)
-        paths = list(request.update_mask.paths)
-        if not paths:
-            v.add("update_mask", "is required: name any of " + ", ".join(MUTABLE_PATHS))
-        for i, path in enumerate(paths):
-            if path not in MUTABLE_PATHS:
-                v.add(f"update_mask.paths[{i}]",
-                      f"unknown or immutable path {path!r}; allowed: {', '.join(MUTABLE_PATHS)}")
+        paths = check_update_mask(request.update_mask.paths, MUTABLE_PATHS, v)
         amounts = None
         if "resources" in paths:
             amounts = check_amounts(body.resources if has(body, "resources") else None,
@@ -392,7 +475,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                     p.id for p in await store.list_pools(conn, "", 1_000_000)
                 ]
                 response.utilization.extend(
-                    [await _capacity(conn, p, window_start, window_end) for p in pool_ids]
+                    [await _capacity(conn, p, window_start, window_end, self.log.clock.now())
+                     for p in pool_ids]
                 )
         return response
 
@@ -431,12 +515,26 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             yield response
 
 
+def check_update_mask(given: Iterable[str], allowed: tuple[str, ...], v: Violations
+                      ) -> list[str]:
+    """The paths of an update mask, each checked against `allowed`; at least one required."""
+    paths = list(given)
+    if not paths:
+        v.add("update_mask", "is required: name any of " + ", ".join(allowed))
+    for i, path in enumerate(paths):
+        if path not in allowed:
+            v.add(f"update_mask.paths[{i}]",
+                  f"unknown or immutable path {path!r}; allowed: {', '.join(allowed)}")
+    return [p for p in paths if p in allowed]
+
+
 def _micros(message: object, name: str) -> int:
     return to_micros(getattr(message, name))
 
 
-async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int) -> pb.PoolCapacity:
-    ledger, _ = await store.load_ledger(conn, pool_id, start, end)
+async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int,
+                    now: int) -> pb.PoolCapacity:
+    ledger, _ = await store.load_ledger(conn, pool_id, start, end, now)
     minimum, maximum, timeline = ledger.figures(start, end)
     return pool_capacity_pb(pool_id, minimum, maximum, timeline)
 

@@ -31,11 +31,14 @@ from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
 from switchboard.server.reservation.model import (
     HOLDING,
+    LIVE,
     CapacityChange,
+    Impairment,
     Pool,
     Priority,
     Reservation,
     Status,
+    instance_claim_parts,
 )
 
 pools = Table(
@@ -46,9 +49,14 @@ pools = Table(
     Column("availability_zone", String(255), nullable=False),
     Column("create_time", BigInteger, nullable=False),
     Column("version", BigInteger, nullable=False, default=0),
+    Column("delete_time", BigInteger, nullable=True),
 )
 """`version` moves with every change of what the pool holds, so a process can tell whether its
-cached holdings (`holdings.PoolHoldings`) are still current."""
+cached holdings (`holdings.PoolHoldings`) are still current. A deleted pool keeps its row (with
+`delete_time`): what referred to it stays readable and its id is not reused; every lookup below
+but `get_pool(include_deleted=True)` leaves it out."""
+
+_LIVE = pools.c.delete_time.is_(None)
 
 capacity_changes = Table(
     "capacity_changes",
@@ -78,6 +86,8 @@ reservations = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("impaired_by", String(64), nullable=True),
+    Column("missing", JSON, nullable=True),
     Index("reservations_pool_window", "pool_id", "status", "end_time"),
     Index("reservations_status_start", "status", "start_time"),
 )
@@ -112,6 +122,8 @@ def _reservation(row: Any) -> Reservation:
         amounts=dict(row.amounts), priority=Priority(row.priority), status=Status(row.status),
         create_time=row.create_time, update_time=row.update_time,
         created_revision=row.created_revision, revision=row.revision,
+        impairment=None if row.impaired_by is None
+        else Impairment(row.impaired_by, dict(row.missing or {})),
     )
 
 
@@ -121,24 +133,56 @@ def reservation_values(r: Reservation) -> dict[str, Any]:
         "end_time": r.end, "amounts": r.amounts, "priority": int(r.priority),
         "status": r.status.value, "create_time": r.create_time, "update_time": r.update_time,
         "created_revision": r.created_revision, "revision": r.revision,
+        "impaired_by": r.impairment.change_id if r.impairment else None,
+        "missing": r.impairment.missing if r.impairment else None,
     }
 
 
-async def get_pool(conn: AsyncConnection, pool_id: str) -> Pool | None:
-    row = (await conn.execute(select(pools).where(pools.c.id == pool_id))).one_or_none()
+async def get_pool(conn: AsyncConnection, pool_id: str, include_deleted: bool = False
+                   ) -> Pool | None:
+    query = select(pools).where(pools.c.id == pool_id)
+    if not include_deleted:
+        query = query.where(_LIVE)
+    row = (await conn.execute(query)).one_or_none()
     return _pool(row) if row else None
 
 
+async def update_pool(conn: AsyncConnection, pool_id: str, values: dict[str, str]
+                      ) -> Pool | None:
+    """Sets fields of a pool (not deleted); returns it as updated, None if there is none."""
+    row = (await conn.execute(
+        update(pools).where(pools.c.id == pool_id, _LIVE).values(**values).returning(*pools.c)
+    )).one_or_none()
+    return _pool(row) if row else None
+
+
+async def mark_deleted(conn: AsyncConnection, pool_id: str, now: int) -> None:
+    """Marks a pool (locked by `claim_pool`) deleted."""
+    await conn.execute(update(pools).where(pools.c.id == pool_id).values(delete_time=now))
+
+
+async def live_reservation_ids(conn: AsyncConnection, pool_id: str, limit: int) -> list[str]:
+    """Up to `limit` ids of the pool's reservations a client may still change or cancel."""
+    rows = await conn.execute(
+        select(reservations.c.id).where(
+            reservations.c.pool_id == pool_id,
+            reservations.c.status.in_([s.value for s in LIVE]),
+        ).order_by(reservations.c.created_revision).limit(limit)
+    )
+    return [r.id for r in rows]
+
+
 _CLAIM_POOL = (
-    update(pools).where(pools.c.id == bindparam("pool_id"))
+    update(pools).where(pools.c.id == bindparam("pool_id"), _LIVE)
     .values(version=pools.c.version + 1).returning(*pools.c)
 )
 
 
 async def claim_pool(conn: AsyncConnection, pool_id: str) -> tuple[Pool, int] | None:
     """Locks a pool for a change of what it holds, until the transaction ends, and moves its
-    version; returns the pool and its new version (None if there is no such pool). Every
-    capacity decision on a pool runs under this lock: one serialized step per pool."""
+    version; returns the pool and its new version (None if there is no such pool, or it is
+    deleted). Every capacity decision on a pool runs under this lock: one serialized step per
+    pool."""
     row = (await conn.execute(_CLAIM_POOL, {"pool_id": pool_id})).one_or_none()
     return (_pool(row), int(row.version)) if row else None
 
@@ -166,13 +210,14 @@ async def lock_pools(conn: AsyncConnection, pool_ids: set[str]) -> None:
 
 
 async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
-    rows = await conn.execute(select(pools.c.id).where(pools.c.id.in_(set(pool_ids))))
+    rows = await conn.execute(
+        select(pools.c.id).where(pools.c.id.in_(set(pool_ids)), _LIVE))
     return {r.id for r in rows}
 
 
 async def list_pools(conn: AsyncConnection, after: str, limit: int) -> list[Pool]:
     rows = await conn.execute(
-        select(pools).where(pools.c.id > after).order_by(pools.c.id).limit(limit)
+        select(pools).where(pools.c.id > after, _LIVE).order_by(pools.c.id).limit(limit)
     )
     return [_pool(r) for r in rows]
 
@@ -219,8 +264,12 @@ class PoolClaims:
     changes: list[LedgerChange]
     held: list[Reservation]
     outside: list[Claim]
+    """Instance claims that count against the pool (`model.instance_claim_parts`)."""
     inside: dict[str, list[Claim]]
-    """Instance claims inside reservations, by reservation id."""
+    """Instance claims inside reservations that hold them, by reservation id."""
+    valid_until: int | None
+    """When the split of instance claims changes with the clock: the earliest future end of a
+    reservation of an instance."""
 
     def ledger(self) -> PoolLedger:
         return PoolLedger(self.changes, [r.claim() for r in self.held],
@@ -229,26 +278,38 @@ class PoolClaims:
 
     def holdings(self, version: int, since: int) -> PoolHoldings:
         """These claims as a pool's cached holdings from `since` on."""
-        holdings = PoolHoldings(version, since, self.changes)
+        holdings = PoolHoldings(version, since, self.changes, valid_until=self.valid_until)
         for r in self.held:
             holdings.add(r.claim())
         for claim in self.outside:
             holdings.add_outside(claim)
         for reservation_id, claims in self.inside.items():
             for claim in claims:
-                holdings.add_inside(reservation_id, claim.amounts)
+                if claim.end is not None and claim.end > since:
+                    holdings.add_inside(reservation_id, claim.amounts, claim.end)
         return holdings
 
 
-async def load_claims(
-    conn: AsyncConnection, pool_id: str, start: int, end: int | None
-) -> PoolClaims:
-    """Everything the pool holds that overlaps [start, end)."""
-    changes = await conn.execute(
+_HOLDING_VALUES = [s.value for s in HOLDING]
+
+
+async def load_changes(conn: AsyncConnection, pool_id: str, start: int, end: int | None
+                       ) -> list[LedgerChange]:
+    """The pool's capacity changes that overlap [start, end)."""
+    rows = await conn.execute(
         select(capacity_changes).where(
             capacity_changes.c.pool_id == pool_id, _overlaps(capacity_changes, start, end)
         )
     )
+    return [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, rows)]
+
+
+async def load_claims(
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None, now: int
+) -> PoolClaims:
+    """Everything the pool holds that overlaps [start, end), instance claims split as of `now`
+    (`model.instance_claim_parts`)."""
+    changes = await load_changes(conn, pool_id, start, end)
     rows = await conn.execute(
         select(reservations).where(
             reservations.c.pool_id == pool_id,
@@ -258,29 +319,34 @@ async def load_claims(
     )
     held = [_reservation(r) for r in rows]
     claims = await conn.execute(
-        select(allocations).where(
-            allocations.c.pool_id == pool_id, _overlaps(allocations, start, end)
-        )
+        select(allocations, reservations.c.status.label("reservation_status"),
+               reservations.c.end_time.label("reservation_end"))
+        .outerjoin(reservations, reservations.c.id == allocations.c.reservation_id)
+        .where(allocations.c.pool_id == pool_id, _overlaps(allocations, start, end))
     )
     outside: list[Claim] = []
     inside: dict[str, list[Claim]] = {}
+    ends: list[int] = []
     for row in claims:
-        claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts))
-        if row.reservation_id:
-            inside.setdefault(row.reservation_id, []).append(claim)
-        else:
-            outside.append(claim)
-    return PoolClaims(
-        [LedgerChange(c.start, c.end, c.delta()) for c in map(_change, changes)],
-        held, outside, inside,
-    )
+        claim = Claim(row.id, row.start_time, row.end_time, dict(row.amounts),
+                      holder=row.reservation_id or "")
+        reservation_end = row.reservation_end if row.reservation_id else None
+        part_in, part_out = instance_claim_parts(
+            claim, row.reservation_status in _HOLDING_VALUES, reservation_end, now)
+        if part_in is not None:
+            inside.setdefault(claim.holder, []).append(part_in)
+        if part_out is not None:
+            outside.append(part_out)
+        if reservation_end is not None and reservation_end > now and row.end_time is None:
+            ends.append(reservation_end)
+    return PoolClaims(changes, held, outside, inside, min(ends, default=None))
 
 
 async def load_ledger(
-    conn: AsyncConnection, pool_id: str, start: int, end: int | None
+    conn: AsyncConnection, pool_id: str, start: int, end: int | None, now: int
 ) -> tuple[PoolLedger, list[Reservation]]:
     """The pool's ledger over [start, end), with the reservations that hold capacity there."""
-    claims = await load_claims(conn, pool_id, start, end)
+    claims = await load_claims(conn, pool_id, start, end, now)
     return claims.ledger(), claims.held
 
 

@@ -15,6 +15,11 @@ from switchboard.server.timestamps import to_micros
 AREA = "reservation"
 POOL_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 DAY = 86_400_000_000
+MAX_AMOUNT = 2**40
+"""The most of one resource type in any request (Resources fields)."""
+MAX_TOTAL = 2**44
+"""The most (and, negated, the least) a pool's capacity of one type may be at any instant, so that
+every sum of capacity, reservations and instances stays far inside int64."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ def check_amounts(resources: pb.Resources | None, path: str, v: Violations) -> d
     negative = [k for k, n in amounts.items() if n < 0]
     for k in negative:
         v.add(f"{path}.{k}", "must not be negative")
+    for k, n in amounts.items():
+        if n > MAX_AMOUNT:
+            v.add(f"{path}.{k}", f"must be at most {MAX_AMOUNT} (2^40)")
     if not negative and not any(amounts.values()):
         v.add(path, "at least one amount must be positive")
     return amounts
@@ -77,3 +85,15 @@ def check_reservation_window(
     if end is not None and end - start > policy.max_duration:
         v.add(prefix + "end_time",
               f"window must be at most {policy.max_duration / DAY:g} days long (policy)")
+
+
+def check_capacity_range(lowest: dict[str, int], highest: dict[str, int], path: str,
+                         v: Violations) -> None:
+    """A pool's capacity after a change, at its least and most over the change's window, must
+    stay within +-MAX_TOTAL."""
+    for k, high in highest.items():
+        if high > MAX_TOTAL or lowest[k] < -MAX_TOTAL:
+            value = high if high > MAX_TOTAL else lowest[k]
+            v.add(f"{path}.{k}", f"would make the pool's {k} capacity {value}; it must stay "
+                  f"between -{MAX_TOTAL} and {MAX_TOTAL} (2^44) at every instant")
+

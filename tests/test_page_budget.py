@@ -1,5 +1,6 @@
-"""Every List page fits a default client's 4 MiB whatever is stored: a page ends early, with a
-next_page_token, before an item that would take it past the page byte budget."""
+"""Every List page and Watch response fits a default client's 4 MiB whatever is stored: a page
+ends early, with a next_page_token, before an item that would take it past the page byte budget;
+a watch sends a batch of events in as many responses as the budget needs."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.scheduler.v1 import scheduler_pb2 as spb
 from switchboard.server.app import App
 from switchboard.server.errors import Violations
+from switchboard.server.eventlog import Event
 from switchboard.server.paging import PAGE_BYTES, decode_token, page
 from switchboard.server.reservation import store
 from switchboard.server.reservation.convert import pool_pb
 from switchboard.server.reservation.model import Pool
+from switchboard.server.watch import split_batch
 
 CLIENT_LIMIT = 4 << 20  # grpc's default max receive message length
 
@@ -78,3 +81,36 @@ def test_a_page_stops_before_the_budget_and_always_holds_one_item() -> None:
     assert [p.id for p in items] == ["big"] and token  # alone over budget, still listed
     items, token = page(pools[:2], 2, lambda p: p.id, pool_pb)
     assert len(items) == 2 and token == ""
+
+
+async def test_a_watch_replaying_large_events_sends_responses_that_fit(
+        server: App, client: AsyncClient) -> None:
+    """Watch responses batch events; five ~1 MB schedule events come in several responses, each
+    under a default client's limit (before: one response of 7.8 MB, RESOURCE_EXHAUSTED)."""
+    ids = [f"w{i}" for i in range(5)]
+    for schedule_id in ids:
+        vnfs = [vnf(f"{schedule_id}-v{k}") for k in range(15)]
+        for v in vnfs:
+            v.so_request.update({"payload": "x" * 65_000})
+        await create(client, schedule(schedule_id, vnfs, [(1, 20)]))
+    seen: dict[str, None] = {}
+    responses = 0
+    call = client.schedules.WatchSchedules(spb.WatchSchedulesRequest(start_revision=1))
+    async for response in call:
+        assert response.ByteSize() <= CLIENT_LIMIT
+        if not response.events:
+            break  # the replay is over
+        responses += 1
+        assert response.revision == response.events[-1].revision
+        seen.update(dict.fromkeys(e.schedule.id for e in response.events))
+    call.cancel()
+    assert list(seen) == ids and responses > 1
+
+
+def test_a_batch_splits_before_the_budget_and_always_sends_one_event() -> None:
+    events = [Event(r, "a", "k", "key", "", b"x" * 100, 0) for r in (3, 4, 5, 6)]
+    chunks = [([e.revision for e in part], upto) for part, upto in split_batch(events, 9, 250)]
+    assert chunks == [([3, 4], 4), ([5, 6], 9)]
+    assert [([e.revision for e in p], u) for p, u in split_batch(events[:1], 7, 10)] \
+        == [([3], 7)]
+    assert list(split_batch([], 12)) == [([], 12)]

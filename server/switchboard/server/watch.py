@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from switchboard.server.clock import MICROS, Clock
 from switchboard.server.errors import NotFound, OutOfRange, ResourceExhausted, Violations
 from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.paging import PAGE_BYTES
 
 Matcher = Callable[[Event], bool]
 
@@ -236,7 +237,8 @@ class Hub:
         (`encode_response`): what a Watch* RPC yields."""
         async for events, revision in self.watch(start_revision, matches, area, subjects,
                                                  paced=True):
-            yield encode_response(events, revision)
+            for chunk, upto in split_batch(events, revision):
+                yield encode_response(chunk, upto)
 
     async def _require_known(self, subject: Subject, area: str) -> None:
         if not subject.value:
@@ -303,6 +305,21 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def split_batch(events: Sequence[Event], revision: int,
+                budget: int = PAGE_BYTES) -> Iterator[tuple[Sequence[Event], int]]:
+    """A batch as the responses it is sent in: each ends before an event that would take its
+    payloads past `budget` (one event always goes), so that every response fits a default
+    client's 4 MiB whatever the events hold (a schedule's event may be ~1 MB). A response but
+    the last stands at its last event's revision: a client resuming from there misses nothing."""
+    start, total = 0, 0
+    for i, event in enumerate(events):
+        total += len(event.payload) + 8  # with the field's tag and length prefix
+        if i > start and total > budget:
+            yield events[start:i], events[i - 1].revision
+            start, total = i, len(event.payload) + 8
+    yield events[start:], revision
 
 
 def encode_response(events: Sequence[Event], revision: int) -> bytes:

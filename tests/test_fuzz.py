@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -85,8 +86,10 @@ class Served:
             scheduler_optimizer_time_limit=0.5, cmhandle_dmi_timeout=0.5,
         ), clock=self.clock)
         self.plugin: SimulatedDmiPlugin | None = None
-        self.known: list[str] = []
-        """Ids and names of the seeded rows (and other plausible strings)."""
+        self.ids: dict[str, list[str]] = {}
+        """Ids of the seeded rows by kind ("pool", "cm_handle", ...)."""
+        self.names: list[str] = []
+        """Other strings a valid request might carry."""
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -158,12 +161,16 @@ class Served:
             await c.compositions.CreateComposition(ppb.CreateCompositionRequest(
                 composition=ppb.Composition(id="comp", elements=[ppb.ElementDefinition(
                     name="e0", type="org.a", version="1.0.0", start_phase=0)])))
-        self.known = [
-            "pool-a", "pool-b", later.id, now.id, unreserved.id, reserved.id, "s1", "vnf-a",
-            "maint", "ne1", "h1", "h2", "alt-h2", self.plugin.address, "127.0.0.1:1", "p1",
-            "r1", "org.a", "comp", "e0", "inst", "1.0.0", "m1.medium", "m1.tiny", "cirros",
-            "mgmt", "openstack", "cores", "ram_mb", "gigabytes", "instances", "UTC",
-            "Europe/Paris", "site", "s1",
+        self.ids = {
+            "pool": ["pool-a", "pool-b"], "reservation": [later.id, now.id],
+            "instance": [unreserved.id, reserved.id], "schedule": ["s1"], "blackout": ["maint"],
+            "cm_handle": ["h1", "h2"], "alternate": ["alt-h2"], "participant": ["p1"],
+            "replica": ["r1"], "composition": ["comp"],
+        }
+        self.names = [
+            "vnf-a", "ne1", self.plugin.address, "127.0.0.1:1", "org.a", "e0", "1.0.0",
+            "m1.medium", "m1.tiny", "cirros", "mgmt", "openstack", "cores", "ram_mb",
+            "gigabytes", "instances", "UTC", "Europe/Paris", "site", "s1",
         ]
 
 
@@ -175,6 +182,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def values(served: Served) -> Values:
+    return Values(served.ids, served.names)
 
 
 @pytest.fixture(scope="module")
@@ -244,24 +256,29 @@ class Values:
     carry (a seeded id, a small number, an instant near the clock's); a wild one is anything
     the field's type allows. `wild` is the share of wild values."""
 
-    def __init__(self, known: list[str]) -> None:
-        self.known = st.sampled_from(known)
+    def __init__(self, ids: dict[str, list[str]], names: list[str]) -> None:
+        self.ids = {kind: st.sampled_from(found) for kind, found in ids.items()}
+        self.known = st.sampled_from([*(i for found in ids.values() for i in found), *names])
         self.plausible_text = st.one_of(
             self.known, st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True))
         self.wild_text = st.one_of(self.known, st.text(max_size=30), long_text(),
                                    st.just(""), st.text(st.characters(codec="utf-8"), max_size=8))
-        self.paths = st.lists(st.one_of(st.sampled_from([*FIELD_NAMES, "", ".", "a.b.c"]),
-                                        st.text(max_size=20), long_text()), max_size=4)
+        self.paths = st.lists(st.sampled_from(FIELD_NAMES), max_size=4)
+        self.wild_paths = st.lists(st.one_of(st.sampled_from([*FIELD_NAMES, "", ".", "a.b.c"]),
+                                             st.text(max_size=20), long_text()), max_size=4)
 
-    def fill(self, draw: Any, message: Message, wild: float, depth: int = 0) -> None:
+    def fill(self, draw: Any, message: Message, wild: float, depth: int = 0,
+             name: str = "") -> None:
+        """Sets some of the message's fields; `name` is the field the message is in."""
         descriptor = message.DESCRIPTOR
         if depth > MAX_DEPTH:
             return
         if descriptor.full_name in WELL_KNOWN_TIME:
-            self._time(draw, message, wild)
+            self._time(draw, message, wild, name)
             return
         if descriptor.full_name == "google.protobuf.FieldMask":
-            message.paths.extend(draw(self.paths))  # type: ignore[attr-defined]
+            paths = self.wild_paths if self._wild(draw, wild) else self.paths
+            message.paths.extend(draw(paths))  # type: ignore[attr-defined]
             return
         if (descriptor.full_name == "google.protobuf.Struct" and self._wild(draw, wild)
                 and draw(st.integers(0, 9)) == 0):
@@ -271,13 +288,24 @@ class Values:
             if field.containing_oneof is not None and message.WhichOneof(
                     field.containing_oneof.name) is not None:
                 continue
-            if draw(st.booleans()):
+            if draw(st.integers(0, 3)) >= (2 if self._wild(draw, wild) else 1):
                 self._set(draw, message, field, wild, depth)
+
+    def _ids_for(self, field: FieldDescriptor) -> st.SearchStrategy[str]:
+        """Seeded ids of the kind a field names (`pool_id`, `cm_handle_ids`, `Pool.id`),
+        else any seeded id or name."""
+        kind = field.name.removesuffix("s").removesuffix("_id")
+        if kind == "id":
+            kind = re.sub(r"(?<!^)(?=[A-Z])", "_", field.containing_type.name).lower()
+        for known, ids in self.ids.items():
+            if kind.endswith(known):
+                return ids
+        return self.known
 
     def _wild(self, draw: Any, wild: float) -> bool:
         return wild >= 1 or (wild > 0 and draw(st.integers(0, 99)) < wild * 100)
 
-    def _time(self, draw: Any, message: Any, wild: float) -> None:
+    def _time(self, draw: Any, message: Any, wild: float, name: str) -> None:
         if self._wild(draw, wild):
             message.seconds = draw(st.one_of(st.sampled_from(SECONDS_EXTREMES),
                                              st.integers(-(2**63), 2**63 - 1)))
@@ -286,12 +314,15 @@ class Values:
         elif message.DESCRIPTOR.full_name == "google.protobuf.Duration":
             message.seconds = draw(st.sampled_from([0, 1, 60, 300, 1800, 3600, 86_400]))
         else:
-            message.seconds = START_S + 1800 * draw(st.integers(-4, 96))
+            # Ends (`end_time`, `window_end`) after starts, mostly in the future.
+            half_hours = st.integers(49, 192) if "end" in name else st.integers(1, 48)
+            message.seconds = START_S + 1800 * draw(st.one_of(half_hours, st.integers(-4, 0)))
 
     def scalar(self, draw: Any, field: FieldDescriptor, wild: bool) -> Any:
         t = field.type
         if t == FieldDescriptor.TYPE_STRING and field.name.endswith(("id", "ids")):
-            return draw(st.one_of(self.known, self.wild_text) if wild else self.known)
+            ids = self._ids_for(field)
+            return draw(st.one_of(ids, self.wild_text) if wild else ids)
         if t == FieldDescriptor.TYPE_STRING:
             return draw(self.wild_text if wild else self.plausible_text)
         if t == FieldDescriptor.TYPE_BYTES:
@@ -307,7 +338,7 @@ class Values:
                 return draw(st.one_of(st.sampled_from(numbers), integers(-(2**31), 2**31 - 1)))
             return draw(st.sampled_from(numbers))
         lo, hi = RANGES[t]
-        return draw(integers(lo, hi) if wild else st.integers(max(lo, 0), min(hi, 10)))
+        return draw(integers(lo, hi) if wild else st.one_of(st.integers(1, 10), st.just(0)))
 
     def _count(self, draw: Any, wild: float) -> tuple[int, int]:
         """How many entries a repeated field or map gets: distinct ones, then (sometimes, when
@@ -345,7 +376,7 @@ class Values:
                 target.extend([last] * min(copies, MAX_REQUEST // (size + 2)))
         elif field.message_type is not None:
             target.SetInParent()
-            self.fill(draw, target, wild, depth + 1)
+            self.fill(draw, target, wild, depth + 1, field.name)
         else:
             setattr(message, field.name, self.scalar(draw, field, self._wild(draw, wild)))
 
@@ -401,34 +432,27 @@ def _undecodable(descriptor: Descriptor, valid: bytes) -> list[bytes]:
     ]
 
 
-def requests(values: Values, descriptor: Descriptor) -> st.SearchStrategy[Request]:
+KINDS = ("empty", "plausible", "plausible", "mixed", "mixed", "wild", "bytes", "broken")
+"""What requests are made of, weighted: mostly plausible values, that get past validation."""
+
+
+@st.composite
+def requests(draw: Any, values: Values, descriptor: Descriptor) -> Request:
     """A message of the type (empty, plausible, partly or wholly wild), or bytes that are not
     a valid encoding of one."""
-
-    @st.composite
-    def build(draw: Any) -> Request:
-        kind = draw(st.sampled_from(["empty", "plausible", "mixed", "wild", "bytes", "broken"]))
-        if kind == "empty":
-            return Request(kind, b"")
-        if kind == "bytes":
-            return Request(kind, draw(st.binary(min_size=1, max_size=256)))
-        wild = {"plausible": 0.0, "mixed": 0.2, "wild": 1.0, "broken": 0.0}[kind]
-        message = GetMessageClass(descriptor)()
-        values.fill(draw, message, wild)
-        data = message.SerializeToString()
-        if kind == "broken":
-            broken = draw(st.sampled_from(_undecodable(descriptor, data)))
-            return Request(f"{kind} (ending {broken[len(data) - 1:][:20]!r})", broken, message)
-        return Request(kind, data, message)
-
-    return build()
-
-
-_values: dict[int, Values] = {}
-
-
-def values_for(served: Served) -> Values:
-    return _values.setdefault(id(served), Values(served.known))
+    kind = draw(st.sampled_from(KINDS))
+    if kind == "empty":
+        return Request(kind, b"")
+    if kind == "bytes":
+        return Request(kind, draw(st.binary(min_size=1, max_size=256)))
+    wild = {"plausible": 0.0, "mixed": 0.2, "wild": 1.0, "broken": 0.0}[kind]
+    message = GetMessageClass(descriptor)()
+    values.fill(draw, message, wild)
+    data = message.SerializeToString()
+    if kind == "broken":
+        broken = draw(st.sampled_from(_undecodable(descriptor, data)))
+        return Request(f"{kind} (ending {broken[len(data) - 1:][:20]!r})", broken, message)
+    return Request(kind, data, message)
 
 
 def call(channel: grpc.Channel, rpc: MethodDescriptor, data: bytes
@@ -460,9 +484,9 @@ def healthy(channel: grpc.Channel) -> bool:
 @settings(max_examples=max(1, EXAMPLES // len(RPCS)), derandomize=True, database=None,
           deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_fuzz(served: Served, channel: grpc.Channel, rpc: MethodDescriptor,
+def test_fuzz(served: Served, values: Values, channel: grpc.Channel, rpc: MethodDescriptor,
               data: st.DataObject) -> None:
-    request = data.draw(requests(values_for(served), rpc.input_type), label="request")
+    request = data.draw(requests(values, rpc.input_type), label="request")
     before = served.head()
     code, details = call(channel, rpc, request.data)
     assert code not in FORBIDDEN, f"{rpc.full_name}: {code.name} {details}"

@@ -221,8 +221,9 @@ MAX_DEPTH = 4
 
 
 def integers(lo: int, hi: int) -> st.SearchStrategy[int]:
-    return st.one_of(st.integers(0, 10), st.sampled_from([v for v in EXTREMES if lo <= v <= hi]),
-                     st.integers(lo, hi))
+    """Mostly the extremes of the range, else any value in it, or a small one."""
+    extremes = st.sampled_from([v for v in EXTREMES if lo <= v <= hi])
+    return st.one_of(extremes, extremes, st.integers(lo, hi), st.integers(0, 10))
 
 
 def _repeated(field: FieldDescriptor) -> bool:
@@ -314,9 +315,10 @@ class Values:
         elif message.DESCRIPTOR.full_name == "google.protobuf.Duration":
             message.seconds = draw(st.sampled_from([0, 1, 60, 300, 1800, 3600, 86_400]))
         else:
-            # Ends (`end_time`, `window_end`) after starts, mostly in the future.
-            half_hours = st.integers(49, 192) if "end" in name else st.integers(1, 48)
-            message.seconds = START_S + 1800 * draw(st.one_of(half_hours, st.integers(-4, 0)))
+            # Ends (`end_time`, `window_end`) after starts; starts sometimes in the past.
+            half_hours = st.integers(49, 192) if "end" in name else st.one_of(
+                st.integers(1, 48), st.integers(-4, 0))
+            message.seconds = START_S + 1800 * draw(half_hours)
 
     def scalar(self, draw: Any, field: FieldDescriptor, wild: bool) -> Any:
         t = field.type

@@ -3,6 +3,8 @@ field, FAILED_PRECONDITION naming the state or what is missing; nothing written.
 
 from __future__ import annotations
 
+import math
+
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -11,6 +13,7 @@ from test_participant_flow import Acm, acm, composition, participants
 
 from switchboard.client.simparticipant import SimulatedHandler
 from switchboard.participant.v1 import participant_pb2 as ppb
+from switchboard.participant.v1 import participant_pb2_grpc as ppb_grpc
 from switchboard.server.app import App
 
 from support import bad_fields, detail
@@ -116,6 +119,50 @@ async def test_actions_not_allowed_from_the_current_state_are_refused(server: Ap
         got = (await a.stub.GetInstance(ppb.GetInstanceRequest(instance_id="inst"))).instance
         assert (got.deploy_state, got.lock_state) == (ppb.DEPLOY_STATE_DEPLOYED,
                                                       ppb.LOCK_STATE_LOCKED)
+
+
+async def test_struct_numbers_must_be_finite_northbound_and_southbound(server: App) -> None:
+    """JSON has no NaN or infinity: such a number in any Struct of a request is
+    INVALID_ARGUMENT naming where it is (it was INTERNAL), and nothing changes."""
+    specs = [("p1", "r1", ["org.a", "org.b"], SimulatedHandler())]
+    async with participants(server, *specs), acm(server) as a:
+        bad = composition("bad")
+        bad.elements[0].properties.update({"size": math.inf, "sizes": [1, {"n": math.nan}]})
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await a.stub.CreateComposition(ppb.CreateCompositionRequest(composition=bad))
+        assert bad_fields(error.value) == {"composition.elements[0].properties.size",
+                                           "composition.elements[0].properties.sizes[1].n"}
+        await a.primed(composition())
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await a.instance(e1={"size": -math.inf})
+        assert bad_fields(error.value) == {"instance.elements[0].properties.size"}
+        await a.instance()
+        await a.act("Deploy")
+        before = (await a.stub.GetInstance(ppb.GetInstanceRequest(instance_id="inst"))).instance
+
+        update = ppb.UpdateInstanceRequest(instance_id="inst")
+        update.elements.add(name="e1").properties.update({"x": {"y": math.nan}})
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await a.stub.UpdateInstance(update)
+        assert bad_fields(error.value) == {"elements[0].properties.x.y"}
+
+        southbound = ppb_grpc.ParticipantProtocolServiceStub(a.client.channel)
+        report = ppb.ReportStatusRequest(participant_id="p1", replica_id="r1")
+        report.elements.add(instance_id="inst", name="e0").out_properties.update(
+            {"pods": math.inf})
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await southbound.ReportStatus(report)
+        assert bad_fields(error.value) == {"elements[0].out_properties.pods"}
+        ack = ppb.AcknowledgeRequest(participant_id="p1", replica_id="r1", message_id=1)
+        ack.results.add(name="e0", success=True).out_properties.update({"n": math.nan})
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await southbound.Acknowledge(ack)
+        assert bad_fields(error.value) == {"results[0].out_properties.n"}
+
+        after = (await a.stub.GetInstance(ppb.GetInstanceRequest(instance_id="inst"))).instance
+        assert after == before
+        listed = await a.stub.ListCompositions(ppb.ListCompositionsRequest())
+        assert [c.id for c in listed.compositions] == ["comp"]
 
 
 async def test_create_with_a_request_id_returns_the_first_result(server: App) -> None:

@@ -4,6 +4,7 @@ blackouts, wrong states. A failed call writes nothing and appends no event."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -58,6 +59,15 @@ async def test_every_bad_field_is_named(server: App, client: AsyncClient) -> Non
         "schedule.allowed_time_policy.end_time.minutes",
     }
     assert reason(error) == "INVALID_ARGUMENT"
+
+
+async def test_so_request_numbers_must_be_finite(server: App, client: AsyncClient) -> None:
+    """JSON has no NaN or infinity: such a number in so_request is named, not INTERNAL."""
+    body = schedule("s1", [vnf("a", "ne1"), vnf("b", "ne2")], [(1, 5)])
+    body.vnfs[0].so_request.update({"retries": math.inf, "steps": [1, {"wait": math.nan}]})
+    error = await rejected(server, client, lambda: create(client, body))
+    assert bad_fields(error) == {"schedule.vnfs[0].so_request.retries",
+                                 "schedule.vnfs[0].so_request.steps[1].wait"}
 
 
 async def test_no_vnfs(server: App, client: AsyncClient) -> None:

@@ -8,18 +8,21 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
+from switchboard.scheduler.v1 import scheduler_pb2 as spb
 from switchboard.server.app import App
 from switchboard.server.errors import (
-    MESSAGE_VIOLATION_CHARS,
-    MESSAGE_VIOLATIONS,
+    MESSAGE_CHARS,
+    VIOLATION_CHARS,
     InvalidArgument,
+    NotFound,
     Violations,
 )
+from switchboard.server.status import DETAILS_BYTES, MESSAGE_WIRE, to_status
 
 from support import allocate, at, bad_fields, detail, make_pool, reserve
 
@@ -128,8 +131,8 @@ async def test_watch_rejects_negative_start(client: AsyncClient) -> None:
 
 
 def test_message_of_many_violations_is_bounded() -> None:
-    """Thousands of violations (or one quoting a huge value) make a short message: the first
-    MESSAGE_VIOLATIONS, each clipped, then how many more; the details keep every one."""
+    """Thousands of violations (or one quoting a huge value) make a short message: as many as
+    MESSAGE_CHARS holds, each clipped, then how many more."""
     v = Violations("reservation")
     v.add("pool_id", "x" * 100_000)
     for i in range(4999):
@@ -138,9 +141,58 @@ def test_message_of_many_violations_is_bounded() -> None:
         v.raise_if_any()
     message = raised.value.message
     assert message.startswith("invalid request: pool_id: xxx")
-    assert message.endswith("; pool_ids[18]: unknown pool; and 4980 more")
-    assert len(message) < (MESSAGE_VIOLATIONS + 1) * (MESSAGE_VIOLATION_CHARS + 2) + 20
+    shown = message.count("unknown pool")
+    assert shown > 10 and message.endswith(
+        f"; pool_ids[{shown - 1}]: unknown pool; and {4999 - shown} more")
+    assert len(message) < MESSAGE_CHARS + VIOLATION_CHARS + 40
     assert len(raised.value.violations) == 5000
+
+
+def test_a_status_fits_a_default_clients_trailers() -> None:
+    """Message and details keep to their budgets whatever the error holds: the message counted
+    as percent-encoded, the details listing what fits and saying how many there were."""
+    v = Violations("scheduler")
+    for i in range(5000):
+        v.add(f"schedule.vnfs[{i}].name", "is required")
+    with pytest.raises(InvalidArgument) as raised:
+        v.raise_if_any()
+    status = to_status(raised.value)
+    message = status.details.encode()
+    assert len(message) <= MESSAGE_WIRE
+    carried = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    assert len(carried) <= DETAILS_BYTES + len(message) + 8
+    parsed = status_pb2.Status.FromString(carried)
+    info, listed = (_unpack(parsed.details[0], error_details_pb2.ErrorInfo),
+                    _unpack(parsed.details[1], error_details_pb2.BadRequest))
+    assert info.metadata["violations"] == "5000"
+    assert 10 < len(listed.field_violations) < 5000
+    assert listed.field_violations[0].field == "schedule.vnfs[0].name"
+
+    wide = to_status(NotFound(message="é" * 5000, reason="NOT_FOUND", area="reservation",
+                              resource_type="pool", resource_name="é" * 5000))
+    assert len(wide.details.encode()) * 3 <= MESSAGE_WIRE + 3 and wide.details.endswith("…")
+    assert len(dict(wide.trailing_metadata)["grpc-status-details-bin"]) \
+        <= DETAILS_BYTES + MESSAGE_WIRE
+
+
+async def test_a_request_with_thousands_of_violations_gets_its_status(
+        client: AsyncClient) -> None:
+    """Before: 10,000 violations made 480 KB of trailers; the client saw RESOURCE_EXHAUSTED
+    "received metadata size exceeds hard limit" instead of the INVALID_ARGUMENT."""
+    body = spb.Schedule(id="many", domain="d", user="u", workflow_name="w")
+    for _ in range(5000):
+        body.vnfs.add(name="", network_elements=[""])
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await client.schedules.CreateSchedule(spb.CreateScheduleRequest(schedule=body))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert int(detail(failure.value, error_details_pb2.ErrorInfo).metadata["violations"]) > 10000
+    assert "; and " in (failure.value.details() or "")
+
+
+def _unpack(wrapper: Any, kind: type[Any]) -> Any:
+    found = kind()
+    assert wrapper.Unpack(found)
+    return found
 
 
 async def test_violations_are_listed_once_after_a_capacity_change(client: AsyncClient) -> None:

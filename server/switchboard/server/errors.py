@@ -85,10 +85,12 @@ class Unavailable(SwitchboardError):
     """The server cannot take the call now (it is shutting down); another replica may."""
 
 
-MESSAGE_VIOLATIONS = 20
-"""Most violations spelled out in a status message; the details list every one."""
-MESSAGE_VIOLATION_CHARS = 200
-"""Longest "field: reason" in a status message (a reason may quote what the client sent)."""
+MESSAGE_CHARS = 1000
+"""Most characters of the "field: reason" list in a status message: with the details, a status
+must fit the 8 KiB of trailers a default client takes (`status.to_status`)."""
+VIOLATION_CHARS = 200
+"""Longest "field: reason" in a status message, and longest field or reason in the details (a
+reason may quote what the client sent)."""
 
 
 class Violations:
@@ -107,24 +109,30 @@ class Violations:
             self.add(field_path, "is required")
 
     def raise_if_any(self) -> None:
-        """Raises InvalidArgument: the message says "field: reason" for the first
-        MESSAGE_VIOLATIONS violations (and how many more), the details list them all."""
-        if self.items:
-            shown = "; ".join(_clip(f"{v.field}: {v.description}")
-                              for v in self.items[:MESSAGE_VIOLATIONS])
-            more = len(self.items) - MESSAGE_VIOLATIONS
-            raise InvalidArgument(
-                message=f"invalid request: {shown}" + (f"; and {more} more" if more > 0 else ""),
-                reason="INVALID_ARGUMENT",
-                area=self.area,
-                violations=list(self.items),
-            )
+        """Raises InvalidArgument: the message says "field: reason" for as many violations as
+        MESSAGE_CHARS holds, then how many more; the details list them (`status.to_status`)."""
+        if not self.items:
+            return
+        shown: list[str] = []
+        used = 0
+        for violation in self.items:
+            text = clip(f"{violation.field}: {violation.description}")
+            if shown and used + len(text) > MESSAGE_CHARS:
+                break
+            shown.append(text)
+            used += len(text) + 2
+        more = len(self.items) - len(shown)
+        raise InvalidArgument(
+            message="invalid request: " + "; ".join(shown) + (f"; and {more} more" if more else ""),
+            reason="INVALID_ARGUMENT",
+            area=self.area,
+            violations=list(self.items),
+        )
 
 
-def _clip(text: str) -> str:
-    if len(text) <= MESSAGE_VIOLATION_CHARS:
-        return text
-    return text[:MESSAGE_VIOLATION_CHARS - 1] + "…"
+def clip(text: str, most: int = VIOLATION_CHARS) -> str:
+    """`text`, cut to `most` characters with an ellipsis."""
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def require_ids(area: str, *fields: tuple[str, str]) -> None:

@@ -306,7 +306,7 @@ class PoolLedger:
         return Fit(ok=False, max_reservable=max_reservable, earliest_start=earliest)
 
     def binding(self, start: int, end: int | None, amounts: Amounts,
-                exclude: str | None = None, limit: int = 100) -> Binding | None:
+                exclude: str | None = None, limit: int = 20) -> Binding | None:
         """Where `amounts` does not fit over [start, end) (leaving out reservation `exclude`):
         the earliest instant at which a short type falls to its least over the window, and the
         reservations holding a type short there (earliest created first, at most `limit`).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -440,6 +441,22 @@ def test_a_setting_outside_its_choices_is_refused(
     assert exited.value.code == 2
     assert "--log-format (or SWITCHBOARD_LOG_FORMAT) must be one of console, json, not 'xml'" \
         in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flavor", [
+    {"name": "huge", "vcpus": 2**40 + 1, "ram_mb": 1, "disk_gb": 1},
+    {"name": "n" * 256, "vcpus": 1, "ram_mb": 1, "disk_gb": 1},
+])
+def test_a_flavor_beyond_the_request_bounds_is_refused(
+        flavor: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A flavor's amounts are held to the bound on every requested amount (2^40), its name to
+    what CreateInstance may name: else an instance of it could overflow the pool's sums."""
+    catalogue = tmp_path / "flavors.json"
+    catalogue.write_text(json.dumps([flavor]))
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(["--flavors-file", str(catalogue)], environ={})
+    assert exited.value.code == 2
+    assert "--flavors-file" in capsys.readouterr().err
 
 
 BAD_VALUES = {

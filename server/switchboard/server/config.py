@@ -159,7 +159,8 @@ RULES: dict[str, tuple[str, Check]] = {
     "reservation_max_duration_days": _range(0, 36_500, above=True),
     "reservation_max_start_ahead_days": _range(0, 36_500),
     "flavors_file": ("must be empty or name a readable JSON list of flavors "
-                     "({name, vcpus, ram_mb, disk_gb}, each name once)", _flavors_rule),
+                     "({name, vcpus, ram_mb, disk_gb}, each name once, of 1-255 characters, "
+                     "amounts 0 to 2^40)", _flavors_rule),
     "vim_build_seconds": _SECONDS,
     "vim_delete_seconds": _SECONDS,
     "vim_failure_rate": _SHARE,

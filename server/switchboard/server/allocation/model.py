@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from switchboard.server.allocation.vim import ServerState
+from switchboard.server.reservation.ledger import MAX_AMOUNT
 
 
 class Status(StrEnum):
@@ -45,13 +46,19 @@ DEFAULT_FLAVORS = (
 """OpenStack's classic catalogue, used unless configuration names another."""
 
 
+MAX_FLAVOR_NAME = 255
+"""Longest flavor name: what CreateInstanceRequest's `instance.flavor` may hold."""
+
+
 def parse_flavors(text: str) -> dict[str, Flavor]:
-    """A catalogue from JSON: a list of {"name", "vcpus", "ram_mb", "disk_gb"} objects."""
+    """A catalogue from JSON: a list of {"name", "vcpus", "ram_mb", "disk_gb"} objects, names of
+    1 to MAX_FLAVOR_NAME characters, amounts 0 to MAX_AMOUNT."""
     flavors: dict[str, Flavor] = {}
     for item in json.loads(text):
         flavor = Flavor(str(item["name"]), int(item["vcpus"]), int(item["ram_mb"]),
                         int(item["disk_gb"]))
-        if not flavor.name or min(flavor.vcpus, flavor.ram_mb, flavor.disk_gb) < 0:
+        if not 0 < len(flavor.name) <= MAX_FLAVOR_NAME or not all(
+                0 <= n <= MAX_AMOUNT for n in (flavor.vcpus, flavor.ram_mb, flavor.disk_gb)):
             raise ValueError(f"bad flavor {item!r}")
         if flavor.name in flavors:
             raise ValueError(f"flavor {flavor.name!r} is listed twice")

@@ -25,6 +25,11 @@ RESOURCE_TYPES: tuple[str, ...] = (
     "subnets",
     "addresses",
 )
+MAX_AMOUNT = 2**40
+"""The most of one resource type in any request (Resources fields)."""
+MAX_TOTAL = 2**44
+"""The most (and, negated, the least) a pool's capacity of one type may be at any instant, so that
+every sum of capacity, reservations and instances stays far inside int64."""
 
 Amounts = Mapping[str, int]
 """Quantities keyed by resource type; a missing key means 0."""

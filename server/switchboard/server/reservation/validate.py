@@ -10,16 +10,12 @@ from google.protobuf.message import Message
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.errors import Violations
 from switchboard.server.reservation.convert import amounts_of
+from switchboard.server.reservation.ledger import MAX_AMOUNT, MAX_TOTAL
 from switchboard.server.timestamps import to_micros
 
 AREA = "reservation"
 POOL_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 DAY = 86_400_000_000
-MAX_AMOUNT = 2**40
-"""The most of one resource type in any request (Resources fields)."""
-MAX_TOTAL = 2**44
-"""The most (and, negated, the least) a pool's capacity of one type may be at any instant, so that
-every sum of capacity, reservations and instances stays far inside int64."""
 
 
 @dataclass(frozen=True)

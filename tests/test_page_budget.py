@@ -37,15 +37,21 @@ async def _all_pages(list_page: Any, items: str) -> list[Any]:
             return found if pages > 1 else pytest.fail("one page held everything")
 
 
-async def test_schedules_larger_together_than_a_message_come_in_pages(
-        server: App, client: AsyncClient) -> None:
-    """Five legal schedules of ~1 MB each (15 VNFs with 64 KiB SO requests)."""
-    ids = [f"s{i}" for i in range(5)]
+async def _large_schedules(client: AsyncClient, prefix: str) -> list[str]:
+    """Creates five legal schedules of ~1 MB each (15 VNFs with 64 KiB SO requests)."""
+    ids = [f"{prefix}{i}" for i in range(5)]
     for schedule_id in ids:
         vnfs = [vnf(f"{schedule_id}-v{k}") for k in range(15)]
         for v in vnfs:
             v.so_request.update({"payload": "x" * 65_000})
         await create(client, schedule(schedule_id, vnfs, [(1, 20)]))
+    return ids
+
+
+async def test_schedules_larger_together_than_a_message_come_in_pages(
+        server: App, client: AsyncClient) -> None:
+    """Five legal schedules of ~1 MB each."""
+    ids = await _large_schedules(client, "s")
     whole = await client.schedules.ListSchedules(spb.ListSchedulesRequest(), timeout=10)
     assert whole.next_page_token and len(whole.schedules) < len(ids)
     assert whole.ByteSize() <= PAGE_BYTES + 4096
@@ -87,12 +93,7 @@ async def test_a_watch_replaying_large_events_sends_responses_that_fit(
         server: App, client: AsyncClient) -> None:
     """Watch responses batch events; five ~1 MB schedule events come in several responses, each
     under a default client's limit (before: one response of 7.8 MB, RESOURCE_EXHAUSTED)."""
-    ids = [f"w{i}" for i in range(5)]
-    for schedule_id in ids:
-        vnfs = [vnf(f"{schedule_id}-v{k}") for k in range(15)]
-        for v in vnfs:
-            v.so_request.update({"payload": "x" * 65_000})
-        await create(client, schedule(schedule_id, vnfs, [(1, 20)]))
+    ids = await _large_schedules(client, "w")
     seen: dict[str, None] = {}
     responses = 0
     call = client.schedules.WatchSchedules(spb.WatchSchedulesRequest(start_revision=1))

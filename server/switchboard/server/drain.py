@@ -20,21 +20,13 @@ from typing import Any
 import grpc
 
 from switchboard.server.errors import Unavailable
-
-Handler = Any  # grpc.RpcMethodHandler
+from switchboard.server.rpc import HANDLER_KINDS, Handler
 
 QUIET = 0.2
 """Seconds without a new call after which the calls in flight are all taken."""
 
 LIMIT = 2.0
 """Most seconds the drain lasts under a steady stream of calls."""
-
-_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler),
-)
 
 
 class Drain(grpc.aio.ServerInterceptor):
@@ -53,10 +45,11 @@ class Drain(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or not self.refusing:
             return handler
-        for kind, make in _KINDS:
+        for kind, make in HANDLER_KINDS:
             if getattr(handler, kind):
-                return make(_refused, request_deserializer=handler.request_deserializer,
-                            response_serializer=handler.response_serializer)
+                return make(  # type: ignore[no-any-return]
+                    _refused, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)
         return handler
 
     async def drain(self, grace: float) -> None:

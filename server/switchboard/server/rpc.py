@@ -24,12 +24,13 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 log = structlog.get_logger("switchboard.rpc")
 
 
-_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("unary_unary", grpc.unary_unary_rpc_method_handler),
     ("unary_stream", grpc.unary_stream_rpc_method_handler),
     ("stream_unary", grpc.stream_unary_rpc_method_handler),
     ("stream_stream", grpc.stream_stream_rpc_method_handler),
 )
+"""The four kinds of handler: the attribute that holds each one's behavior, and its maker."""
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
@@ -42,7 +43,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
-        for kind, make in _KINDS:
+        for kind, make in HANDLER_KINDS:
             behavior = getattr(handler, kind)
             if behavior:
                 if handler.request_streaming:

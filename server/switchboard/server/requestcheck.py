@@ -1,6 +1,7 @@
 """The checks every request gets before its RPC runs, from its type's descriptor: the size bounds
 its fields declare (`switchboard.options.v1.bounds`), enum fields holding defined values, and
-Timestamp and Duration fields in their valid ranges. Only fields that are set are checked.
+Timestamp and Duration fields in their valid ranges, numbers in Structs finite (JSON has no NaN).
+Only fields that are set are checked.
 
 Each message type is compiled once into the list of its fields that need a check; a type with
 none (nor nested types with any) is skipped at no cost."""
@@ -8,11 +9,13 @@ none (nor nested types with any) is skipped at no cost."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import ListValue, Struct
 
 from switchboard.options.v1 import bounds_pb2
 from switchboard.server.errors import Violations
@@ -133,9 +136,29 @@ def _value_check(field: FieldDescriptor, bounds: bounds_pb2.Bounds) -> ValueChec
 def _nested_check(field: FieldDescriptor) -> Check | None:
     message_type = field.message_type
     if message_type is None or message_type.full_name in (
-            *_STRUCT_TYPES, "google.protobuf.Timestamp", "google.protobuf.Duration"):
+            "google.protobuf.Timestamp", "google.protobuf.Duration"):
         return None
+    if message_type.full_name in _STRUCT_TYPES:
+        return _finite_numbers
     return compiled(message_type)
+
+
+def _finite_numbers(message: Any, prefix: str, v: Violations) -> None:
+    """JSON has no NaN or infinity: each such number in a Struct, Value or ListValue is named by
+    where it is (`properties.sizes[1].n`)."""
+    path = prefix.removesuffix(".")
+    if isinstance(message, Struct):
+        for key, value in message.fields.items():
+            _finite_numbers(value, f"{prefix}{key}.", v)
+    elif isinstance(message, ListValue):
+        for i, value in enumerate(message.values):
+            _finite_numbers(value, f"{path}[{i}].", v)
+    else:
+        kind = message.WhichOneof("kind")
+        if kind == "number_value" and not math.isfinite(message.number_value):
+            v.add(path, "must be a finite number")
+        elif kind in ("struct_value", "list_value"):
+            _finite_numbers(getattr(message, kind), prefix, v)
 
 
 def _singular(field: FieldDescriptor, value: ValueCheck | None, nested: Check | None) -> Check:

@@ -24,6 +24,7 @@ from switchboard.server.participant.convert import (
     composition_pb,
     instance_pb,
     participant_pb,
+    struct_dict,
     timeouts_us,
 )
 from switchboard.server.participant.runtime import (
@@ -48,7 +49,6 @@ from switchboard.server.participant.store import (
     Instance,
 )
 from switchboard.server.rpc import Context
-from switchboard.server.structs import check_struct, checked_dict
 from switchboard.server.watch import Hub, Subject, check_start_revision
 
 
@@ -78,7 +78,7 @@ def _definitions(c: pb.Composition, v: Violations) -> tuple[ElementDefinition, .
             v.require(f"{path}.required_properties[{k}]", prop)
         out.append(ElementDefinition(
             name=e.name, type=e.type, version=e.version, start_phase=e.start_phase,
-            properties=checked_dict(e.properties, f"{path}.properties", v),
+            properties=struct_dict(e.properties),
             required_properties=tuple(e.required_properties),
             timeouts_us=_check_timeouts(e.timeouts, f"{path}.timeouts", v)))
     return tuple(out)
@@ -102,7 +102,7 @@ def _element_properties(given: Any, c: Composition, path: str,
         elif e.name in out:
             v.add(f"{path}[{n}].name", f"duplicate element {e.name!r}")
         else:
-            out[e.name] = checked_dict(e.properties, f"{path}[{n}].properties", v)
+            out[e.name] = struct_dict(e.properties)
     return out
 
 
@@ -352,15 +352,11 @@ def _composition_subject(composition_id: str) -> Subject:
                    AREA, COMPOSITION_KINDS)
 
 
-def _replica_violations(participant_id: str, replica_id: str) -> Violations:
+def _check_replica(participant_id: str, replica_id: str) -> None:
     v = Violations(AREA)
     v.require("participant_id", participant_id)
     v.require("replica_id", replica_id)
-    return v
-
-
-def _check_replica(participant_id: str, replica_id: str) -> None:
-    _replica_violations(participant_id, replica_id).raise_if_any()
+    v.raise_if_any()
 
 
 class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
@@ -409,22 +405,17 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: Context) -> pb.AcknowledgeResponse:
-        v = _replica_violations(request.participant_id, request.replica_id)
+        _check_replica(request.participant_id, request.replica_id)
         results = [Result(r.name, r.success, r.message,
-                          checked_dict(r.out_properties, f"results[{n}].out_properties", v)
-                          if r.HasField("out_properties") else None)
-                   for n, r in enumerate(request.results)]
-        v.raise_if_any()
+                          struct_dict(r.out_properties) if r.HasField("out_properties")
+                          else None) for r in request.results]
         applied = await self.runtime.acknowledge(request.participant_id, request.replica_id,
                                                  request.message_id, results)
         return pb.AcknowledgeResponse(duplicate=not applied)
 
     async def ReportStatus(self, request: pb.ReportStatusRequest,
                            context: Context) -> pb.ReportStatusResponse:
-        v = _replica_violations(request.participant_id, request.replica_id)
-        for n, e in enumerate(request.elements):
-            check_struct(e.out_properties, f"elements[{n}].out_properties", v)
-        v.raise_if_any()
+        _check_replica(request.participant_id, request.replica_id)
         await self.runtime.report_status(request.participant_id, request.replica_id,
                                          list(request.elements))
         return pb.ReportStatusResponse()

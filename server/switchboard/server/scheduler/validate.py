@@ -7,6 +7,7 @@ import re
 from datetime import time
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.json_format import MessageToDict
 
 from switchboard.scheduler.v1 import scheduler_pb2 as pb
 from switchboard.server.errors import Violations
@@ -21,7 +22,6 @@ from switchboard.server.scheduler.model import (
     Window,
 )
 from switchboard.server.scheduler.timepolicy import time_zone
-from switchboard.server.structs import checked_dict
 from switchboard.server.timestamps import to_micros
 
 ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -81,7 +81,7 @@ def _vnfs(body: pb.Schedule, v: Violations) -> tuple[Vnf, ...]:
             v.add(f"{path}.time_zone", f"unknown IANA time zone {vnf.time_zone!r}")
         elements = tuple(sorted(set(vnf.network_elements))) or (vnf.name,)
         out.append(Vnf(name=vnf.name, group=vnf.group, elements=elements, time_zone=zone,
-                       so_request=checked_dict(vnf.so_request, f"{path}.so_request", v)))
+                       so_request=MessageToDict(vnf.so_request)))
     return tuple(out)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchboard.client import AsyncClient, Client, TlsConfig
@@ -208,6 +209,15 @@ async def test_a_mismatched_certificate_and_key_keep_the_previous_certificates(
     assert await served_serial(app) == half.serial
 
 
+async def test_a_missing_file_keeps_the_previous_certificates(
+        start_server: StartServer, pki: Pki) -> None:
+    app = await tls_server(start_server, pki, mtls=False)
+    first = serial_of(pki.server_cert.read_bytes())
+    pki.server_key.unlink()
+    assert await served_serial(app) == first
+    assert await reaches(app, TlsConfig(ca=pki.ca_file)) == grpc.StatusCode.OK
+
+
 async def test_a_rotated_client_ca_is_used_for_new_handshakes(
         start_server: StartServer, pki: Pki) -> None:
     app = await tls_server(start_server, pki)
@@ -310,9 +320,17 @@ def test_tls_settings_that_do_not_go_together(pki: Pki,
             "neither")
     assert errors(["--tls-key-file", key], capsys) == [both]
     assert errors(["--tls-cert-file", cert], capsys) == [both]
+    mismatch = ("switchboard-server: error: --tls-cert-file and --tls-key-file must hold a PEM "
+                "certificate chain and its private key")
     assert errors(["--tls-cert-file", cert, "--tls-key-file", str(pki.client_key)], capsys) == [
-        "switchboard-server: error: --tls-cert-file and --tls-key-file must hold a PEM "
-        "certificate chain and its private key"]
+        mismatch]
+    encrypted = pki.directory / "encrypted.key"  # gRPC takes no passphrase: refused, no prompt
+    encrypted.write_bytes(serialization.load_pem_private_key(pki.server_key.read_bytes(), None)
+                          .private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(b"secret")))
+    assert errors(["--tls-cert-file", cert, "--tls-key-file", str(encrypted)], capsys) == [
+        mismatch]
     assert errors(["--tls-client-ca-file", ca], capsys) == [
         "switchboard-server: error: --tls-client-ca-file (or SWITCHBOARD_TLS_CLIENT_CA_FILE) "
         "needs --tls-cert-file and --tls-key-file: mTLS is TLS with client certificates"]

@@ -31,8 +31,9 @@ def _stamp(paths: tuple[str, ...]) -> Stamp:
 
 def check_pair(cert_file: str, key_file: str) -> None:
     """Raises (OSError or ssl.SSLError) unless the files hold a PEM certificate chain and the
-    private key of its first certificate."""
-    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
+    unencrypted private key of its first certificate (gRPC takes no passphrase; an empty one
+    stops OpenSSL from prompting for one)."""
+    ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file, password=b"")
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,11 @@ run() {
   local name=$1 expect=$2 status=0
   shift 2
   node clients/node/reservations.js "$@" >"$tmp/$name.out" 2>&1 || status=$?
-  cat "$tmp/$name.out"
+  if [[ $expect == refused ]]; then
+    sed 's/^/(refusal expected) /' "$tmp/$name.out"
+  else
+    cat "$tmp/$name.out"
+  fi
   if [[ $expect == pass && $status -ne 0 ]] || [[ $expect == refused && $status -eq 0 ]]; then
     echo "--- server log" >&2; cat "$tmp/"*.log >&2
     echo "node client: FAILED ($name: expected $expect, exit $status)"

@@ -10,7 +10,10 @@
 (d) the server's peak RSS (VmHWM);
 (e) CreateInstance calls/s (simulated VIM, zero build time), p50/p99 latency at concurrency C,
     and its ratio to (a);
-(f) CreateInstance to ACTIVE seen on a WatchInstances stream: p50/p99, at concurrency C.
+(f) CreateInstance to ACTIVE seen on a WatchInstances stream: p50/p99, at concurrency C;
+(b') with --tls: (b) against a second server that takes mTLS only (certificates made at run
+    time by tests/certs.py), interleaved with (b), and its ratio to (b); and the cost of a new
+    connection (handshake and one Health/Check) on each.
 
 (a), (b) and (e) are interleaved in --rounds rounds, so that the machine's drift falls alike on
 the ceiling and on the calls compared with it.
@@ -39,6 +42,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +69,25 @@ TARGET_LAG_P99_MS = 200.0
 
 
 # -- small helpers ---------------------------------------------------------------------------
+
+
+def open_channel(target: str, pki: str | Path = "",
+                 options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
+    """Plaintext, or mTLS with the client certificate in `pki` (tests/certs.py's files)."""
+    if not pki:
+        return grpc.aio.insecure_channel(target, options=options)
+    d = Path(pki)
+    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(
+        (d / "ca.pem").read_bytes(), (d / "client.key").read_bytes(),
+        (d / "client.pem").read_bytes()), options=options)
+
+
+def make_pki(directory: Path) -> Path:
+    """A CA, a server and a client certificate in `directory`, made by tests/certs.py."""
+    directory.mkdir()
+    certs = Path(__file__).resolve().parent.parent / "tests" / "certs.py"
+    subprocess.run([sys.executable, str(certs), str(directory)], check=True)
+    return directory
 
 
 def timestamp(seconds: float) -> Timestamp:
@@ -131,6 +154,7 @@ class LoadSpec:
     seed: int = 0
     request_ids: bool = False
     reservation_ids: list[str] = field(default_factory=list)  # "update": one per call slot
+    pki: str = ""  # directory of tests/certs.py's files: connect with mTLS; empty: plaintext
 
 
 @dataclass
@@ -148,7 +172,7 @@ class LoadResult:
 async def _load(spec: LoadSpec) -> list[LoadResult]:
     """Runs the spec's windows in turn; one result per window."""
     results = []
-    async with grpc.aio.insecure_channel(spec.target) as channel:
+    async with open_channel(spec.target, spec.pki) as channel:
         await asyncio.wait_for(channel.channel_ready(), 10)
         if spec.kind == "health":
             health = health_pb2_grpc.HealthStub(channel)
@@ -156,7 +180,7 @@ async def _load(spec: LoadSpec) -> list[LoadResult]:
 
             def call(slot: int) -> Any:
                 return health.Check(request, timeout=CALL_TIMEOUT)
-        elif spec.kind == "create":
+        elif spec.kind in ("create", "create-mtls"):
             stub = pb_grpc.ReservationServiceStub(channel)
             rng = random.Random(spec.seed)
 
@@ -353,8 +377,10 @@ def watch_worker(spec: WatchSpec, live: Any, done: Any, out: Any) -> None:
 
 
 class Server:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, mtls: bool = False) -> None:
+        """`mtls`: serve mTLS only, with certificates made in its temporary directory."""
         self.tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
+        self.pki = make_pki(self.tmp / "pki") if mtls else ""
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
         self.database_url = args.database_url or f"sqlite+aiosqlite:///{self.tmp / 'bench.db'}"
@@ -367,6 +393,10 @@ class Server:
         ]
         if args.watch_buffer_events:
             cmd += ["--watch-buffer-events", str(args.watch_buffer_events)]
+        if self.pki:
+            cmd += ["--tls-cert-file", f"{self.pki}/server.pem",
+                    "--tls-key-file", f"{self.pki}/server.key",
+                    "--tls-client-ca-file", f"{self.pki}/ca.pem"]
         cmd += args.server_arg
         self.cmd = cmd
         self._log = open(self.log_path, "wb")  # closed in stop()
@@ -375,7 +405,7 @@ class Server:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         async def probe() -> bool:
-            async with grpc.aio.insecure_channel(self.target) as channel:
+            async with open_channel(self.target, self.pki) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
                 try:
                     r = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -466,16 +496,16 @@ def collect_workers(procs: list[Any], out: Any, timeout: float) -> list[list[Loa
     return results
 
 
-PHASE_OF = {"health": "a", "create": "b", "instance": "e"}
+PHASE_OF = {"health": "a", "create": "b", "create-mtls": "b'", "instance": "e"}
 
 
-def unary_rounds(ctx: Any, args: argparse.Namespace, server: Server, kinds: list[str],
-                 pool_id: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def unary_rounds(ctx: Any, args: argparse.Namespace, servers: dict[str, tuple[Server, str]],
+                 kinds: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The unary phases, interleaved: --rounds rounds, each giving every kind in turn one window
     of --seconds / --rounds measured seconds after --warmup. Drift of the machine's speed (a
     shared VM's ceiling moves by a third over minutes) then falls alike on every kind. The
-    server's CPU is sampled over the measured part of each window. Returns each kind's summary
-    (`summarize_unary`), and notes."""
+    server's CPU is sampled over the measured part of each window. `servers`: each kind's
+    server and pool. Returns each kind's summary (`summarize_unary`), and notes."""
     measured = args.seconds / args.rounds
     t = time.time() + args.spawn_delay
     plan: list[tuple[str, Window]] = []
@@ -486,9 +516,11 @@ def unary_rounds(ctx: Any, args: argparse.Namespace, server: Server, kinds: list
     specs: list[LoadSpec] = []
     for kind in kinds:
         windows = [w for k, w in plan if k == kind]
+        server, pool_id = servers[kind]
         specs += [
             LoadSpec(kind, server.target, conc, windows, max_calls=args.max_calls,
-                     pool_id=pool_id, seed=1000 * i + 7, request_ids=args.request_ids)
+                     pool_id=pool_id, seed=1000 * i + 7, request_ids=args.request_ids,
+                     pki=str(server.pki))
             for i, conc in enumerate(split(args.concurrency, args.client_procs))
         ]
     procs, out = start_workers(ctx, specs)
@@ -498,6 +530,7 @@ def unary_rounds(ctx: Any, args: argparse.Namespace, server: Server, kinds: list
     try:
         for kind, w in plan:
             time.sleep(max(0.0, w.start_at - time.time()))
+            server = servers[kind][0]
             if profiler is None and not phases[kind]:
                 profiler = start_profiler(args, server, PHASE_OF[kind],
                                           w.measure_to - w.start_at)
@@ -541,15 +574,18 @@ def summarize_unary(results: list[LoadResult], seconds: float) -> dict[str, Any]
     }
 
 
-def ratio_rows(calls: dict[str, Any], ceiling: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """The ratio to (a) over the whole run, and its spread over the rounds."""
+def ratio_rows(calls: dict[str, Any], ceiling: dict[str, Any], name: str = "(a)",
+               target: float | None = TARGET_RATIO) -> list[tuple[str, str, str, str]]:
+    """The ratio to `name` ((a) unless told) over the whole run, and its spread over the
+    rounds; checked against `target` unless None."""
     ratio = calls["rate"] / ceiling["rate"]
     rounds = sorted(c / h for c, h in zip(calls["round_rates"], ceiling["round_rates"],
                                          strict=True) if h)
     spread = (f"{rounds[0]:.3f} / {statistics.median(rounds):.3f} / {rounds[-1]:.3f}"
               if rounds else "-")
-    return [("    ratio to (a)", f"{ratio:.3f}", f">= {TARGET_RATIO}",
-             "yes" if ratio >= TARGET_RATIO else "NO"),
+    met = "" if target is None else "yes" if ratio >= target else "NO"
+    return [(f"    ratio to {name}", f"{ratio:.3f}", "" if target is None else f">= {target}",
+             met),
             (f"    ratio per round, min / median / max ({len(rounds)})", spread, "", "")]
 
 
@@ -739,6 +775,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds allowed for load processes to start before a phase begins")
     p.add_argument("--instances", type=int, default=2000,
                    help="instances created in phase (f)")
+    p.add_argument("--tls", action="store_true",
+                   help="also (b'): CreateReservation against a second, mTLS-only server, "
+                        "interleaved with (b); and new-connection cost on each")
+    p.add_argument("--connections", type=int, default=200,
+                   help="with --tls: new connections timed on each server")
     p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c,e,f")
     p.add_argument("--keep-tmp", action="store_true",
                    help="keep the temporary directory (SQLite file, server log)")
@@ -755,9 +796,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def setup_pool(target: str) -> str:
+async def setup_pool(target: str, pki: str | Path = "") -> str:
     pool_id = "bench-" + uuid.uuid4().hex[:8]
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, pki) as channel:
         stub = pb_grpc.ReservationServiceStub(channel)
         await stub.CreatePool(pb.CreatePoolRequest(
             pool=pb.Pool(id=pool_id, provider="bench", availability_zone="az1")), timeout=10)
@@ -768,14 +809,31 @@ async def setup_pool(target: str) -> str:
     return pool_id
 
 
+async def connection_ms(servers: list[Server], n: int) -> list[list[float]]:
+    """Per server, the milliseconds each of `n` new connections takes to answer one
+    Health/Check (its handshake included), the servers taken in turn."""
+    options = [("grpc.use_local_subchannel_pool", 1)]  # a new connection each time
+    out: list[list[float]] = [[] for _ in servers]
+    for _ in range(n):
+        for server, times in zip(servers, out, strict=True):
+            t0 = time.perf_counter()
+            async with open_channel(server.target, server.pki, options) as channel:
+                await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=10)
+            times.append((time.perf_counter() - t0) * 1000)
+    return [sorted(t) for t in out]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     ctx = mp.get_context("spawn")
     server = Server(args)
+    tls_server = Server(args, mtls=True) if args.tls and "b" not in skip else None
+    connections: list[list[float]] = []
     notes: list[str] = []
     profiler: subprocess.Popen[bytes] | None = None
-    health = create = watch = producers = replay = instance = None
+    health = create = create_mtls = watch = producers = replay = instance = None
     to_active: tuple[list[float], int] | None = None
     hwm_kb = rss_kb = 0
     crash = ""
@@ -800,12 +858,21 @@ def main(argv: list[str] | None = None) -> int:
               f"rounds of windows with {args.warmup:g} s warm-up; "
               f"{os.cpu_count()} CPUs", flush=True)
         pool_id = asyncio.run(setup_pool(server.target))
+        servers = {k: (server, pool_id) for k in PHASE_OF}
+        if tls_server is not None:
+            tls_server.wait_ready()
+            print(f"mTLS server pid {tls_server.pid} on {tls_server.target}, "
+                  f"{tls_server.database_url}", flush=True)
+            servers["create-mtls"] = (
+                tls_server, asyncio.run(setup_pool(tls_server.target, tls_server.pki)))
+            connections = asyncio.run(connection_ms([server, tls_server], args.connections))
 
-        kinds = [k for k, phase in PHASE_OF.items() if phase not in skip]
+        kinds = [k for k, phase in PHASE_OF.items()
+                 if phase not in skip and (k != "create-mtls" or tls_server is not None)]
         if kinds:
-            unary, more = unary_rounds(ctx, args, server, kinds, pool_id)
+            unary, more = unary_rounds(ctx, args, servers, kinds)
             notes += more
-            health, create, instance = (unary.get(k) for k in PHASE_OF)
+            health, create, create_mtls, instance = (unary.get(k) for k in PHASE_OF)
             for kind, summary in unary.items():
                 rounds = " ".join(f"{r:,.0f}" for r in summary["round_rates"])
                 print(f"({PHASE_OF[kind]}) {summary['rate']:,.0f} calls/s (rounds: {rounds})",
@@ -836,9 +903,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
-        server.stop()
-        if not args.keep_tmp:
-            shutil.rmtree(server.tmp, ignore_errors=True)
+        for each in (server, tls_server):
+            if each is not None:
+                each.stop()
+                if not args.keep_tmp:
+                    shutil.rmtree(each.tmp, ignore_errors=True)
 
     rows: list[tuple[str, str, str, str]] = []
 
@@ -863,6 +932,22 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("    server / client CPU (cores)",
                      f"{create['server_cpu']:.2f} / {create['client_cpu']:.2f}", "", ""))
         rows.append(("    errors", str(create["errors"] or 0), "0", ok(not create["errors"])))
+    if create and create_mtls:
+        rows.append((f"(b') CreateReservation over mTLS calls/s (c={args.concurrency})",
+                     f"{create_mtls['rate']:,.0f}", "", ""))
+        rows += ratio_rows(create_mtls, create, "(b)", target=None)
+        rows.append(("    p50 / p99 latency ms",
+                     f"{create_mtls['p50_ms']:.2f} / {create_mtls['p99_ms']:.2f}", "", ""))
+        rows.append(("    server / client CPU (cores)",
+                     f"{create_mtls['server_cpu']:.2f} / {create_mtls['client_cpu']:.2f}", "",
+                     ""))
+        rows.append(("    errors", str(create_mtls["errors"] or 0), "0",
+                     ok(not create_mtls["errors"])))
+    if connections:
+        plain, mtls = connections
+        rows.append((f"new connection + Health/Check ms, p50 plaintext / mTLS "
+                     f"({args.connections} each)",
+                     f"{percentile(plain, 50):.2f} / {percentile(mtls, 50):.2f}", "", ""))
     if watch and producers is not None:
         expected = args.watchers * args.events
         delivered = sum(watch.counts)

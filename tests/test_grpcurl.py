@@ -7,6 +7,7 @@ import asyncio
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,10 +52,12 @@ class Result:
         return json.loads(self.stdout)
 
 
-async def grpcurl(app: App, *args: str, data: Any = None) -> Result:
-    """Runs grpcurl as a subprocess, so this event loop keeps serving while it waits."""
+async def grpcurl(app: App, *args: str, data: Any = None,
+                  transport: Sequence[str] = ("-plaintext",)) -> Result:
+    """Runs grpcurl as a subprocess, so this event loop keeps serving while it waits;
+    `transport`: its flags for plaintext (the default) or TLS (`-cacert`, `-cert`, `-key`)."""
     assert GRPCURL is not None
-    argv = ["-plaintext"]
+    argv = list(transport)
     if data is not None:
         argv += ["-d", json.dumps(data)]
     process = await asyncio.create_subprocess_exec(

@@ -38,6 +38,7 @@ from switchboard.server.config import (
     parse_settings,
 )
 
+from certs import Ca
 from support import Collector, make_pool, reserve
 
 SERVICE = "switchboard.reservation.v1.ReservationService"
@@ -414,21 +415,32 @@ def test_every_setting_has_a_flag_and_an_environment_variable(tmp_path: Path) ->
     defaults = Settings()
     flavors = tmp_path / "flavors.json"
     flavors.write_text('[{"name": "f1", "vcpus": 1, "ram_mb": 512, "disk_gb": 1}]')
-    valid = {"database_url": "postgresql+asyncpg://db/x", "flavors_file": str(flavors)}
+    ca = Ca()
+    cert, key = ca.issue("localhost", server=True).write(tmp_path, "server")
+    (tmp_path / "ca.pem").write_bytes(ca.pem)
+    valid = {"database_url": "postgresql+asyncpg://db/x", "flavors_file": str(flavors),
+             "tls_cert_file": str(cert), "tls_key_file": str(key),
+             "tls_client_ca_file": str(tmp_path / "ca.pem"),
+             "outbound_tls_cert_file": str(cert), "outbound_tls_key_file": str(key),
+             "outbound_tls_ca_file": str(tmp_path / "ca.pem")}
     overrides = {
         name: (valid[name] if name in valid
                else str(value + 1) if isinstance(value, int | float)
                else next(c for c in CHOICES[name] if c != value) if name in CHOICES
                else "x-" + value)
         for name, value in vars(defaults).items()
+        if not isinstance(value, bool)  # --insecure goes without TLS: below
     }
     from_env = parse_settings([], environ={env_name(k): v for k, v in overrides.items()})
     argv = [a for k, v in overrides.items() for a in ("--" + k.replace("_", "-"), v)]
     from_flags = parse_settings(argv, environ={})
-    for name, value in vars(defaults).items():
-        expected = type(value)(overrides[name])
+    for name, value in overrides.items():
+        expected = type(getattr(defaults, name))(value)
         assert getattr(from_env, name) == expected, name
         assert getattr(from_flags, name) == expected, name
+    assert parse_settings([], environ={"SWITCHBOARD_INSECURE": "true"}).insecure
+    assert not parse_settings([], environ={"SWITCHBOARD_INSECURE": "false"}).insecure
+    assert parse_settings(["--insecure"], environ={"SWITCHBOARD_INSECURE": "no"}).insecure
 
 
 @pytest.mark.parametrize("source", ["flag", "environment"])
@@ -462,7 +474,7 @@ def test_a_flavor_beyond_the_request_bounds_is_refused(
 BAD_VALUES = {
     "host": "", "database_url": "mysql://db/x", "flavors_file": "/no/such/flavors.json",
     "log_format": "xml", "log_level": "loud", "port": "65536", "vim_failure_rate": "1.5",
-    "so_failure_rate": "-0.1", "vim_seed": "0x1", "so_seed": "1.5",
+    "so_failure_rate": "-0.1", "vim_seed": "0x1", "so_seed": "1.5", "insecure": "maybe",
 }
 """A value against each setting's rule; any other numeric setting is given "nan" or "-1"."""
 
@@ -477,6 +489,8 @@ def _bad_value(name: str) -> str:
 @pytest.mark.parametrize("source", ["flag", "environment"])
 def test_every_bad_setting_is_one_line_naming_its_flag_and_rule(
         name: str, source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if source == "flag" and isinstance(getattr(Settings(), name), bool):
+        pytest.skip("a boolean's flag takes no value")
     value = _bad_value(name)
     argv, environ = ([flag_name(name), value], {}) if source == "flag" \
         else ([], {env_name(name): value})

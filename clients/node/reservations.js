@@ -7,14 +7,40 @@
 //   4. CreateReservation of 2 cores for [now+60s, now+3600s)
 //   5. read the watch until the CREATED event for that reservation arrives, then cancel it
 // One JSON line per step on stdout. Exits 0 on success; non-zero on any error or after 20 s.
-// Usage: node reservations.js [target]   (default localhost:50051)
+// Usage: node reservations.js [--ca FILE [--cert FILE --key FILE]] [target]
+//   (default localhost:50051). With --ca (or SWITCHBOARD_TLS_CA) it connects over TLS, verifying
+//   the server by that CA; --cert and --key (or SWITCHBOARD_TLS_CERT, SWITCHBOARD_TLS_KEY) add a
+//   client certificate for a server that asks for one (mTLS). Without --ca: plaintext.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
+const { parseArgs } = require('util');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const target = process.argv[2] || 'localhost:50051';
+const { values: flags, positionals } = parseArgs({
+  options: { ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
+  allowPositionals: true,
+});
+const target = positionals[0] || 'localhost:50051';
+const tls = {
+  ca: flags.ca || process.env.SWITCHBOARD_TLS_CA,
+  cert: flags.cert || process.env.SWITCHBOARD_TLS_CERT,
+  key: flags.key || process.env.SWITCHBOARD_TLS_KEY,
+};
+if (!tls.cert !== !tls.key) {
+  console.error('node client: --cert and --key go together');
+  process.exit(2);
+}
+if (tls.cert && !tls.ca) {
+  console.error('node client: --cert and --key need --ca');
+  process.exit(2);
+}
+const read = (file) => (file ? fs.readFileSync(file) : null);
+const credentials = tls.ca
+  ? grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert))
+  : grpc.credentials.createInsecure();
 const POOL = 'node-pool';
 const OVERALL_TIMEOUT_MS = 20000;
 const CALL_TIMEOUT_MS = 5000;
@@ -25,7 +51,7 @@ const definition = protoLoader.loadSync('switchboard/reservation/v1/reservation.
   includeDirs: [path.join(__dirname, '..', '..', 'protos')],
 });
 const v1 = grpc.loadPackageDefinition(definition).switchboard.reservation.v1;
-const client = new v1.ReservationService(target, grpc.credentials.createInsecure());
+const client = new v1.ReservationService(target, credentials);
 
 const log = (step, fields) => console.log(JSON.stringify({ step, ...fields }));
 // google.protobuf.Timestamp from epoch milliseconds (int64 seconds travel as strings).
@@ -77,7 +103,7 @@ async function main() {
     }
   }
   stream.cancel(); // The stream then ends with CANCELLED, which the iterator absorbs.
-  log('done', { target });
+  log('done', { target, tls: Boolean(tls.ca), client_certificate: Boolean(tls.cert) });
 }
 
 const fail = (message) => {

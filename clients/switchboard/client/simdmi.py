@@ -111,10 +111,13 @@ class SimulatedDmiPlugin:
     """One simulated DMI plugin, listening on `host:port` (0: a free port, kept across
     `stop()`/`start()` so the server knows it by one address)."""
 
-    def __init__(self, server_target: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, server_target: str, host: str = "127.0.0.1", port: int = 0, *,
+                 credentials: grpc.ServerCredentials | None = None) -> None:
+        """`credentials`: serve TLS with them (plaintext without)."""
         self.server_target = server_target
         self.host = host
         self.port = port
+        self.credentials = credentials
         self.handles: dict[str, HandleSpec] = {}
         """What the plugin fronts now: what it lists when re-registering."""
         self.module_sets: dict[str, list[pb.ModuleReference]] = {}
@@ -139,7 +142,8 @@ class SimulatedDmiPlugin:
         pb_grpc.add_DmiPluginServiceServicer_to_server(_Servicer(self), server)
         health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        self.port = server.add_insecure_port(self.address)
+        self.port = (server.add_insecure_port(self.address) if self.credentials is None
+                     else server.add_secure_port(self.address, self.credentials))
         await server.start()
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         self._server = server

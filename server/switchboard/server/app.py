@@ -24,7 +24,7 @@ from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.modulesync import Backoff
 from switchboard.server.cmhandle.servicer import CmHandleServicer, InventoryServicer
 from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugins, SyncSettings
-from switchboard.server.config import Settings
+from switchboard.server.config import Settings, is_loopback
 from switchboard.server.db import Database
 from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
@@ -44,6 +44,7 @@ from switchboard.server.scheduler.planner import Planner, PlannerSettings
 from switchboard.server.scheduler.servicer import SchedulerServicer
 from switchboard.server.scheduler.so import SimulatedSo, SimulatedSoSettings
 from switchboard.server.scheduler.tickets import DatabaseTickets
+from switchboard.server.tls import ClientFiles, ReloadingCredentials, ServerFiles
 from switchboard.server.watch import Hub, WatchSettings
 
 log = structlog.get_logger("switchboard.server")
@@ -64,6 +65,14 @@ def flavors(settings: Settings) -> dict[str, Flavor]:
     if settings.flavors_file:
         return parse_flavors(Path(settings.flavors_file).read_text())
     return {f.name: f for f in DEFAULT_FLAVORS}
+
+
+def outbound_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    """TLS for the channels the server dials (DMI plugins), or None: plaintext."""
+    if not (settings.outbound_tls_ca_file or settings.outbound_tls_cert_file):
+        return None
+    return ClientFiles(settings.outbound_tls_ca_file, settings.outbound_tls_cert_file,
+                       settings.outbound_tls_key_file).credentials()
 
 
 class App:
@@ -112,7 +121,7 @@ class App:
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
         self.inventory = Inventory(self.events)
-        self.dmi_plugins = Plugins(settings.cmhandle_dmi_timeout)
+        self.dmi_plugins = Plugins(settings.cmhandle_dmi_timeout, outbound_credentials(settings))
         self.module_sync = ModuleSync(self.inventory, self.dmi_plugins, SyncSettings(
             concurrency=settings.cmhandle_sync_concurrency, batch=settings.cmhandle_sync_batch,
             backoff=Backoff(int(settings.cmhandle_sync_backoff_seconds * MICROS),
@@ -130,6 +139,7 @@ class App:
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
         self.drain = Drain()
         self.server: grpc.aio.Server | None = None
+        self.tls: ReloadingCredentials | None = None
         self.port = 0
 
     async def start(self) -> int:
@@ -160,13 +170,38 @@ class App:
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        self.port = self._bind(server)
         await server.start()
         self.server = server
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving", port=self.port, database=self.db.engine.url.render_as_string())
+        log.info("serving", host=self.settings.host, port=self.port, transport=self.transport,
+                 database=self.db.engine.url.render_as_string())
         return self.port
+
+    @property
+    def transport(self) -> str:
+        """mtls, tls or plaintext."""
+        if not self.settings.tls_cert_file:
+            return "plaintext"
+        return "mtls" if self.settings.tls_client_ca_file else "tls"
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        """One port: TLS when a certificate is configured (certificates re-read when their
+        files change), else plaintext, which is loopback only unless `insecure`."""
+        address = f"{self.settings.host}:{self.settings.port}"
+        if self.settings.tls_cert_file:
+            self.tls = ReloadingCredentials(ServerFiles(
+                self.settings.tls_cert_file, self.settings.tls_key_file,
+                self.settings.tls_client_ca_file))
+            return server.add_secure_port(address, self.tls.credentials)
+        if is_loopback(self.settings.host):
+            log.info("plaintext on loopback only: give --tls-cert-file and --tls-key-file to "
+                     "serve other machines", host=self.settings.host)
+        else:
+            log.warning("plaintext on a non-loopback address (--insecure): anyone who reaches "
+                        "it can call every RPC and read every reply", host=self.settings.host)
+        return server.add_insecure_port(address)
 
     async def stop(self, grace: float | None = None) -> None:
         """Graceful stop: NOT_SERVING, watch streams end, in-flight calls get the grace period,

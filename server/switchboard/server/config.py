@@ -7,8 +7,10 @@ lists the same settings.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import os
+import ssl
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -16,14 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.server.allocation.model import parse_flavors
+from switchboard.server.tls import check_pair
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything the server can be configured with."""
 
-    host: str = "[::]"
+    host: str = "localhost"
     port: int = 50051
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    insecure: bool = False
+    outbound_tls_ca_file: str = ""
+    outbound_tls_cert_file: str = ""
+    outbound_tls_key_file: str = ""
     database_url: str = "sqlite+aiosqlite:///./switchboard.db"
     log_format: str = "console"
     log_level: str = "info"
@@ -59,8 +69,18 @@ class Settings:
 
 
 _HELP = {
-    "host": "address to listen on",
+    "host": "address to listen on; without TLS only a loopback one unless --insecure",
     "port": "port to listen on (0 picks a free one)",
+    "tls_cert_file": "PEM certificate chain the server presents (TLS); re-read when it changes",
+    "tls_key_file": "PEM private key of --tls-cert-file; re-read when it changes",
+    "tls_client_ca_file": "PEM CA certificates: clients must present a certificate signed by "
+                          "one (mTLS); re-read when it changes",
+    "insecure": "allow plaintext on a non-loopback --host (true/false)",
+    "outbound_tls_ca_file": "PEM CA certificates the server verifies the services it calls "
+                            "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS",
+    "outbound_tls_cert_file": "PEM certificate chain the server presents to the services it "
+                              "calls (mTLS)",
+    "outbound_tls_key_file": "PEM private key of --outbound-tls-cert-file",
     "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     "log_format": "console (key=value) or json",
     "log_level": "debug, info, warning or error",
@@ -140,9 +160,19 @@ _SHARE = _range(0, 1)
 _COUNT = _range(1, 2**31 - 1)
 _SEED = _range(-(2**63), 2**63 - 1)
 
+_FILE = ("must be empty or name a readable file",
+         lambda v: not v or (os.path.isfile(v) and os.access(v, os.R_OK)))
+
 RULES: dict[str, tuple[str, Check]] = {
     "host": ("must not be empty", bool),
     "port": _range(0, 65535),
+    "tls_cert_file": _FILE,
+    "tls_key_file": _FILE,
+    "tls_client_ca_file": _FILE,
+    "insecure": ("one of true, false, 1, 0, yes, no, on, off", lambda v: True),
+    "outbound_tls_ca_file": _FILE,
+    "outbound_tls_cert_file": _FILE,
+    "outbound_tls_key_file": _FILE,
     "database_url": ("must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
                      lambda v: v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))),
     "log_format": ("must be one of " + ", ".join(CHOICES["log_format"]),
@@ -190,6 +220,65 @@ COMBINATIONS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
 """Rules between settings: (setting, the setting it must be at most, the check)."""
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` (as --host takes it: a name, an IPv4 address or a bracketed IPv6 one)
+    is only reachable from this machine; names other than localhost are taken as not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _pair_loads(cert_file: str, key_file: str) -> bool:
+    if not (cert_file and key_file):
+        return True
+    try:
+        check_pair(cert_file, key_file)
+    except (OSError, ssl.SSLError):
+        return False
+    return True
+
+
+def _both_or_neither(a: str, b: str) -> bool:
+    return bool(a) == bool(b)
+
+
+REQUIREMENTS: tuple[tuple[tuple[str, ...], str, Callable[[Settings], bool]], ...] = (
+    (("tls_cert_file", "tls_key_file"),
+     "--tls-cert-file and --tls-key-file (or SWITCHBOARD_TLS_CERT_FILE and "
+     "SWITCHBOARD_TLS_KEY_FILE) go together: give both or neither",
+     lambda s: _both_or_neither(s.tls_cert_file, s.tls_key_file)),
+    (("tls_cert_file", "tls_key_file"),
+     "--tls-cert-file and --tls-key-file must hold a PEM certificate chain and its private key",
+     lambda s: _pair_loads(s.tls_cert_file, s.tls_key_file)),
+    (("tls_client_ca_file", "tls_cert_file"),
+     "--tls-client-ca-file (or SWITCHBOARD_TLS_CLIENT_CA_FILE) needs --tls-cert-file and "
+     "--tls-key-file: mTLS is TLS with client certificates",
+     lambda s: not s.tls_client_ca_file or bool(s.tls_cert_file)),
+    (("insecure", "tls_cert_file"),
+     "--insecure (or SWITCHBOARD_INSECURE) must not be given with --tls-cert-file: with TLS "
+     "there is no plaintext port",
+     lambda s: not (s.insecure and s.tls_cert_file)),
+    (("host", "insecure", "tls_cert_file", "tls_key_file"),
+     "--host (or SWITCHBOARD_HOST) must be a loopback address (localhost, 127.0.0.1, [::1]) "
+     "without TLS, not {s.host!r}: give --tls-cert-file and --tls-key-file, or --insecure to "
+     "serve plaintext to the network",
+     lambda s: s.insecure or bool(s.tls_cert_file or s.tls_key_file) or is_loopback(s.host)),
+    (("outbound_tls_cert_file", "outbound_tls_key_file"),
+     "--outbound-tls-cert-file and --outbound-tls-key-file (or SWITCHBOARD_OUTBOUND_TLS_CERT_FILE "
+     "and SWITCHBOARD_OUTBOUND_TLS_KEY_FILE) go together: give both or neither",
+     lambda s: _both_or_neither(s.outbound_tls_cert_file, s.outbound_tls_key_file)),
+    (("outbound_tls_cert_file", "outbound_tls_key_file"),
+     "--outbound-tls-cert-file and --outbound-tls-key-file must hold a PEM certificate chain "
+     "and its private key",
+     lambda s: _pair_loads(s.outbound_tls_cert_file, s.outbound_tls_key_file)),
+)
+"""Other rules between settings: (the settings involved, the line when broken, the check);
+a rule is checked only when its settings passed their own rules."""
+
+
 def env_name(name: str) -> str:
     return "SWITCHBOARD_" + name.upper()
 
@@ -198,8 +287,17 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
+
+
 def _convert(kind: type, raw: str) -> Any:
     """`raw` as a setting of type `kind`; ValueError if it is not one (floats must be finite)."""
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in _BOOLEANS:
+            raise ValueError(raw)
+        return _BOOLEANS[lowered]
     value = kind(raw)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(raw)
@@ -210,9 +308,9 @@ def parse_settings(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Builds Settings from flags (`--log-format json`) and environment variables, and checks
-    every setting against its rule (RULES, COMBINATIONS) in one place. Bad settings print one
-    line each on stderr, naming the flag, the environment variable and the rule, and exit with
-    status 2 (argparse's convention)."""
+    every setting against its rule (RULES, COMBINATIONS, REQUIREMENTS) in one place. Bad
+    settings print one line each on stderr, naming the flag, the environment variable and the
+    rule, and exit with status 2 (argparse's convention)."""
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(
         prog="switchboard-server", description="The Switchboard gRPC server."
@@ -220,8 +318,11 @@ def parse_settings(
     defaults = Settings()
     for spec in fields(Settings):
         default = getattr(defaults, spec.name)
+        # A boolean's flag takes no value (`--insecure`); its variable takes true or false.
+        value: dict[str, Any] = (
+            {"action": "store_const", "const": "true"} if isinstance(default, bool) else {})
         parser.add_argument(
-            flag_name(spec.name), dest=spec.name, default=None,
+            flag_name(spec.name), dest=spec.name, default=None, **value,
             help=f"{_HELP[spec.name]} (env {env_name(spec.name)}; default {default})",
         )
     given = vars(parser.parse_args(argv))
@@ -240,7 +341,8 @@ def parse_settings(
         try:
             values[name] = _convert(type(default), raw)
         except ValueError:
-            kind = {int: "an integer", float: "a finite number"}.get(type(default), "text")
+            kind = {int: "an integer", float: "a finite number",
+                    bool: "true or false"}.get(type(default), "text")
             problems.append(f"{where} must be {kind} ({rule}), not {raw!r}")
             values[name] = default
             bad.add(name)
@@ -253,6 +355,8 @@ def parse_settings(
                  f"({getattr(settings, bound)!r}), not {getattr(settings, name)!r}"
                  for name, bound, check in COMBINATIONS
                  if not bad & {name, bound} and not check(settings)]
+    problems += [line.format(s=settings) for names, line, check in REQUIREMENTS
+                 if not bad & set(names) and not check(settings)]
     if problems:
         for line in problems:
             print(f"{parser.prog}: error: {line}", file=sys.stderr)

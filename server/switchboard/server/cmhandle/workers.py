@@ -21,6 +21,7 @@ from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.model import HandleState, LockReason, ModuleRef, TrustLevel
 from switchboard.server.cmhandle.modulesync import Backoff, FetchGroup, plan
 from switchboard.server.tasks import BackgroundTask
+from switchboard.server.tls import dial
 
 log = structlog.get_logger("switchboard.cmhandle")
 
@@ -28,14 +29,17 @@ log = structlog.get_logger("switchboard.cmhandle")
 class Plugins:
     """gRPC channels to the DMI plugins, one per address, made when first needed."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, credentials: grpc.ChannelCredentials | None = None
+                 ) -> None:
         self.timeout = timeout
+        self.credentials = credentials
+        """TLS for every plugin (None: plaintext)."""
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+            channel = self._channels[address] = dial(address, self.credentials)
         return channel
 
     async def module_set(self, address: str, request: pb.GetModuleSetRequest

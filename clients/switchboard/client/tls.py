@@ -1,0 +1,36 @@
+"""TLS for a client's channel: the CA to verify the server by, and for mTLS the client's own
+certificate chain and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+Pem = bytes | str | Path
+"""PEM text as bytes, or the path of a file holding it."""
+
+
+def _read(pem: Pem | None) -> bytes | None:
+    if pem is None or isinstance(pem, bytes):
+        return pem
+    return Path(pem).read_bytes()
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """`ca`: the CA certificates the server's certificate must be signed by (None: the
+    system's roots); `cert` and `key` (both or neither): the client's certificate chain and
+    private key, for a server that asks for one (mTLS)."""
+
+    ca: Pem | None = None
+    cert: Pem | None = None
+    key: Pem | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("TlsConfig: give cert and key together, or neither")
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(_read(self.ca), _read(self.key), _read(self.cert))

@@ -66,9 +66,10 @@ class Ca:
     def pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def issue(self, common_name: str, server: bool = False) -> Issued:
+    def issue(self, common_name: str, server: bool = False, uri: str = "",
+              dns: str = "") -> Issued:
         """A leaf certificate: for a server, with the loopback names as SANs; for a client,
-        named `common_name` (the principal a later increment reads from the peer)."""
+        named `common_name`, with a URI and a DNS SAN if given (its principal, as configured)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
         serial = x509.random_serial_number()
@@ -86,6 +87,10 @@ class Ca:
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address("::1")),
             ]), critical=False)
+        elif uri or dns:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [*([x509.UniformResourceIdentifier(uri)] if uri else []),
+                 *([x509.DNSName(dns)] if dns else [])]), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         return Issued(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key), serial)
 

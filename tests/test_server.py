@@ -40,6 +40,7 @@ from switchboard.server.config import (
 
 from certs import Ca
 from support import Collector, make_pool, reserve
+from tokens import Issuer
 
 SERVICE = "switchboard.reservation.v1.ReservationService"
 HEALTH = "grpc.health.v1.Health"
@@ -418,11 +419,15 @@ def test_every_setting_has_a_flag_and_an_environment_variable(tmp_path: Path) ->
     ca = Ca()
     cert, key = ca.issue("localhost", server=True).write(tmp_path, "server")
     (tmp_path / "ca.pem").write_bytes(ca.pem)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[principals]\nalice = ["viewer"]\n')
     valid = {"database_url": "postgresql+asyncpg://db/x", "flavors_file": str(flavors),
              "tls_cert_file": str(cert), "tls_key_file": str(key),
              "tls_client_ca_file": str(tmp_path / "ca.pem"),
              "outbound_tls_cert_file": str(cert), "outbound_tls_key_file": str(key),
-             "outbound_tls_ca_file": str(tmp_path / "ca.pem")}
+             "outbound_tls_ca_file": str(tmp_path / "ca.pem"),
+             "policy_file": str(policy), "jwt_key_file": str(Issuer().write_pem(
+                 tmp_path / "jwt.pem"))}
     overrides = {
         name: (valid[name] if name in valid
                else str(value + 1) if isinstance(value, int | float)
@@ -475,6 +480,7 @@ BAD_VALUES = {
     "host": "", "database_url": "mysql://db/x", "flavors_file": "/no/such/flavors.json",
     "log_format": "xml", "log_level": "loud", "port": "65536", "vim_failure_rate": "1.5",
     "so_failure_rate": "-0.1", "vim_seed": "0x1", "so_seed": "1.5", "insecure": "maybe",
+    "jwt_issuer": "https://issuer .test", "jwt_audience": "a\tb",
 }
 """A value against each setting's rule; any other numeric setting is given "nan" or "-1"."""
 

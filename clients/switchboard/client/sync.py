@@ -12,7 +12,7 @@ from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
 from switchboard.allocation.v1 import allocation_pb2_grpc as allocation_grpc
 from switchboard.client.errors import out_of_range
 from switchboard.client.resume import RETRYABLE, Backoff, Position, WatchRequest
-from switchboard.client.tls import TlsConfig
+from switchboard.client.tls import TlsConfig, channel_credentials
 from switchboard.cmhandle.v1 import cmhandle_pb2 as cmhandle_pb
 from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as cmhandle_grpc
 from switchboard.participant.v1 import participant_pb2 as participant_pb
@@ -75,12 +75,16 @@ class Client:
     """Switchboard over one blocking channel. Use as `with Client(target) as c:`."""
 
     def __init__(self, target: str = "localhost:50051",
-                 channel: grpc.Channel | None = None, *, tls: TlsConfig | None = None) -> None:
-        """`tls`: connect over TLS (mTLS with a client certificate); plaintext without."""
-        if channel is not None and tls is not None:
-            raise ValueError("Client: give a channel or tls, not both")
+                 channel: grpc.Channel | None = None, *, tls: TlsConfig | None = None,
+                 token: str | None = None) -> None:
+        """`tls`: connect over TLS (mTLS with a client certificate); plaintext without.
+        `token`: a bearer token sent with every call (over TLS, or plaintext to a loopback
+        address only)."""
+        if channel is not None and (tls is not None or token is not None):
+            raise ValueError("Client: give a channel or tls/token, not both")
+        credentials = channel_credentials(tls, token)
         self.channel = channel or (
-            grpc.secure_channel(target, tls.credentials()) if tls is not None
+            grpc.secure_channel(target, credentials) if credentials is not None
             else grpc.insecure_channel(target))
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
         self.allocations = allocation_grpc.AllocationServiceStub(self.channel)

@@ -34,3 +34,17 @@ class TlsConfig:
 
     def credentials(self) -> grpc.ChannelCredentials:
         return grpc.ssl_channel_credentials(_read(self.ca), _read(self.key), _read(self.cert))
+
+
+def channel_credentials(tls: TlsConfig | None, token: str | None) -> grpc.ChannelCredentials | None:
+    """What a client's channel is made with: TLS with `tls`; with a bearer `token` as well, the
+    token on every call (`authorization: Bearer <token>`). A token without TLS goes only over
+    loopback (gRPC's local credentials: the channel refuses other addresses, so a token never
+    crosses the network in the clear). None: plaintext, no token."""
+    if tls is None and token is None:
+        return None
+    base = (tls.credentials() if tls is not None
+            else grpc.local_channel_credentials(grpc.LocalConnectionType.LOCAL_TCP))
+    if token is None:
+        return base
+    return grpc.composite_channel_credentials(base, grpc.access_token_call_credentials(token))

@@ -29,11 +29,13 @@ from switchboard.server.db import Database
 from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
 from switchboard.server.health import HealthServicer
+from switchboard.server.identity import Authorizer, JwtVerifier
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
     AutomationCompositionServicer,
     ParticipantProtocolServicer,
 )
+from switchboard.server.policy import parse_policy
 from switchboard.server.reservation.admission import Admission
 from switchboard.server.reservation.servicer import ReservationServicer
 from switchboard.server.reservation.sweeper import Sweeper
@@ -156,7 +158,7 @@ class App:
         self.dmi_health.start()
         await self.acm.recover()
         self.acm.start()
-        server = grpc.aio.server(interceptors=[RpcInterceptor(), self.drain])
+        server = grpc.aio.server(interceptors=[RpcInterceptor(self.authorizer()), self.drain])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)
@@ -178,6 +180,21 @@ class App:
         log.info("serving", host=self.settings.host, port=self.port, transport=self.transport,
                  database=self.db.engine.url.render_as_string())
         return self.port
+
+    def authorizer(self) -> Authorizer | None:
+        """Who may call what, from the policy file; None (authorization off) without one."""
+        s = self.settings
+        if not s.policy_file:
+            log.info("authorization off (no --policy-file): every caller may call every RPC")
+            return None
+        verifier = (JwtVerifier(s.jwt_issuer, s.jwt_audience, s.jwt_key_file, self.clock)
+                    if s.jwt_key_file else None)
+        identities = [*(["bearer token"] if verifier else []),
+                      *([f"client certificate ({s.tls_client_identity})"]
+                        if s.tls_client_ca_file else [])]
+        log.info("authorization on", policy_file=s.policy_file, identities=identities)
+        return Authorizer(parse_policy(Path(s.policy_file).read_text()), verifier,
+                          s.tls_client_identity if s.tls_client_ca_file else None)
 
     @property
     def transport(self) -> str:

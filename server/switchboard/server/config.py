@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.server.allocation.model import parse_flavors
+from switchboard.server.identity import CERT_IDENTITIES, load_keys
+from switchboard.server.policy import parse_policy
 from switchboard.server.tls import check_pair
 
 
@@ -30,7 +32,12 @@ class Settings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
+    tls_client_identity: str = "san_uri"
     insecure: bool = False
+    policy_file: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_key_file: str = ""
     outbound_tls_ca_file: str = ""
     outbound_tls_cert_file: str = ""
     outbound_tls_key_file: str = ""
@@ -75,7 +82,14 @@ _HELP = {
     "tls_key_file": "PEM private key of --tls-cert-file; re-read when it changes",
     "tls_client_ca_file": "PEM CA certificates: clients must present a certificate signed by "
                           "one (mTLS); re-read when it changes",
+    "tls_client_identity": "what names a client certificate's principal: san_uri, san_dns "
+                           "or cn (the first one)",
     "insecure": "allow plaintext on a non-loopback --host (true/false)",
+    "policy_file": "TOML authorization policy (principals and groups to roles, DMI plugin "
+                   "addresses); empty: authorization off, every caller may call every RPC",
+    "jwt_issuer": "bearer tokens: the issuer (iss) they must name",
+    "jwt_audience": "bearer tokens: the audience (aud) they must name",
+    "jwt_key_file": "bearer tokens: the PEM public key or JWKS file (JSON) they are signed by",
     "outbound_tls_ca_file": "PEM CA certificates the server verifies the services it calls "
                             "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS",
     "outbound_tls_cert_file": "PEM certificate chain the server presents to the services it "
@@ -124,6 +138,7 @@ _HELP = {
 
 
 CHOICES = {
+    "tls_client_identity": CERT_IDENTITIES,
     "log_format": ("console", "json"),
     "log_level": ("debug", "info", "warning", "error"),
 }
@@ -154,6 +169,21 @@ def _flavors_rule(path: str) -> bool:
     return True
 
 
+def _loads(parse: Callable[[str], object]) -> Check:
+    """A rule for a file setting: empty, or a file `parse` takes."""
+    def check(path: str) -> bool:
+        if not path:
+            return True
+        try:
+            parse(path)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return False
+        return True
+    return check
+
+
+_TOKEN_TEXT = ("must be at most 1024 characters, none of them whitespace or control characters",
+               lambda v: len(v) <= 1024 and all(c.isprintable() and not c.isspace() for c in v))
 _SECONDS = _range(0, YEAR)
 _POSITIVE_SECONDS = _range(0, YEAR, above=True)
 _SHARE = _range(0, 1)
@@ -169,7 +199,15 @@ RULES: dict[str, tuple[str, Check]] = {
     "tls_cert_file": _FILE,
     "tls_key_file": _FILE,
     "tls_client_ca_file": _FILE,
+    "tls_client_identity": ("must be one of " + ", ".join(CERT_IDENTITIES),
+                            lambda v: v in CERT_IDENTITIES),
     "insecure": ("one of true, false, 1, 0, yes, no, on, off", lambda v: True),
+    "policy_file": ("must be empty or name a readable TOML policy (README: Authorization)",
+                    _loads(lambda p: parse_policy(Path(p).read_text()))),
+    "jwt_issuer": _TOKEN_TEXT,
+    "jwt_audience": _TOKEN_TEXT,
+    "jwt_key_file": ("must be empty or name a readable PEM public key (RSA, EC or Ed25519) or "
+                     "JWKS file", _loads(load_keys)),
     "outbound_tls_ca_file": _FILE,
     "outbound_tls_cert_file": _FILE,
     "outbound_tls_key_file": _FILE,
@@ -270,6 +308,18 @@ REQUIREMENTS: tuple[tuple[tuple[str, ...], str, Callable[[Settings], bool]], ...
      "--outbound-tls-cert-file and --outbound-tls-key-file (or SWITCHBOARD_OUTBOUND_TLS_CERT_FILE "
      "and SWITCHBOARD_OUTBOUND_TLS_KEY_FILE) go together: give both or neither",
      lambda s: _both_or_neither(s.outbound_tls_cert_file, s.outbound_tls_key_file)),
+    (("jwt_issuer", "jwt_audience", "jwt_key_file"),
+     "--jwt-issuer, --jwt-audience and --jwt-key-file (or SWITCHBOARD_JWT_ISSUER, "
+     "SWITCHBOARD_JWT_AUDIENCE and SWITCHBOARD_JWT_KEY_FILE) go together: give all or none",
+     lambda s: len({bool(s.jwt_issuer), bool(s.jwt_audience), bool(s.jwt_key_file)}) == 1),
+    (("policy_file", "jwt_key_file", "tls_client_ca_file"),
+     "--policy-file (or SWITCHBOARD_POLICY_FILE) needs an identity source: --jwt-key-file "
+     "(bearer tokens) or --tls-client-ca-file (client certificates)",
+     lambda s: not s.policy_file or bool(s.jwt_key_file or s.tls_client_ca_file)),
+    (("jwt_key_file", "policy_file"),
+     "--jwt-key-file (or SWITCHBOARD_JWT_KEY_FILE) needs --policy-file: tokens name "
+     "principals, the policy gives them roles",
+     lambda s: not s.jwt_key_file or bool(s.policy_file)),
     (("outbound_tls_cert_file", "outbound_tls_key_file"),
      "--outbound-tls-cert-file and --outbound-tls-key-file must hold a PEM certificate chain "
      "and its private key",

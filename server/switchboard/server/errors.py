@@ -85,6 +85,16 @@ class Unavailable(SwitchboardError):
     """The server cannot take the call now (it is shutting down); another replica may."""
 
 
+@dataclass
+class Unauthenticated(SwitchboardError):
+    """The call carries no valid identity (no bearer token or client certificate, or a bad one)."""
+
+
+@dataclass
+class PermissionDenied(SwitchboardError):
+    """The caller's roles do not allow the call (or not on what it names)."""
+
+
 MESSAGE_CHARS = 1000
 """Most characters of the "field: reason" list in a status message: with the details, a status
 must fit the 8 KiB of trailers a default client takes (`status.to_status`)."""

@@ -1,4 +1,5 @@
-"""The interceptor every RPC passes through: requests that do not decode or are out of bounds
+"""The interceptor every RPC passes through: callers without the right identity and roles
+refused (with a policy, `identity.Authorizer`), requests that do not decode or are out of bounds
 refused, one log line per call, and domain errors turned into rich gRPC statuses."""
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import structlog
 from google.protobuf.message import DecodeError
 
 from switchboard.server import requestcheck
-from switchboard.server.errors import InvalidArgument, SwitchboardError
+from switchboard.server.errors import (
+    InvalidArgument,
+    PermissionDenied,
+    SwitchboardError,
+    Unauthenticated,
+)
+from switchboard.server.identity import Authorizer
+from switchboard.server.policy import caller
 from switchboard.server.status import to_status
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -34,6 +42,11 @@ HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
 
 
 class RpcInterceptor(grpc.aio.ServerInterceptor):
+    """`authorizer`: who may call what; None: authorization is off, everyone may call all."""
+
+    def __init__(self, authorizer: Authorizer | None = None) -> None:
+        self.authorizer = authorizer
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
@@ -52,7 +65,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 # streaming ones that call context.write(), are coroutines.
                 wrap = _stream if inspect.isasyncgenfunction(behavior) else _unary
                 return make(  # type: ignore[no-any-return]
-                    wrap(method, behavior, not handler.request_streaming),
+                    wrap(method, behavior, not handler.request_streaming, self.authorizer),
                     request_deserializer=_decoded_or(handler.request_deserializer),
                     response_serializer=_bytes_or(handler.response_serializer),
                 )
@@ -96,6 +109,16 @@ def _check(request: Any) -> None:
     requestcheck.check(request)
 
 
+def _admit(authorizer: Authorizer | None, method: str, request: Any, context: Context,
+           unary_request: bool) -> None:
+    """The checks before a call runs: its caller (first, so that a caller without the right
+    learns nothing of the request's validity), then its request if it has only one."""
+    if authorizer is not None:
+        authorizer.admit(method, request if unary_request else None, context)
+    if unary_request:
+        _check(request)
+
+
 def _checked_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
     """A request-streaming behavior whose requests are each checked as they arrive."""
     def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -129,7 +152,7 @@ def _bytes_or(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes
 
 
 def _finish(method: str, peer: str, context: Context, started: float,
-            error: BaseException | None) -> None:
+            error: BaseException | None, authorized: bool) -> None:
     code = context.code()
     if isinstance(error, asyncio.CancelledError):
         name = "CANCELLED"
@@ -141,6 +164,10 @@ def _finish(method: str, peer: str, context: Context, started: float,
         "method": method, "peer": peer, "code": name,
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
     }
+    if authorized:
+        fields["principal"] = caller.get().name
+    if isinstance(error, Unauthenticated | PermissionDenied):
+        fields["reason"] = error.reason
     if error is not None and not isinstance(error, SwitchboardError | asyncio.CancelledError):
         log.error("rpc", **fields, exc_info=error)
     else:
@@ -148,8 +175,9 @@ def _finish(method: str, peer: str, context: Context, started: float,
 
 
 @contextlib.asynccontextmanager
-async def _observed(method: str, context: Context) -> AsyncIterator[None]:
-    """Runs one call: domain errors become rich statuses, others INTERNAL; logs it at the end."""
+async def _observed(method: str, context: Context, authorized: bool) -> AsyncIterator[None]:
+    """Runs one call: domain errors become rich statuses, others INTERNAL; logs it at the end
+    (with its principal and, when refused as such, why, if `authorized`)."""
     started = time.perf_counter()
     peer = context.peer()  # read now: after a cancelled stream, grpcio may crash on it
     error: BaseException | None = None
@@ -167,28 +195,28 @@ async def _observed(method: str, context: Context) -> AsyncIterator[None]:
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
         raise
     finally:
-        _finish(method, peer, context, started, error)
+        _finish(method, peer, context, started, error, authorized)
 
 
 def _unary(
-    method: str, behavior: Callable[[Any, Context], Awaitable[Any]], check: bool
+    method: str, behavior: Callable[[Any, Context], Awaitable[Any]], check: bool,
+    authorizer: Authorizer | None,
 ) -> Callable[[Any, Context], Awaitable[Any]]:
     async def wrapper(request: Any, context: Context) -> Any:
-        async with _observed(method, context):
-            if check:
-                _check(request)
+        async with _observed(method, context, authorizer is not None):
+            _admit(authorizer, method, request, context, check)
             return await behavior(request, context)
 
     return wrapper
 
 
 def _stream(
-    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]], check: bool
+    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]], check: bool,
+    authorizer: Authorizer | None,
 ) -> Callable[[Any, Context], AsyncIterator[Any]]:
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
-        async with _observed(method, context):
-            if check:
-                _check(request)
+        async with _observed(method, context, authorizer is not None):
+            _admit(authorizer, method, request, context, check)
             async for response in behavior(request, context):
                 yield response
 

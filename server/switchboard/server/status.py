@@ -24,8 +24,10 @@ from switchboard.server.errors import (
     InvalidArgument,
     NotFound,
     OutOfRange,
+    PermissionDenied,
     ResourceExhausted,
     SwitchboardError,
+    Unauthenticated,
     Unavailable,
     clip,
 )
@@ -41,6 +43,8 @@ _CODES: dict[type[SwitchboardError], int] = {
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
     OutOfRange: code_pb2.OUT_OF_RANGE,
     Unavailable: code_pb2.UNAVAILABLE,
+    Unauthenticated: code_pb2.UNAUTHENTICATED,
+    PermissionDenied: code_pb2.PERMISSION_DENIED,
 }
 
 

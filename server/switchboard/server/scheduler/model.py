@@ -169,6 +169,8 @@ class Schedule:
     update_time: int
     created_revision: int
     revision: int
+    created_by: str | None = None
+    """The principal that created it (None: authorization was off), who may not approve it."""
 
     @property
     def immediate(self) -> bool:

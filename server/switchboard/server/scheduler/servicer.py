@@ -23,6 +23,7 @@ from switchboard.server.paging import (
     page,
     page_size,
 )
+from switchboard.server.policy import caller, check_four_eyes
 from switchboard.server.rpc import Context
 from switchboard.server.scheduler import changes, model, store
 from switchboard.server.scheduler.changes import AREA, BLACKOUT_KINDS, SCHEDULE_KINDS
@@ -55,7 +56,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def CreateSchedule(
         self, request: pb.CreateScheduleRequest, context: Context
     ) -> pb.CreateScheduleResponse:
-        candidate = new_schedule(request, self.log.clock.now())
+        candidate = new_schedule(request, self.log.clock.now(), caller.get().name or None)
         async with self.log.transaction() as tx:
             created = await changes.create_schedule_checked(tx, candidate, _exists)
         self.wake_planner()
@@ -110,6 +111,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         assert decision is not None
 
         def steps(s: Schedule, now: int) -> list[Step]:
+            check_four_eyes(s.created_by, caller.get())
             return model.approve(s, Approval(request.user, decision, request.comment, now))
 
         approved = await self._change(request.schedule_id, steps)

@@ -54,6 +54,7 @@ schedules = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=True),
     Index("schedules_state", "state", "created_revision"),
 )
 
@@ -120,6 +121,7 @@ def schedule_values(s: Schedule) -> dict[str, Any]:
         "state": s.state.value, "span_start": s.span_start, "span_end": s.span_end,
         "body": _body(s), "create_time": s.create_time, "update_time": s.update_time,
         "created_revision": s.created_revision, "revision": s.revision,
+        "created_by": s.created_by,
     }
 
 
@@ -144,7 +146,7 @@ def _schedule(row: Any) -> Schedule:
             approval["time"]),
         span_start=row.span_start, span_end=row.span_end, create_time=row.create_time,
         update_time=row.update_time, created_revision=row.created_revision,
-        revision=row.revision,
+        revision=row.revision, created_by=row.created_by,
     )
 
 

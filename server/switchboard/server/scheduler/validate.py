@@ -105,7 +105,8 @@ def _windows(body: pb.Schedule, now: int, v: Violations) -> tuple[Window, ...]:
     return tuple(sorted(out, key=lambda w: (w.start, w.end)))
 
 
-def new_schedule(request: pb.CreateScheduleRequest, now: int) -> Schedule:
+def new_schedule(request: pb.CreateScheduleRequest, now: int,
+                 created_by: str | None = None) -> Schedule:
     """The schedule a CreateSchedule asks for, in PENDING_SCHEDULE; raises InvalidArgument."""
     v = Violations(AREA)
     if not request.HasField("schedule"):
@@ -144,7 +145,7 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int) -> Schedule:
         concurrency_limit=body.concurrency_limit, policy=policy,
         state=ScheduleState.PENDING_SCHEDULE, message="", optimization=None, approval=None,
         span_start=span[0], span_end=span[1], create_time=now, update_time=now,
-        created_revision=0, revision=0,
+        created_revision=0, revision=0, created_by=created_by,
     )
 
 

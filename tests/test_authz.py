@@ -34,6 +34,7 @@ import rpcs
 from certs import Ca
 from conftest import StartServer
 from support import Collector, detail
+from test_grpcurl import GRPCURL, grpcurl
 from tokens import AUDIENCE, ISSUER, Issuer
 
 PLUGIN_A, PLUGIN_B = "127.0.0.1:6101", "127.0.0.1:6201"
@@ -277,6 +278,19 @@ def test_a_token_needs_tls_or_a_loopback_address() -> None:
     with Client("192.0.2.1:50051", token="t") as c, pytest.raises(grpc.RpcError) as raised:
         c.reservations.ListPools(rpb.ListPoolsRequest(), timeout=2)
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(GRPCURL is None, reason="grpcurl is not installed")
+async def test_grpcurl_with_a_bearer_token(authz_server: App, issuer: Issuer,
+                                           clock: ManualClock) -> None:
+    method = "switchboard.reservation.v1.ReservationService/ListPools"
+    token = issuer.token("alice", clock.now())
+    allowed = await grpcurl(authz_server, method, data={},
+                            transport=("-plaintext", "-H", f"authorization: Bearer {token}"))
+    assert allowed.code == 0, allowed
+    refused = await grpcurl(authz_server, method, data={})
+    assert refused.code != 0
+    assert "Unauthenticated" in refused.stderr
 
 
 # --- the attacks ----------------------------------------------------------------------------

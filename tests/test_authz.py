@@ -52,6 +52,7 @@ part-1 = ["participant:p1"]
 part-2 = ["participant:p2"]
 nobody = []
 "spiffe://switchboard.test/ops/carol" = ["viewer"]
+"carol.ops.switchboard.test" = ["operator"]
 carol-cn = ["operator"]
 
 [groups]
@@ -368,7 +369,8 @@ async def test_an_approver_cannot_approve_its_own_schedule(as_principal: Channel
 # --- client certificates ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("identity", "principal"), [("san_uri", "viewer"), ("cn", "operator")])
+@pytest.mark.parametrize(("identity", "principal"), [
+    ("san_uri", "viewer"), ("san_dns", "operator"), ("cn", "operator")])
 async def test_a_client_certificate_names_the_principal(
         start_server: StartServer, tmp_path: Path, policy_file: Path, identity: str,
         principal: str) -> None:
@@ -376,7 +378,8 @@ async def test_a_client_certificate_names_the_principal(
     (tmp_path / "ca.pem").write_bytes(ca.pem)
     cert, key = ca.issue("localhost", server=True).write(tmp_path, "server")
     client_cert, client_key = ca.issue(
-        "carol-cn", uri="spiffe://switchboard.test/ops/carol").write(tmp_path, "carol")
+        "carol-cn", uri="spiffe://switchboard.test/ops/carol",
+        dns="carol.ops.switchboard.test").write(tmp_path, "carol")
     bare_cert, bare_key = ca.issue("stranger-cn").write(tmp_path, "bare")
     app = await start_server(tls_cert_file=str(cert), tls_key_file=str(key),
                              tls_client_ca_file=str(tmp_path / "ca.pem"),
@@ -394,9 +397,9 @@ async def test_a_client_certificate_names_the_principal(
             assert (await refusal(viewer_call))[0] is grpc.StatusCode.PERMISSION_DENIED
     bare = TlsConfig(ca=tmp_path / "ca.pem", cert=bare_cert, key=bare_key)
     async with AsyncClient(target, tls=bare) as stranger:
-        # No URI SAN: no identity; a CN the policy does not list: no roles.
+        # No SAN: no identity; a CN the policy does not list: no roles.
         assert await refusal(stranger.reservations.ListPools(rpb.ListPoolsRequest())) == (
-            (grpc.StatusCode.UNAUTHENTICATED, "NO_CERTIFICATE_IDENTITY") if identity == "san_uri"
+            (grpc.StatusCode.UNAUTHENTICATED, "NO_CERTIFICATE_IDENTITY") if identity != "cn"
             else (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED"))
 
 

@@ -18,6 +18,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from test_scheduler_flow import S, create, schedule, settled, vnf
+from test_server import _logged
 
 from switchboard.client import AsyncClient, Client, TlsConfig
 from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
@@ -217,7 +218,7 @@ async def test_a_bad_or_missing_token_is_unauthenticated(
         with structlog.testing.capture_logs() as logs:
             assert await refusal(c.reservations.ListPools(rpb.ListPoolsRequest())) == (
                 grpc.StatusCode.UNAUTHENTICATED, reason)
-    lines = [e for e in logs if e.get("event") == "rpc"]
+            lines = await _logged(logs)
     assert [(e["code"], e["reason"]) for e in lines] == [("UNAUTHENTICATED", reason)]
     token = make(issuer, clock.now())
     assert token is None or token not in repr(logs)
@@ -253,7 +254,7 @@ async def test_a_refused_call_is_logged_once_with_its_principal_and_reason(
         as_principal: Channels) -> None:
     with structlog.testing.capture_logs() as logs:
         await code_of(as_principal("alice").reservations.CreatePool(rpb.CreatePoolRequest()))
-    lines = [e for e in logs if e.get("event") == "rpc"]
+        lines = await _logged(logs)
     assert [(e["code"], e["principal"], e["reason"]) for e in lines] == [
         ("PERMISSION_DENIED", "alice", "ROLE_REQUIRED")]
 

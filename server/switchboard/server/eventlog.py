@@ -8,8 +8,8 @@ out numbers that commit out of order, or never).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from switchboard.server.db import (
     insert_of,
     metadata,
 )
+from switchboard.server.policy import caller
 
 events_table = Table(
     "event_log",
@@ -46,6 +47,7 @@ events_table = Table(
     Column("kind", String(64), nullable=False),
     Column("key", String(255), nullable=False),
     Column("scope", String(255), nullable=False),
+    Column("project", String(63), nullable=False, server_default=""),
     Column("payload", LargeBinary, nullable=False),
     Column("time", BigInteger, nullable=False),
 )
@@ -73,7 +75,9 @@ _APPEND = insert_of(events_table)
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One stored event. `scope` is what watch filters select on besides `key` (e.g. a pool)."""
+    """One stored event. `scope` is what watch filters select on besides `key` (e.g. a pool);
+    `project` is the project of the resource it is about, which decides who may see it
+    (`ownership`)."""
 
     revision: int
     area: str
@@ -82,6 +86,7 @@ class Event:
     scope: str
     payload: bytes
     time: int
+    project: str = ""
     _decoded: list[Message] = field(default_factory=list, compare=False, repr=False)
 
     def decode(self, message_type: type[M]) -> M:
@@ -95,7 +100,9 @@ class Event:
 
 
 class Transaction:
-    """A write transaction: the connection, the clock reading, and the events it appends.
+    """A write transaction: the connection, the clock reading, the events it appends, and the
+    principal they record as their cause (`principal`: the caller's, or the server's outside a
+    call; `acting` for writes made on behalf of another, as in batches).
 
     An `optimistic` one counts on what this process's last write transactions left (the head,
     cached pool holdings, instances as admitted) without reading it, and checks at commit with
@@ -108,6 +115,7 @@ class Transaction:
         self.clock = clock
         self.optimistic = optimistic
         self.now = clock.now()
+        self.principal = caller.get().name
         self.events: list[Event] = []
         self.deferred: dict[BulkWrite, list[Mapping[str, Any]]] = {}
         self._head = head if optimistic else None
@@ -143,10 +151,21 @@ class Transaction:
         """The last revision this transaction took, if any."""
         return self._last
 
+    @contextmanager
+    def acting(self, principal: str) -> Iterator[None]:
+        """The events recorded inside are caused by `principal` (a batch's writes, each for the
+        call that asked for it)."""
+        before, self.principal = self.principal, principal
+        try:
+            yield
+        finally:
+            self.principal = before
+
     def append(self, revision: int, area: str, kind: str, key: str, scope: str,
-               payload: bytes) -> None:
-        """Records an event under a revision taken with `next_revision`."""
-        self.events.append(Event(revision, area, kind, key, scope, payload, self.now))
+               payload: bytes, project: str = "") -> None:
+        """Records an event under a revision taken with `next_revision`; `project`: that of the
+        resource the event is about ("" for resources no project owns)."""
+        self.events.append(Event(revision, area, kind, key, scope, payload, self.now, project))
 
     def defer(self, write: BulkWrite, *rows: Mapping[str, Any]) -> None:
         """Writes `rows` when the transaction commits (together with the other rows of the same
@@ -184,7 +203,8 @@ class EventLog:
                 if tx.events:
                     tx.defer(_APPEND, *({
                         "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
-                        "scope": e.scope, "payload": e.payload, "time": e.time,
+                        "scope": e.scope, "project": e.project, "payload": e.payload,
+                        "time": e.time,
                     } for e in tx.events))
                 if tx.deferred:
                     await self.db.flush(conn, tx.deferred)
@@ -210,15 +230,19 @@ class EventLog:
         query = query.order_by(events_table.c.revision).limit(limit)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-        return [Event(r.revision, r.area, r.kind, r.key, r.scope, r.payload, r.time) for r in rows]
+        return [Event(r.revision, r.area, r.kind, r.key, r.scope, r.payload, r.time, r.project)
+                for r in rows]
 
-    async def mentions(self, area: str, kinds: Sequence[str], column: str, value: str) -> bool:
-        """Whether a retained event of `area` (of one of `kinds`, if any) has `value` as its
-        `column` ("key" or "scope")."""
+    async def mentions(self, area: str, kinds: Sequence[str], column: str, value: str,
+                       projects: Collection[str] | None = None) -> bool:
+        """Whether a retained event of `area` (of one of `kinds`, if any; of one of `projects`,
+        if not None) has `value` as its `column` ("key" or "scope")."""
         query = select(events_table.c.revision).where(
             events_table.c.area == area, events_table.c[column] == value)
         if kinds:
             query = query.where(events_table.c.kind.in_(kinds))
+        if projects is not None:
+            query = query.where(events_table.c.project.in_(sorted(projects)))
         async with self.db.read() as conn:
             found = (await conn.execute(query.limit(1))).first()
         return found is not None

@@ -21,8 +21,9 @@ from cryptography.x509.oid import NameOID
 
 from switchboard.server.clock import Clock
 from switchboard.server.errors import Unauthenticated
+from switchboard.server.ownership import Access, access
 from switchboard.server.permissions import PERMISSIONS, Need
-from switchboard.server.policy import AREA, Policy, Principal, caller
+from switchboard.server.policy import AREA, RESERVED_PREFIX, Policy, Principal, caller
 
 CERT_IDENTITIES = ("san_uri", "san_dns", "cn")
 """Which part of a client certificate names its principal."""
@@ -112,7 +113,8 @@ class JwtVerifier:
             raise unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
         if isinstance(claims.get("nbf"), int | float) and claims["nbf"] > now:
             raise unauthenticated("TOKEN_NOT_YET_VALID", "the bearer token is not valid yet")
-        return Principal(claims["sub"], tuple(claims.get("groups", ())))
+        return Principal(claims["sub"], tuple(claims.get("groups", ())),
+                         tuple(claims.get("projects", ())))
 
     def _verified(self, token: str) -> dict[str, Any]:
         """The token's claims once its signature, issuer, audience and claim types are checked:
@@ -129,12 +131,24 @@ class JwtVerifier:
             reason = next((r for kind, r in _REASONS if isinstance(error, kind)),
                           "TOKEN_INVALID")
             raise unauthenticated(reason, f"bad bearer token: {error}") from None
-        groups = claims.get("groups", [])
         if (not isinstance(claims["exp"], int | float) or not isinstance(claims["sub"], str)
-                or not claims["sub"] or not isinstance(groups, list)
-                or not all(isinstance(g, str) for g in groups)):
-            raise unauthenticated("TOKEN_INVALID", "bad bearer token: exp, sub or groups")
+                or not claims["sub"] or not _names(claims.get("groups", []))
+                or not _names(claims.get("projects", []))):
+            raise unauthenticated("TOKEN_INVALID",
+                                  "bad bearer token: exp, sub, groups or projects")
+        _check_name(claims["sub"])
         return claims
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_name(name: str) -> None:
+    """Refuses a principal that would pass for the server in the audit trail."""
+    if name.startswith(RESERVED_PREFIX):
+        raise unauthenticated("RESERVED_PRINCIPAL",
+                              f"principal names starting with {RESERVED_PREFIX!r} are reserved")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,6 +198,7 @@ class Authorizer:
             if pems:
                 name = certificate_principal(pems[0], self.cert_identity)
                 if name:
+                    _check_name(name)
                     return Principal(name)
                 raise unauthenticated("NO_CERTIFICATE_IDENTITY",
                                       f"the client certificate has no {self.cert_identity}")
@@ -201,6 +216,7 @@ class Authorizer:
         scope = (getattr(request, permission.scope_field, None)
                  if permission is not None and permission.scope_field and request is not None
                  else None)
-        self.policy.check(principal, method, permission,
-                          scope if isinstance(scope, str) else None)
+        grants = self.policy.check(principal, method, permission,
+                                   scope if isinstance(scope, str) else None)
+        access.set(Access(principal, grants.projects, grants.admin))
 

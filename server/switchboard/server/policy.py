@@ -13,6 +13,13 @@ elsewhere):
     [dmi_plugins.plugin-a]
     addresses = ["dmi-a.example.net:50051", "10.1.2.*:50051"]
 
+    [projects]
+    team-a = { principals = ["spiffe://example.org/ops/alice"], groups = ["netops"] }
+
+A principal's projects are those the policy lists it in (itself or one of its groups) and those
+its token's `projects` claim names. Non-admins see and change only their projects' resources
+(`switchboard.server.ownership`).
+
 Roles: viewer, operator, approver, admin, `dmi-plugin:<name>` (a plugin of [dmi_plugins]),
 `participant:<id>`. Address patterns are shell-style (`*`, `?`, `[...]`), matched against the
 whole host:port.
@@ -34,22 +41,31 @@ AREA = "auth"
 PLAIN_ROLES = frozenset({"viewer", "operator", "approver", "admin"})
 PLUGIN_PREFIX = "dmi-plugin:"
 PARTICIPANT_PREFIX = "participant:"
+RESERVED_PREFIX = "@"
+"""Names no principal or project may take: the server's own (`SERVER`)."""
+MAX_PROJECT_CHARS = 63
 
 
 @dataclass(frozen=True)
 class Principal:
     """Who makes a call: its name (a token's subject or a certificate's identity; "" when
-    authorization is off) and the groups its token lists."""
+    authorization is off) and the groups and projects its token lists."""
 
     name: str
     groups: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
 
 
 ANONYMOUS = Principal("")
 """Every caller when authorization is off: it may make every call."""
 
-caller: ContextVar[Principal] = ContextVar("caller", default=ANONYMOUS)
-"""The principal of the call being served (set by the RPC interceptor, read by servicers)."""
+SERVER = Principal("@server")
+"""The server itself, doing its own work (sweeps, dispatch, timeouts): what events it causes
+record, and the principal of whatever runs outside a call."""
+
+caller: ContextVar[Principal] = ContextVar("caller", default=SERVER)
+"""The principal of the call being served (set by the RPC interceptor, read by servicers);
+`SERVER` outside calls."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,7 @@ class Grants:
     roles: frozenset[str] = frozenset()
     address_patterns: tuple[str, ...] = ()
     participants: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
 
     @property
     def admin(self) -> bool:
@@ -70,6 +87,10 @@ class Policy:
     principals: Mapping[str, frozenset[str]] = field(default_factory=dict)
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     plugin_addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    project_principals: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per principal, the projects the policy lists it in."""
+    project_groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per group, the projects the policy lists it in."""
 
     def grants(self, principal: Principal) -> Grants:
         roles = set(self.principals.get(principal.name, ()))
@@ -79,15 +100,20 @@ class Policy:
                          for p in self.plugin_addresses[role.removeprefix(PLUGIN_PREFIX)])
         participants = frozenset(role.removeprefix(PARTICIPANT_PREFIX) for role in roles
                                  if role.startswith(PARTICIPANT_PREFIX))
-        return Grants(frozenset(roles & PLAIN_ROLES), patterns, participants)
+        projects = set(principal.projects) | self.project_principals.get(principal.name, set())
+        for group in principal.groups:
+            projects |= self.project_groups.get(group, frozenset())
+        return Grants(frozenset(roles & PLAIN_ROLES), patterns, participants,
+                      frozenset(projects))
 
     def check(self, principal: Principal, method: str, permission: Permission | None,
-              scope: str | None) -> None:
-        """Raises PermissionDenied unless `principal` may call `method` with the request's
-        scope field (`permission.scope_field`) holding `scope` (None: unknown, refused)."""
+              scope: str | None) -> Grants:
+        """`principal`'s grants; raises PermissionDenied unless it may call `method` with the
+        request's scope field (`permission.scope_field`) holding `scope` (None: unknown,
+        refused)."""
         grants = self.grants(principal)
         if grants.admin or (permission is not None and permission.need is Need.OPEN):
-            return
+            return grants
         if permission is None:
             refuse(principal, "NO_PERMISSION_DECLARED", f"{method} is open to admins only",
                    method)
@@ -108,6 +134,7 @@ class Policy:
                        f"participant_id {scope!r} is not this caller's participant", method)
         elif need.value not in grants.roles:
             refuse(principal, "ROLE_REQUIRED", f"{method} needs the {need.value} role", method)
+        return grants
 
 
 def refuse(principal: Principal, reason: str, message: str, method: str = "") -> NoReturn:
@@ -144,7 +171,7 @@ def parse_policy(text: str) -> Policy:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"not TOML: {error}") from None
-    unknown = set(document) - {"principals", "groups", "dmi_plugins"}
+    unknown = set(document) - {"principals", "groups", "dmi_plugins", "projects"}
     if unknown:
         raise ValueError(f"unknown sections {sorted(unknown)}")
     plugins: dict[str, tuple[str, ...]] = {}
@@ -160,7 +187,37 @@ def parse_policy(text: str) -> Policy:
         groups={name: _roles(f"groups.{name}", roles, plugins)
                 for name, roles in _table(document, "groups").items()},
         plugin_addresses=plugins,
+        **_members(_table(document, "projects")),
     )
+
+
+def check_project_name(name: object) -> str | None:
+    """What is wrong with `name` as a project's name, or None."""
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if len(name) > MAX_PROJECT_CHARS:
+        return f"must be at most {MAX_PROJECT_CHARS} characters"
+    if name.startswith(RESERVED_PREFIX) or not name.isprintable():
+        return f"must be printable and not start with {RESERVED_PREFIX!r}"
+    return None
+
+
+def _members(projects: Mapping[str, Any]) -> dict[str, dict[str, frozenset[str]]]:
+    """[projects] as, per principal and per group, the projects that list it."""
+    by_kind: dict[str, dict[str, set[str]]] = {"principals": {}, "groups": {}}
+    for project, entry in projects.items():
+        problem = check_project_name(project)
+        if problem:
+            raise ValueError(f"projects: {project!r} {problem}")
+        if not isinstance(entry, dict) or set(entry) - set(by_kind):
+            raise ValueError(f"projects.{project} must be a table of principals and groups")
+        for kind, members in entry.items():
+            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+                raise ValueError(f"projects.{project}.{kind} must be a list of names")
+            for member in members:
+                by_kind[kind].setdefault(member, set()).add(project)
+    return {"project_principals": {m: frozenset(p) for m, p in by_kind["principals"].items()},
+            "project_groups": {m: frozenset(p) for m, p in by_kind["groups"].items()}}
 
 
 def check_four_eyes(created_by: str | None, approver: Principal) -> None:

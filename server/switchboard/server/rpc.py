@@ -23,7 +23,7 @@ from switchboard.server.errors import (
     Unauthenticated,
 )
 from switchboard.server.identity import Authorizer
-from switchboard.server.policy import caller
+from switchboard.server.policy import ANONYMOUS, caller
 from switchboard.server.status import to_status
 
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
@@ -115,6 +115,8 @@ def _admit(authorizer: Authorizer | None, method: str, request: Any, context: Co
     learns nothing of the request's validity), then its request if it has only one."""
     if authorizer is not None:
         authorizer.admit(method, request if unary_request else None, context)
+    else:
+        caller.set(ANONYMOUS)
     if unary_request:
         _check(request)
 

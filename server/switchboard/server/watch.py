@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from switchboard.server import ownership
 from switchboard.server.clock import MICROS, Clock
 from switchboard.server.errors import NotFound, OutOfRange, ResourceExhausted, Violations
 from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import PAGE_BYTES
 
 Matcher = Callable[[Event], bool]
@@ -50,6 +52,8 @@ class Subject:
     area: str
     kinds: Sequence[str] = ()
     column: str = "key"
+    visibility: Visibility = Visibility.OWNED
+    """Who sees the resource (`ownership`): to others it is NOT_FOUND."""
 
 
 class Subscriber:
@@ -159,18 +163,14 @@ class Hub:
         self.oldest = await self.log.compact()
 
     async def watch(self, start_revision: int, matches: Matcher, area: str,
-                    subjects: Sequence[Subject] = (), paced: bool = False,
-                    ) -> AsyncIterator[tuple[list[Event], int]]:
+                    paced: bool = False) -> AsyncIterator[tuple[list[Event], int]]:
         """Yields (events, revision): batches of matching events, or ([], revision) as progress;
         the first progress message marks the end of the replay. A `paced` watch holds live
         events back while the watches together send faster than `send_rate`.
 
-        Raises NotFound when a subject the watch filters on is unknown (`Subject`); OutOfRange
-        when start_revision is older than the oldest retained revision or beyond the head + 1;
-        ResourceExhausted when this watcher's buffer overflows.
+        Raises OutOfRange when start_revision is older than the oldest retained revision or
+        beyond the head + 1; ResourceExhausted when this watcher's buffer overflows.
         """
-        for subject in subjects:
-            await self._require_known(subject, area)
         settings = self.settings
         interval = int(settings.progress_interval * MICROS)
         sub = Subscriber(matches, settings.buffer_events, self.clock.now() + interval)
@@ -232,21 +232,32 @@ class Hub:
             self.subscribers.discard(sub)
 
     async def responses(self, start_revision: int, matches: Matcher, area: str,
-                        *subjects: Subject) -> AsyncIterator[bytes]:
+                        *subjects: Subject, visibility: Visibility) -> AsyncIterator[bytes]:
         """`watch`, each batch (or progress message) as its Watch*Response's wire bytes
-        (`encode_response`): what a Watch* RPC yields."""
-        async for events, revision in self.watch(start_revision, matches, area, subjects,
-                                                 paced=True):
+        (`encode_response`): what a Watch* RPC yields. Only events of resources the caller
+        sees (`ownership`, by the area's `visibility`) are sent; a subject it does not see is
+        NOT_FOUND."""
+        sees = ownership.event_filter(visibility)
+        if sees is not None:
+            def visible_matches(event: Event, matches: Matcher = matches) -> bool:
+                return sees(event.project) and matches(event)
+            matches = visible_matches
+        for subject in subjects:
+            await self._require_known(subject, area)
+        async for events, revision in self.watch(start_revision, matches, area, paced=True):
             for chunk, upto in split_batch(events, revision):
                 yield encode_response(chunk, upto)
 
     async def _require_known(self, subject: Subject, area: str) -> None:
         if not subject.value:
             return
+        seen = ownership.current()
         async with self.log.db.read() as conn:
-            if await subject.lookup(conn, subject.value):
-                return
-        if await self.log.mentions(subject.area, subject.kinds, subject.column, subject.value):
+            found = await subject.lookup(conn, subject.value)
+        if found and seen.sees(getattr(found, "project", ""), subject.visibility):
+            return
+        if await self.log.mentions(subject.area, subject.kinds, subject.column, subject.value,
+                                   seen.visible_projects(subject.visibility)):
             return
         kind = subject.resource_type
         raise NotFound(

@@ -16,6 +16,7 @@ from switchboard.server.allocation.lifecycle import Lifecycle
 from switchboard.server.allocation.model import FINISHED, Flavor, Instance, Status
 from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import (
     decode_revision_token,
     enum_filter,
@@ -130,7 +131,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         async for response in self.hub.responses(
                 request.start_revision, matches, AREA, pool_subject(pool_id),
                 Subject("instance_id", "instance", instance_id, store.get_instance, AREA),
-                reservation_subject(reservation_id)):
+                reservation_subject(reservation_id), visibility=Visibility.OWNED):
             yield response
 
 

@@ -30,6 +30,7 @@ from switchboard.server.cmhandle.model import (
 from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
 from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import decode_token, page, page_size
 from switchboard.server.rpc import Context
 from switchboard.server.watch import Hub, Subject, check_start_revision
@@ -216,7 +217,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
                 request.start_revision, _matcher(LCM_KIND, request.cm_handle_id), AREA,
-                _handle_subject(request.cm_handle_id)):
+                _handle_subject(request.cm_handle_id), visibility=Visibility.PUBLIC):
             yield response
 
     async def WatchTrustLevels(
@@ -225,14 +226,15 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         check_start_revision(request.start_revision, AREA)
         async for response in self.hub.responses(
                 request.start_revision, _matcher(TRUST_KIND, request.cm_handle_id), AREA,
-                _handle_subject(request.cm_handle_id)):
+                _handle_subject(request.cm_handle_id), visibility=Visibility.PUBLIC):
             yield response
 
 
 def _handle_subject(handle_id: str) -> Subject:
     async def lookup(conn: AsyncConnection, value: str) -> object:
         return await store.get(conn, [value])
-    return Subject("cm_handle_id", "cm handle", handle_id, lookup, AREA)
+    return Subject("cm_handle_id", "cm handle", handle_id, lookup, AREA,
+                   visibility=Visibility.PUBLIC)
 
 
 def _matcher(kind: str, handle_id: str) -> Callable[[Event], bool]:

@@ -17,6 +17,7 @@ from switchboard.server.errors import (
     require_ids,
 )
 from switchboard.server.eventlog import Event
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import decode_revision_token, page, page_size
 from switchboard.server.participant import changes, store
 from switchboard.server.participant.changes import AREA, COMPOSITION_KINDS, INSTANCE_KINDS
@@ -327,7 +328,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     and (not composition_id or e.key == composition_id))
 
         async for response in self.hub.responses(request.start_revision, matches, AREA,
-                                                 _composition_subject(composition_id)):
+                                                 _composition_subject(composition_id),
+                                                 visibility=Visibility.OWNED):
             yield response
 
     async def WatchInstances(self, request: pb.WatchInstancesRequest,
@@ -343,7 +345,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         async for response in self.hub.responses(
                 request.start_revision, matches, AREA, _composition_subject(composition_id),
                 Subject("instance_id", "instance", instance_id, store.get_instance, AREA,
-                        INSTANCE_KINDS)):
+                        INSTANCE_KINDS), visibility=Visibility.OWNED):
             yield response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.eventlog import Transaction
+from switchboard.server.ownership import Visibility
 from switchboard.server.reservation import store
 from switchboard.server.reservation.convert import STATUS_TO_PB, reservation_pb
 from switchboard.server.reservation.model import Impairment, Reservation, Status
@@ -22,7 +23,8 @@ KINDS = tuple(_EVENT_TYPES)
 
 def pool_subject(pool_id: str) -> Subject:
     """A watch's pool filter: every event of the reservation area is scoped to its pool."""
-    return Subject("pool_id", "pool", pool_id, store.get_pool, AREA, column="scope")
+    return Subject("pool_id", "pool", pool_id, store.get_pool, AREA, column="scope",
+                   visibility=Visibility.SHARED)
 
 
 def reservation_subject(reservation_id: str) -> Subject:

@@ -20,6 +20,7 @@ from switchboard.server.errors import (
 )
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.ids import new_id
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import (
     decode_revision_token,
     decode_token,
@@ -493,7 +494,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 not pool_id or e.scope == pool_id)
 
         async for response in self.hub.responses(request.start_revision, matches, AREA,
-                                                 pool_subject(pool_id)):
+                                                 pool_subject(pool_id),
+                                                 visibility=Visibility.SHARED):
             yield response
 
     async def WatchReservations(
@@ -511,7 +513,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
 
         async for response in self.hub.responses(
                 request.start_revision, matches, AREA,
-                pool_subject(pool_id), reservation_subject(reservation_id)):
+                pool_subject(pool_id), reservation_subject(reservation_id),
+                visibility=Visibility.OWNED):
             yield response
 
 

@@ -17,6 +17,7 @@ from switchboard.server.errors import (
     require_ids,
 )
 from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.ownership import Visibility
 from switchboard.server.paging import (
     decode_revision_token,
     enum_filter,
@@ -216,7 +217,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         async for response in self.hub.responses(
                 request.start_revision, matches, AREA,
                 Subject("schedule_id", "schedule", schedule_id, store.get_schedule, AREA,
-                        SCHEDULE_KINDS)):
+                        SCHEDULE_KINDS), visibility=Visibility.OWNED):
             yield response
 
 

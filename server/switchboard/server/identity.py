@@ -23,7 +23,14 @@ from switchboard.server.clock import Clock
 from switchboard.server.errors import Unauthenticated
 from switchboard.server.ownership import Access, access
 from switchboard.server.permissions import PERMISSIONS, Need
-from switchboard.server.policy import AREA, RESERVED_PREFIX, Policy, Principal, caller
+from switchboard.server.policy import (
+    AREA,
+    RESERVED_PREFIX,
+    Policy,
+    Principal,
+    caller,
+    check_project_name,
+)
 
 CERT_IDENTITIES = ("san_uri", "san_dns", "cn")
 """Which part of a client certificate names its principal."""
@@ -133,7 +140,8 @@ class JwtVerifier:
             raise unauthenticated(reason, f"bad bearer token: {error}") from None
         if (not isinstance(claims["exp"], int | float) or not isinstance(claims["sub"], str)
                 or not claims["sub"] or not _names(claims.get("groups", []))
-                or not _names(claims.get("projects", []))):
+                or not _names(claims.get("projects", []))
+                or any(check_project_name(p) for p in claims.get("projects", []))):
             raise unauthenticated("TOKEN_INVALID",
                                   "bad bearer token: exp, sub, groups or projects")
         _check_name(claims["sub"])

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the Node.js client (clients/node) against live servers: installs its locked
-# dependencies, then twice starts the Python server on a free loopback port with a throwaway
-# SQLite database, waits for grpc.health.v1 to report SERVING, runs the client, and stops the
-# server with SIGTERM: first plaintext, then mTLS with certificates made here (tests/certs.py,
-# with the `cryptography` package) — where the client must also be refused without its
-# certificate. Exits 0 only if every run passed. PYTHON picks the interpreter (default: python).
+# dependencies, then starts the Python server several times on a free loopback port with a
+# throwaway SQLite database, waits for grpc.health.v1 to report SERVING, runs the client, and
+# stops the server with SIGTERM: first plaintext, then mTLS with certificates made here
+# (tests/certs.py, with the `cryptography` package) — where the client must also be refused
+# without its certificate — then with authorization on, by the client certificate's principal
+# and by a bearer token (refused without one, or with one whose principal has no roles).
+# Exits 0 only if every run passed. PYTHON picks the interpreter (default: python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python}
@@ -109,4 +111,39 @@ SWITCHBOARD_TLS_CA=$tmp/pki/ca.pem SWITCHBOARD_TLS_CERT=$tmp/pki/client.pem \
 run mtls-without-client-certificate refused --ca "$tmp/pki/ca.pem" "localhost:$port"
 run plaintext-against-mtls refused "localhost:$port"
 stop_server
-echo "node client: OK (plaintext and mTLS)"
+
+# With authorization: the client certificate's CN, then a bearer token over TLS, as principals
+# of the policy's project "node" (a key and tokens made here, kept in $tmp only).
+cat >"$tmp/policy.toml" <<'EOF'
+[principals]
+switchboard-test-client = ["operator", "viewer"]
+node-user = ["operator", "viewer"]
+
+[projects]
+node = { principals = ["switchboard-test-client", "node-user"] }
+EOF
+"$python" - "$tmp" <<'EOF'
+import sys, time
+from pathlib import Path
+sys.path.insert(0, "tests")
+from tokens import Issuer
+tmp, issuer = Path(sys.argv[1]), Issuer()
+issuer.write_pem(tmp / "jwt.pem")
+(tmp / "token").write_text(issuer.token("node-user", int(time.time() * 1_000_000)))
+(tmp / "stranger").write_text(issuer.token("stranger", int(time.time() * 1_000_000)))
+EOF
+start_server mtls-authorized --tls-cert-file "$tmp/pki/server.pem" \
+  --tls-key-file "$tmp/pki/server.key" --tls-client-ca-file "$tmp/pki/ca.pem" \
+  --tls-client-identity cn --policy-file "$tmp/policy.toml"
+run mtls-certificate-principal pass --ca "$tmp/pki/ca.pem" --cert "$tmp/pki/client.pem" \
+  --key "$tmp/pki/client.key" "localhost:$port"
+stop_server
+start_server tls-token --tls-cert-file "$tmp/pki/server.pem" \
+  --tls-key-file "$tmp/pki/server.key" --policy-file "$tmp/policy.toml" \
+  --jwt-key-file "$tmp/jwt.pem" --jwt-issuer https://issuer.test --jwt-audience switchboard
+SWITCHBOARD_TOKEN=$(cat "$tmp/token") run tls-token pass --ca "$tmp/pki/ca.pem" "localhost:$port"
+SWITCHBOARD_TOKEN=$(cat "$tmp/stranger") run tls-token-without-roles refused \
+  --ca "$tmp/pki/ca.pem" "localhost:$port"
+run tls-without-token refused --ca "$tmp/pki/ca.pem" "localhost:$port"
+stop_server
+echo "node client: OK (plaintext, mTLS, and authorized by certificate and by token)"

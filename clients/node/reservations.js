@@ -7,10 +7,12 @@
 //   4. CreateReservation of 2 cores for [now+60s, now+3600s)
 //   5. read the watch until the CREATED event for that reservation arrives, then cancel it
 // One JSON line per step on stdout. Exits 0 on success; non-zero on any error or after 20 s.
-// Usage: node reservations.js [--ca FILE [--cert FILE --key FILE]] [target]
+// Usage: node reservations.js [--ca FILE [--cert FILE --key FILE] [--token JWT]] [target]
 //   (default localhost:50051). With --ca (or SWITCHBOARD_TLS_CA) it connects over TLS, verifying
 //   the server by that CA; --cert and --key (or SWITCHBOARD_TLS_CERT, SWITCHBOARD_TLS_KEY) add a
-//   client certificate for a server that asks for one (mTLS). Without --ca: plaintext.
+//   client certificate for a server that asks for one (mTLS); --token (or SWITCHBOARD_TOKEN)
+//   sends `authorization: Bearer <JWT>` on every call (over TLS only, never in the clear).
+//   Without --ca: plaintext.
 'use strict';
 
 const fs = require('fs');
@@ -20,7 +22,10 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
 const { values: flags, positionals } = parseArgs({
-  options: { ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } },
+  options: {
+    ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
+    token: { type: 'string' },
+  },
   allowPositionals: true,
 });
 const target = positionals[0] || 'localhost:50051';
@@ -29,18 +34,24 @@ const tls = {
   cert: flags.cert || process.env.SWITCHBOARD_TLS_CERT,
   key: flags.key || process.env.SWITCHBOARD_TLS_KEY,
 };
+const token = flags.token || process.env.SWITCHBOARD_TOKEN;
 if (!tls.cert !== !tls.key) {
   console.error('node client: --cert and --key go together');
   process.exit(2);
 }
-if (tls.cert && !tls.ca) {
-  console.error('node client: --cert and --key need --ca');
+if ((tls.cert || token) && !tls.ca) {
+  console.error('node client: --cert, --key and --token need --ca (TLS)');
   process.exit(2);
 }
 const read = (file) => (file ? fs.readFileSync(file) : null);
-const credentials = tls.ca
-  ? grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert))
-  : grpc.credentials.createInsecure();
+const bearer = (token_) => grpc.credentials.createFromMetadataGenerator((_, callback) => {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token_}`);
+  callback(null, metadata);
+});
+const ssl = tls.ca && grpc.credentials.createSsl(read(tls.ca), read(tls.key), read(tls.cert));
+const credentials = !tls.ca ? grpc.credentials.createInsecure()
+  : token ? grpc.credentials.combineChannelCredentials(ssl, bearer(token)) : ssl;
 const POOL = 'node-pool';
 const OVERALL_TIMEOUT_MS = 20000;
 const CALL_TIMEOUT_MS = 5000;
@@ -103,7 +114,9 @@ async function main() {
     }
   }
   stream.cancel(); // The stream then ends with CANCELLED, which the iterator absorbs.
-  log('done', { target, tls: Boolean(tls.ca), client_certificate: Boolean(tls.cert) });
+  log('done', {
+    target, tls: Boolean(tls.ca), client_certificate: Boolean(tls.cert), token: Boolean(token),
+  });
 }
 
 const fail = (message) => {

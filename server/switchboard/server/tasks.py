@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 
 
 class BackgroundTask:
-    """Runs `run()` as a named task from `start()` until `stop()` cancels it."""
+    """Runs `run()` as a named task from `start()` until `stop()` cancels it, in a context of
+    its own: it runs as the server (`policy.SERVER`), whatever call may have started it."""
 
     name = "background"
 
@@ -15,7 +17,8 @@ class BackgroundTask:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=self.name)
+        self._task = asyncio.create_task(self.run(), name=self.name,
+                                         context=contextvars.Context())
 
     async def stop(self) -> None:
         if self._task:

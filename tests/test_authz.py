@@ -65,10 +65,10 @@ addresses = ["127.0.0.1:61*"]
 [dmi_plugins.b]
 addresses = ["127.0.0.1:62*"]
 
-[projects]
-blue = { principals = ["alice", "oscar", "april", "pam", "nobody", "carol-cn",
-                       "spiffe://switchboard.test/ops/carol", "carol.ops.switchboard.test"],
-         groups = ["auditors"] }
+[projects.blue]
+principals = ["alice", "oscar", "april", "pam", "nobody", "carol-cn",
+              "spiffe://switchboard.test/ops/carol", "carol.ops.switchboard.test"]
+groups = ["auditors"]
 """
 
 Channels = Callable[[str], AsyncClient]

@@ -238,7 +238,7 @@ class Approval(_message.Message):
     def __init__(self, user: _Optional[str] = ..., decision: _Optional[_Union[ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., approve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("id", "name", "domain", "user", "workflow_name", "callback_data", "vnfs", "change_windows", "normal_duration", "additional_duration", "concurrency_limit", "allowed_time_policy", "state", "status_message", "optimization", "approval", "create_time", "update_time", "revision")
+    __slots__ = ("id", "name", "domain", "user", "workflow_name", "callback_data", "vnfs", "change_windows", "normal_duration", "additional_duration", "concurrency_limit", "allowed_time_policy", "state", "status_message", "optimization", "approval", "create_time", "update_time", "revision", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
@@ -258,6 +258,7 @@ class Schedule(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     domain: str
@@ -277,7 +278,8 @@ class Schedule(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., domain: _Optional[str] = ..., user: _Optional[str] = ..., workflow_name: _Optional[str] = ..., callback_data: _Optional[str] = ..., vnfs: _Optional[_Iterable[_Union[Vnf, _Mapping]]] = ..., change_windows: _Optional[_Iterable[_Union[TimeWindow, _Mapping]]] = ..., normal_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., additional_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., allowed_time_policy: _Optional[_Union[AllowedTimePolicy, _Mapping]] = ..., state: _Optional[_Union[ScheduleState, str]] = ..., status_message: _Optional[str] = ..., optimization: _Optional[_Union[OptimizationResult, _Mapping]] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., domain: _Optional[str] = ..., user: _Optional[str] = ..., workflow_name: _Optional[str] = ..., callback_data: _Optional[str] = ..., vnfs: _Optional[_Iterable[_Union[Vnf, _Mapping]]] = ..., change_windows: _Optional[_Iterable[_Union[TimeWindow, _Mapping]]] = ..., normal_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., additional_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., allowed_time_policy: _Optional[_Union[AllowedTimePolicy, _Mapping]] = ..., state: _Optional[_Union[ScheduleState, str]] = ..., status_message: _Optional[str] = ..., optimization: _Optional[_Union[OptimizationResult, _Mapping]] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Blackout(_message.Message):
     __slots__ = ("id", "network_elements", "start_time", "end_time", "reason", "create_time", "revision")
@@ -346,10 +348,12 @@ class ListTicketsResponse(_message.Message):
     def __init__(self, tickets: _Optional[_Iterable[_Union[Ticket, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CreateScheduleRequest(_message.Message):
-    __slots__ = ("schedule",)
+    __slots__ = ("schedule", "project")
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     schedule: Schedule
-    def __init__(self, schedule: _Optional[_Union[Schedule, _Mapping]] = ...) -> None: ...
+    project: str
+    def __init__(self, schedule: _Optional[_Union[Schedule, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateScheduleResponse(_message.Message):
     __slots__ = ("schedule",)
@@ -496,7 +500,7 @@ class VnfStateChange(_message.Message):
     def __init__(self, vnf_name: _Optional[str] = ..., previous_state: _Optional[_Union[VnfState, str]] = ..., state: _Optional[_Union[VnfState, str]] = ...) -> None: ...
 
 class ScheduleEvent(_message.Message):
-    __slots__ = ("revision", "type", "schedule", "previous_state", "vnf_changes", "blackout", "time", "ticket")
+    __slots__ = ("revision", "type", "schedule", "previous_state", "vnf_changes", "blackout", "time", "ticket", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
@@ -505,6 +509,7 @@ class ScheduleEvent(_message.Message):
     BLACKOUT_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: ScheduleEventType
     schedule: Schedule
@@ -513,7 +518,8 @@ class ScheduleEvent(_message.Message):
     blackout: Blackout
     time: _timestamp_pb2.Timestamp
     ticket: Ticket
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ScheduleEventType, str]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., previous_state: _Optional[_Union[ScheduleState, str]] = ..., vnf_changes: _Optional[_Iterable[_Union[VnfStateChange, _Mapping]]] = ..., blackout: _Optional[_Union[Blackout, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket: _Optional[_Union[Ticket, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ScheduleEventType, str]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., previous_state: _Optional[_Union[ScheduleState, str]] = ..., vnf_changes: _Optional[_Iterable[_Union[VnfStateChange, _Mapping]]] = ..., blackout: _Optional[_Union[Blackout, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket: _Optional[_Union[Ticket, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchSchedulesRequest(_message.Message):
     __slots__ = ("start_revision", "schedule_id", "domain")

@@ -49,6 +49,13 @@ class SchedulerServiceStub:
     closed SUCCESSFUL or UNSUCCESSFUL when they end, and cancelled when the schedule is cancelled
     or deleted before that. Each ticket change is written with the schedule change that caused it
     and carried by that change's event.
+
+    Ownership: a schedule belongs to a project (CreateScheduleRequest.project). A caller sees,
+    approves, cancels and deletes only its projects' schedules (admins: all); another project's
+    schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
+    optimizer still places every schedule against every other project's changes (elements are
+    physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
+    other schedule. Blackouts belong to no project: every caller lists and watches them.
     """
 
     def __init__(self, channel):
@@ -138,12 +145,21 @@ class SchedulerServiceServicer:
     closed SUCCESSFUL or UNSUCCESSFUL when they end, and cancelled when the schedule is cancelled
     or deleted before that. Each ticket change is written with the schedule change that caused it
     and carried by that change's event.
+
+    Ownership: a schedule belongs to a project (CreateScheduleRequest.project). A caller sees,
+    approves, cancels and deletes only its projects' schedules (admins: all); another project's
+    schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
+    optimizer still places every schedule against every other project's changes (elements are
+    physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
+    other schedule. Blackouts belong to no project: every caller lists and watches them.
     """
 
     def CreateSchedule(self, request, context):
-        """Creates a schedule with a client-chosen id (ALREADY_EXISTS if taken) and answers at once
-        with it in PENDING_SCHEDULE; optimization runs in the background. Invalid input gets
-        INVALID_ARGUMENT naming every bad field, and nothing is written.
+        """Creates a schedule with a client-chosen id (ALREADY_EXISTS if taken, whatever the project
+        of the schedule that has it) and answers at once with it in PENDING_SCHEDULE; optimization
+        runs in the background. Invalid input gets INVALID_ARGUMENT naming every bad field, and
+        nothing is written. A project that is not one of the caller's: PERMISSION_DENIED
+        (NOT_OWN_PROJECT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -214,7 +230,8 @@ class SchedulerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTickets(self, request, context):
-        """Lists change tickets, in the order they were opened.
+        """Lists change tickets of the schedules the caller sees, in the order they were opened.
+        A schedule_id the caller does not see (or that does not exist) gets NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -318,6 +335,13 @@ class SchedulerService:
     closed SUCCESSFUL or UNSUCCESSFUL when they end, and cancelled when the schedule is cancelled
     or deleted before that. Each ticket change is written with the schedule change that caused it
     and carried by that change's event.
+
+    Ownership: a schedule belongs to a project (CreateScheduleRequest.project). A caller sees,
+    approves, cancels and deletes only its projects' schedules (admins: all); another project's
+    schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
+    optimizer still places every schedule against every other project's changes (elements are
+    physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
+    other schedule. Blackouts belong to no project: every caller lists and watches them.
     """
 
     @staticmethod

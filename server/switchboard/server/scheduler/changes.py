@@ -1,6 +1,7 @@
 """Schedule and blackout changes with their events: the one way a row and its event are written
 together. Callers lock the rows they change before taking revisions (the event head is locked
-last)."""
+last). Every event records who caused it (`tx.principal`) and, for a schedule, its project;
+blackouts belong to no project."""
 
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ async def create_schedule_checked(tx: Transaction, s: Schedule, check: Check[Sch
                       revision=revision)
     await store.insert_schedule(tx.conn, created)
     event = pb.ScheduleEvent(revision=revision, type=pb.SCHEDULE_EVENT_TYPE_CREATED,
-                             schedule=schedule_pb(created), time=from_micros(tx.now))
+                             schedule=schedule_pb(created), time=from_micros(tx.now),
+                             caused_by=tx.principal)
     tx.append(revision, AREA, "schedule.created", created.id, created.domain,
-              event.SerializeToString())
+              event.SerializeToString(), project=created.project)
     return created
 
 
@@ -70,11 +72,11 @@ async def apply(tx: Transaction, steps: Sequence[Step], tickets: TicketDriver
             vnf_changes=[pb.VnfStateChange(vnf_name=name, previous_state=VNF_STATE_TO_PB[old],
                                            state=VNF_STATE_TO_PB[new])
                          for name, old, new in step.vnf_changes],
-            time=from_micros(tx.now))
+            time=from_micros(tx.now), caused_by=tx.principal)
         if ticket is not None:
             event.ticket.CopyFrom(ticket_pb(ticket))
         tx.append(revision, AREA, "schedule.changed", last.id, last.domain,
-                  event.SerializeToString())
+                  event.SerializeToString(), project=last.project)
     await store.save_schedule(tx.conn, last)
     return last
 
@@ -99,6 +101,7 @@ async def delete_blackout(tx: Transaction, b: Blackout) -> None:
 def _blackout_event(tx: Transaction, revision: int, kind: str, b: Blackout) -> None:
     event = pb.ScheduleEvent(
         revision=revision, blackout=blackout_pb(b), time=from_micros(tx.now),
+        caused_by=tx.principal,
         type=pb.SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED if kind == "blackout.created"
         else pb.SCHEDULE_EVENT_TYPE_BLACKOUT_DELETED)
     tx.append(revision, AREA, kind, b.id, "", event.SerializeToString())

@@ -101,7 +101,7 @@ def schedule_pb(s: Schedule) -> pb.Schedule:
         additional_duration=duration_pb(s.additional_duration),
         concurrency_limit=s.concurrency_limit, state=STATE_TO_PB[s.state],
         status_message=s.message, create_time=from_micros(s.create_time),
-        update_time=from_micros(s.update_time), revision=s.revision,
+        update_time=from_micros(s.update_time), revision=s.revision, project=s.project,
     )
     if s.policy is not None:
         out.allowed_time_policy.CopyFrom(policy_pb(s.policy))

@@ -171,6 +171,8 @@ class Schedule:
     revision: int
     created_by: str | None = None
     """The principal that created it (None: authorization was off), who may not approve it."""
+    project: str = ""
+    """The project it belongs to (`ownership`); "" for none."""
 
     @property
     def immediate(self) -> bool:

@@ -1,4 +1,7 @@
-"""SchedulerService: validates, converts, and runs each change as one transaction."""
+"""SchedulerService: validates, converts, and runs each change as one transaction.
+
+Schedules are owned (`ownership`): one the caller does not see is NOT_FOUND, and lists, tickets
+and watches leave it out. Blackouts are public: every caller lists and watches them."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.scheduler.v1 import scheduler_pb2 as pb
 from switchboard.scheduler.v1 import scheduler_pb2_grpc as pb_grpc
+from switchboard.server import ownership
 from switchboard.server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -57,7 +61,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def CreateSchedule(
         self, request: pb.CreateScheduleRequest, context: Context
     ) -> pb.CreateScheduleResponse:
-        candidate = new_schedule(request, self.log.clock.now(), caller.get().name or None)
+        candidate = new_schedule(request, self.log.clock.now(), ownership.current(),
+                                 caller.get().name or None)
         async with self.log.transaction() as tx:
             created = await changes.create_schedule_checked(tx, candidate, _exists)
         self.wake_planner()
@@ -84,6 +89,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             v.add("end_time", "must be after start_time")
         v.raise_if_any()
         found: list[Schedule] = []
+        projects = ownership.current().visible_projects()
         async with self.log.db.read() as conn:
             # The query matches the windows' hull; schedules whose gaps between windows hold
             # the whole range are dropped here, batch by batch, until the page is full.
@@ -91,7 +97,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 batch = await store.list_schedules(
                     conn, states=states, domain=request.domain, user=request.user,
                     workflow_name=request.workflow_name, start=start, end=end,
-                    after_revision=after, limit=size + 1)
+                    after_revision=after, limit=size + 1, projects=projects)
                 found.extend(s for s in batch if s.overlaps(start, end))
                 if len(batch) <= size:
                     break
@@ -194,8 +200,11 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         states = enum_filter(request.states, TICKET_STATE_FROM_PB, "states", v)
         v.raise_if_any()
         async with self.log.db.read() as conn:
-            found = await self.tickets.list(conn, schedule_id=request.schedule_id,
-                                            states=states, after=after, limit=size + 1)
+            if request.schedule_id:
+                await _get(conn, request.schedule_id)
+            found = await self.tickets.list(
+                conn, schedule_id=request.schedule_id, states=states, after=after,
+                limit=size + 1, projects=ownership.current().visible_projects())
         tickets, token = page(found, size, lambda x: x.sequence, ticket_pb)
         return pb.ListTicketsResponse(tickets=tickets, next_page_token=token)
 
@@ -204,6 +213,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchSchedulesResponse
         check_start_revision(request.start_revision, AREA)
         schedule_id, domain = request.schedule_id, request.domain
+        sees = ownership.event_filter(Visibility.OWNED)
 
         def matches(e: Event) -> bool:
             if e.area != AREA:
@@ -211,13 +221,15 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             if e.kind in BLACKOUT_KINDS:
                 return not schedule_id and not domain
             return (e.kind in SCHEDULE_KINDS
+                    and (sees is None or sees(e.project))
                     and (not schedule_id or e.key == schedule_id)
                     and (not domain or e.scope == domain))
 
+        # Blackout events are public and schedule events owned: `matches` filters by project.
         async for response in self.hub.responses(
                 request.start_revision, matches, AREA,
                 Subject("schedule_id", "schedule", schedule_id, store.get_schedule, AREA,
-                        SCHEDULE_KINDS), visibility=Visibility.OWNED):
+                        SCHEDULE_KINDS), visibility=Visibility.PUBLIC):
             yield response
 
 
@@ -242,8 +254,9 @@ def _blackout_not_found(blackout_id: str) -> NotFound:
 
 
 async def _get(conn: AsyncConnection, schedule_id: str, lock: bool = False) -> Schedule:
+    """The schedule, if the caller sees it; NOT_FOUND alike when it does not or there is none."""
     found = await store.get_schedule(conn, schedule_id, lock)
-    if found is None:
+    if found is None or not ownership.current().sees(found.project):
         raise NotFound(
             message=f"schedule {schedule_id!r} not found", reason="SCHEDULE_NOT_FOUND",
             area=AREA, resource_type="schedule", resource_name=schedule_id)

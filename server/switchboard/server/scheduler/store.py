@@ -6,7 +6,7 @@ its row (they are read and written with it); what the queries filter on has its 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from datetime import time
 from typing import Any
@@ -55,7 +55,9 @@ schedules = Table(
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
     Column("created_by", String(255), nullable=True),
+    Column("project", String(63), nullable=False, server_default=""),
     Index("schedules_state", "state", "created_revision"),
+    Index("schedules_project", "project", "created_revision"),
 )
 
 blackouts = Table(
@@ -121,7 +123,7 @@ def schedule_values(s: Schedule) -> dict[str, Any]:
         "state": s.state.value, "span_start": s.span_start, "span_end": s.span_end,
         "body": _body(s), "create_time": s.create_time, "update_time": s.update_time,
         "created_revision": s.created_revision, "revision": s.revision,
-        "created_by": s.created_by,
+        "created_by": s.created_by, "project": s.project,
     }
 
 
@@ -146,7 +148,7 @@ def _schedule(row: Any) -> Schedule:
             approval["time"]),
         span_start=row.span_start, span_end=row.span_end, create_time=row.create_time,
         update_time=row.update_time, created_revision=row.created_revision,
-        revision=row.revision, created_by=row.created_by,
+        revision=row.revision, created_by=row.created_by, project=row.project,
     )
 
 
@@ -173,8 +175,12 @@ async def save_schedule(conn: AsyncConnection, s: Schedule) -> None:
 async def list_schedules(
     conn: AsyncConnection, *, states: Sequence[ScheduleState], domain: str, user: str,
     workflow_name: str, start: int | None, end: int | None, after_revision: int, limit: int,
+    projects: Collection[str] | None,
 ) -> list[Schedule]:
+    """Schedules matching the filters (of `projects` only, unless None), in creation order."""
     query = select(schedules).where(schedules.c.created_revision > after_revision)
+    if projects is not None:
+        query = query.where(schedules.c.project.in_(sorted(projects)))
     if states:
         query = query.where(schedules.c.state.in_([s.value for s in states]))
     if domain:

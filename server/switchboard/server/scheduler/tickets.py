@@ -8,7 +8,7 @@ here and deliver it after commit, retrying until the system has it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.db import metadata
 from switchboard.server.eventlog import Transaction
+from switchboard.server.scheduler import store
 from switchboard.server.scheduler.model import (
     TICKET_ENDED,
     Schedule,
@@ -33,8 +34,10 @@ class TicketDriver(Protocol):
         None when nothing moved (no ticket to move, or it has ended)."""
 
     async def list(self, conn: AsyncConnection, *, schedule_id: str,
-                   states: Sequence[TicketState], after: int, limit: int) -> list[Ticket]:
-        """Tickets in the order they were opened, after position `after`."""
+                   states: Sequence[TicketState], after: int, limit: int,
+                   projects: Collection[str] | None) -> list[Ticket]:
+        """Tickets in the order they were opened, after position `after`; only those of
+        schedules of `projects`, unless None."""
         ...
 
 
@@ -96,8 +99,13 @@ class DatabaseTickets:
         return moved
 
     async def list(self, conn: AsyncConnection, *, schedule_id: str,
-                   states: Sequence[TicketState], after: int, limit: int) -> list[Ticket]:
+                   states: Sequence[TicketState], after: int, limit: int,
+                   projects: Collection[str] | None) -> list[Ticket]:
         query = select(tickets).where(tickets.c.sequence > after)
+        if projects is not None:
+            query = query.where(tickets.c.schedule_id.in_(
+                select(store.schedules.c.id).where(
+                    store.schedules.c.project.in_(sorted(projects)))))
         if schedule_id:
             query = query.where(tickets.c.schedule_id == schedule_id)
         if states:

@@ -11,6 +11,7 @@ from google.protobuf.json_format import MessageToDict
 
 from switchboard.scheduler.v1 import scheduler_pb2 as pb
 from switchboard.server.errors import Violations
+from switchboard.server.ownership import Access
 from switchboard.server.scheduler.changes import AREA
 from switchboard.server.scheduler.convert import WEEKDAY_FROM_PB
 from switchboard.server.scheduler.model import (
@@ -105,9 +106,11 @@ def _windows(body: pb.Schedule, now: int, v: Violations) -> tuple[Window, ...]:
     return tuple(sorted(out, key=lambda w: (w.start, w.end)))
 
 
-def new_schedule(request: pb.CreateScheduleRequest, now: int,
+def new_schedule(request: pb.CreateScheduleRequest, now: int, access: Access,
                  created_by: str | None = None) -> Schedule:
-    """The schedule a CreateSchedule asks for, in PENDING_SCHEDULE; raises InvalidArgument."""
+    """The schedule a CreateSchedule asks for, in PENDING_SCHEDULE, in the project `access`
+    may create it in; raises InvalidArgument (PermissionDenied for a project not the
+    caller's)."""
     v = Violations(AREA)
     if not request.HasField("schedule"):
         v.add("schedule", "is required")
@@ -136,6 +139,7 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int,
         v.add("schedule.concurrency_limit", "must be at least 1")
     policy = _policy(body.allowed_time_policy, v) if body.HasField("allowed_time_policy") \
         else None
+    project = access.project_for(request.project, v)
     v.raise_if_any()
     span = (windows[0].start, max(w.end for w in windows)) if windows else (now, now + total)
     return Schedule(
@@ -145,7 +149,7 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int,
         concurrency_limit=body.concurrency_limit, policy=policy,
         state=ScheduleState.PENDING_SCHEDULE, message="", optimization=None, approval=None,
         span_start=span[0], span_end=span[1], create_time=now, update_time=now,
-        created_revision=0, revision=0, created_by=created_by,
+        created_revision=0, revision=0, created_by=created_by, project=project,
     )
 
 

@@ -258,6 +258,15 @@ async def test_a_request_id_that_made_another_projects_resource_is_in_use(
             request_id="req-i"))) == (grpc.StatusCode.ALREADY_EXISTS, "REQUEST_ID_IN_USE")
     listed = await bob.ListCompositions(ppb.ListCompositionsRequest())
     assert list(listed.compositions) == []
+    # One deleted since: its project is not known any more, and its id is not told.
+    await alice.CreateComposition(ppb.CreateCompositionRequest(
+        composition=composition("blue-gone"), request_id="req-gone"))
+    await alice.DeleteComposition(ppb.DeleteCompositionRequest(composition_id="blue-gone"))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await bob.CreateComposition(ppb.CreateCompositionRequest(
+            composition=composition("red-c"), request_id="req-gone"))
+    assert raised.value.code() is grpc.StatusCode.ALREADY_EXISTS
+    assert "blue-gone" not in raised.value.details()
 
 
 async def test_instances_of_another_project_are_as_if_absent_and_events_name_their_cause(

@@ -196,9 +196,11 @@ def instance_not_found(instance_id: str) -> NotFound:
 
 
 def request_id_in_use(request_id: str) -> AlreadyExists:
-    """A retried create whose request_id made a resource the caller does not see."""
-    return AlreadyExists(message=f"request_id {request_id!r} was used by another call",
-                         reason="REQUEST_ID_IN_USE", area=AREA)
+    """A retried create whose request_id made a resource the caller does not see (or one
+    deleted since, which the caller may not have seen)."""
+    return AlreadyExists(
+        message=f"request_id {request_id!r} was used for a resource this caller does not see",
+        reason="REQUEST_ID_IN_USE", area=AREA)
 
 
 def visible_composition(c: Composition | None, seen: Access) -> Composition | None:

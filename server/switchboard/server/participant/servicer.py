@@ -138,9 +138,10 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             earlier = await idempotency.claim(tx.conn, "CreateComposition", request.request_id)
             if earlier is not None:
                 found = await store.get_composition(tx.conn, earlier)
-                if found is None:
+                if found is None and seen.everything:
                     raise composition_not_found(earlier)
-                if not seen.sees(found.project):
+                if found is None or not seen.sees(found.project):
+                    # (A deleted one's project is not known: its id is not told either.)
                     raise request_id_in_use(request.request_id)
                 return pb.CreateCompositionResponse(composition=composition_pb(found))
             if await store.get_composition(tx.conn, body.id) is not None:
@@ -217,9 +218,9 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             earlier = await idempotency.claim(tx.conn, "CreateInstance", request.request_id)
             if earlier is not None:
                 found = await store.get_instance(tx.conn, earlier)
-                if found is None:
+                if found is None and seen.everything:
                     raise instance_not_found(earlier)
-                if not seen.sees(found.project):
+                if found is None or not seen.sees(found.project):
                     raise request_id_in_use(request.request_id)
                 return pb.CreateInstanceResponse(instance=instance_pb(found))
             # Another project's composition is as unknown as one that does not exist.

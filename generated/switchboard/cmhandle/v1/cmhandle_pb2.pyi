@@ -402,7 +402,7 @@ class LcmValues(_message.Message):
     def __init__(self, state: _Optional[_Union[StateValue, _Mapping]] = ..., public_properties: _Optional[_Union[PublicProperties, _Mapping]] = ..., schema_set: _Optional[_Union[SchemaSet, _Mapping]] = ...) -> None: ...
 
 class LcmEvent(_message.Message):
-    __slots__ = ("id", "source", "type", "schema", "observed_time", "cm_handle_id", "operation", "old_values", "new_values", "revision")
+    __slots__ = ("id", "source", "type", "schema", "observed_time", "cm_handle_id", "operation", "old_values", "new_values", "revision", "caused_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -413,6 +413,7 @@ class LcmEvent(_message.Message):
     OLD_VALUES_FIELD_NUMBER: _ClassVar[int]
     NEW_VALUES_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     source: str
     type: str
@@ -423,7 +424,8 @@ class LcmEvent(_message.Message):
     old_values: LcmValues
     new_values: LcmValues
     revision: int
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., schema: _Optional[str] = ..., observed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cm_handle_id: _Optional[str] = ..., operation: _Optional[_Union[LcmOperation, str]] = ..., old_values: _Optional[_Union[LcmValues, _Mapping]] = ..., new_values: _Optional[_Union[LcmValues, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, id: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., schema: _Optional[str] = ..., observed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cm_handle_id: _Optional[str] = ..., operation: _Optional[_Union[LcmOperation, str]] = ..., old_values: _Optional[_Union[LcmValues, _Mapping]] = ..., new_values: _Optional[_Union[LcmValues, _Mapping]] = ..., revision: _Optional[int] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchLcmEventsRequest(_message.Message):
     __slots__ = ("start_revision", "cm_handle_id")
@@ -442,18 +444,20 @@ class WatchLcmEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[LcmEvent, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class TrustLevelEvent(_message.Message):
-    __slots__ = ("cm_handle_id", "old_trust_level", "trust_level", "time", "revision")
+    __slots__ = ("cm_handle_id", "old_trust_level", "trust_level", "time", "revision", "caused_by")
     CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
     OLD_TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
     TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     cm_handle_id: str
     old_trust_level: TrustLevel
     trust_level: TrustLevel
     time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, cm_handle_id: _Optional[str] = ..., old_trust_level: _Optional[_Union[TrustLevel, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, cm_handle_id: _Optional[str] = ..., old_trust_level: _Optional[_Union[TrustLevel, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchTrustLevelsRequest(_message.Message):
     __slots__ = ("start_revision", "cm_handle_id")

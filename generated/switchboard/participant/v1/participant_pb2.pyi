@@ -157,7 +157,7 @@ class ElementDefinition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., version: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., required_properties: _Optional[_Iterable[str]] = ..., timeouts: _Optional[_Union[OperationTimeouts, _Mapping]] = ...) -> None: ...
 
 class Composition(_message.Message):
-    __slots__ = ("id", "elements", "timeouts", "state", "result", "acknowledged_types", "status_message", "create_time", "update_time", "revision")
+    __slots__ = ("id", "elements", "timeouts", "state", "result", "acknowledged_types", "status_message", "create_time", "update_time", "revision", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUTS_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +168,7 @@ class Composition(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     elements: _containers.RepeatedCompositeFieldContainer[ElementDefinition]
     timeouts: OperationTimeouts
@@ -178,7 +179,8 @@ class Composition(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementDefinition, _Mapping]]] = ..., timeouts: _Optional[_Union[OperationTimeouts, _Mapping]] = ..., state: _Optional[_Union[CompositionState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., acknowledged_types: _Optional[_Iterable[str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementDefinition, _Mapping]]] = ..., timeouts: _Optional[_Union[OperationTimeouts, _Mapping]] = ..., state: _Optional[_Union[CompositionState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., acknowledged_types: _Optional[_Iterable[str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class InstanceElement(_message.Message):
     __slots__ = ("name", "type", "start_phase", "properties", "deploy_state", "lock_state", "use_state", "operational_state", "out_properties", "message")
@@ -205,7 +207,7 @@ class InstanceElement(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "composition_id", "elements", "deploy_state", "lock_state", "result", "status_message", "create_time", "update_time", "revision")
+    __slots__ = ("id", "composition_id", "elements", "deploy_state", "lock_state", "result", "status_message", "create_time", "update_time", "revision", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_ID_FIELD_NUMBER: _ClassVar[int]
     ELEMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +218,7 @@ class Instance(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     composition_id: str
     elements: _containers.RepeatedCompositeFieldContainer[InstanceElement]
@@ -226,7 +229,8 @@ class Instance(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., composition_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[InstanceElement, _Mapping]]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., composition_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[InstanceElement, _Mapping]]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Participant(_message.Message):
     __slots__ = ("id", "element_types", "online", "online_replicas", "offline_replicas")
@@ -243,12 +247,14 @@ class Participant(_message.Message):
     def __init__(self, id: _Optional[str] = ..., element_types: _Optional[_Iterable[str]] = ..., online: _Optional[bool] = ..., online_replicas: _Optional[_Iterable[str]] = ..., offline_replicas: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateCompositionRequest(_message.Message):
-    __slots__ = ("composition", "request_id")
+    __slots__ = ("composition", "request_id", "project")
     COMPOSITION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     composition: Composition
     request_id: str
-    def __init__(self, composition: _Optional[_Union[Composition, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    project: str
+    def __init__(self, composition: _Optional[_Union[Composition, _Mapping]] = ..., request_id: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateCompositionResponse(_message.Message):
     __slots__ = ("composition",)
@@ -461,28 +467,32 @@ class RequestParticipantStatusResponse(_message.Message):
     def __init__(self, replica_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CompositionEvent(_message.Message):
-    __slots__ = ("revision", "type", "composition", "time")
+    __slots__ = ("revision", "type", "composition", "time", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: CompositionEventType
     composition: Composition
     time: _timestamp_pb2.Timestamp
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CompositionEventType, str]] = ..., composition: _Optional[_Union[Composition, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CompositionEventType, str]] = ..., composition: _Optional[_Union[Composition, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class InstanceEvent(_message.Message):
-    __slots__ = ("revision", "type", "instance", "time")
+    __slots__ = ("revision", "type", "instance", "time", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: InstanceEventType
     instance: Instance
     time: _timestamp_pb2.Timestamp
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[InstanceEventType, str]] = ..., instance: _Optional[_Union[Instance, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[InstanceEventType, str]] = ..., instance: _Optional[_Union[Instance, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchCompositionsRequest(_message.Message):
     __slots__ = ("start_revision", "composition_id")

@@ -1,5 +1,7 @@
 """Handle changes with their events: the one way a handle row and its LCM and trust events are
-written together.
+written together. Each event records the principal that caused it (`Transaction.principal`: the
+DMI plugin whose call it is, or the server for module sync, deletions and health checks); CM
+handles belong to no project (`ownership.Visibility.PUBLIC`).
 
 Every CM handle write transaction first takes `area_lock` (on PostgreSQL a transaction-level
 advisory lock; SQLite serializes writers already): registrations check ids and alternate ids
@@ -48,8 +50,8 @@ class Write:
 
 async def write(tx: Transaction, writes: Sequence[Write]) -> None:
     """Writes the handles and appends their events: an LCM event per change an application
-    sees (lcm.lcm_event), and a trust event per change of an existing handle's effective trust.
-    Rows must be locked already (area_lock)."""
+    sees (lcm.lcm_event), and a trust event per change of an existing handle's effective trust,
+    each caused by the transaction's principal. Rows must be locked already (area_lock)."""
     payloads: list[tuple[str, str, pb.LcmEvent | pb.TrustLevelEvent]] = []
     gone: list[str] = []
     kept: list[tuple[CmHandle | None, CmHandle, TrustLevel]] = []
@@ -74,6 +76,7 @@ async def write(tx: Transaction, writes: Sequence[Write]) -> None:
     for (kind, key, message), revision in zip(
             payloads, await tx.next_revisions(len(payloads)), strict=True):
         message.revision = revision
+        message.caused_by = tx.principal
         if isinstance(message, pb.LcmEvent):
             message.observed_time.CopyFrom(from_micros(tx.now))
         tx.append(revision, AREA, kind, key, "", message.SerializeToString())

@@ -1,10 +1,11 @@
 """Composition and instance changes with their events: the one way a row and its event are
 written together. Callers lock the rows they change before taking revisions (the event head is
-locked last)."""
+locked last). Each event carries its resource's project and the principal that caused it
+(`Transaction.principal`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from switchboard.participant.v1 import participant_pb2 as pb
@@ -23,15 +24,16 @@ INSTANCE_KINDS = ("instance.created", "instance.changed", "instance.deleted")
 def _composition_event(tx: Transaction, revision: int, kind: str, c: Composition,
                        type_: pb.CompositionEventType) -> None:
     event = pb.CompositionEvent(revision=revision, type=type_, composition=composition_pb(c),
-                                time=from_micros(tx.now))
-    tx.append(revision, AREA, kind, c.id, "", event.SerializeToString())
+                                time=from_micros(tx.now), caused_by=tx.principal)
+    tx.append(revision, AREA, kind, c.id, "", event.SerializeToString(), project=c.project)
 
 
 def _instance_event(tx: Transaction, revision: int, kind: str, i: Instance,
                     type_: pb.InstanceEventType) -> None:
     event = pb.InstanceEvent(revision=revision, type=type_, instance=instance_pb(i),
-                             time=from_micros(tx.now))
-    tx.append(revision, AREA, kind, i.id, i.composition_id, event.SerializeToString())
+                             time=from_micros(tx.now), caused_by=tx.principal)
+    tx.append(revision, AREA, kind, i.id, i.composition_id, event.SerializeToString(),
+              project=i.project)
 
 
 async def create_composition(tx: Transaction, c: Composition) -> Composition:
@@ -69,9 +71,11 @@ async def create_instance(tx: Transaction, i: Instance) -> Instance:
     return created
 
 
-async def save_instances(tx: Transaction, changed: Sequence[Instance]) -> list[Instance]:
+async def save_instances(tx: Transaction, changed: Sequence[Instance],
+                         caused_by: Mapping[str, str]) -> list[Instance]:
     """Writes several changed instances (their rows locked already) with their events, taking
-    their revisions at once (see `save_instance`)."""
+    their revisions at once (see `save_instance`); `caused_by`: per instance id, the principal
+    its event records."""
     if not changed:
         return []
     revisions = await tx.next_revisions(len(changed))
@@ -79,12 +83,15 @@ async def save_instances(tx: Transaction, changed: Sequence[Instance]) -> list[I
     for i, revision in zip(changed, revisions, strict=True):
         i = replace(i, update_time=tx.now, revision=revision)
         saved.append(i)
-        if i.deploy is DeployState.DELETED:
-            await store.delete_instance(tx.conn, i.id)
-            _instance_event(tx, revision, "instance.deleted", i, pb.INSTANCE_EVENT_TYPE_DELETED)
-        else:
-            updated.append(i)
-            _instance_event(tx, revision, "instance.changed", i, pb.INSTANCE_EVENT_TYPE_CHANGED)
+        with tx.acting(caused_by[i.id]):
+            if i.deploy is DeployState.DELETED:
+                await store.delete_instance(tx.conn, i.id)
+                _instance_event(tx, revision, "instance.deleted", i,
+                                pb.INSTANCE_EVENT_TYPE_DELETED)
+            else:
+                updated.append(i)
+                _instance_event(tx, revision, "instance.changed", i,
+                                pb.INSTANCE_EVENT_TYPE_CHANGED)
     await store.save_instances(tx.conn, updated)
     return saved
 

@@ -92,7 +92,7 @@ def composition_pb(c: Composition) -> pb.Composition:
         timeouts=timeouts_pb(c.timeouts_us), state=COMPOSITION_STATE_TO_PB[c.state],
         result=RESULT_TO_PB[c.result], acknowledged_types=c.acknowledged_types,
         status_message=c.status_message, create_time=from_micros(c.create_time),
-        update_time=from_micros(c.update_time), revision=c.revision)
+        update_time=from_micros(c.update_time), revision=c.revision, project=c.project)
 
 
 def element_pb(e: Element) -> pb.InstanceElement:
@@ -109,7 +109,7 @@ def instance_pb(i: Instance) -> pb.Instance:
         deploy_state=DEPLOY_STATE_TO_PB[i.deploy], lock_state=LOCK_STATE_TO_PB[i.lock],
         result=RESULT_TO_PB[i.result], status_message=i.status_message,
         create_time=from_micros(i.create_time), update_time=from_micros(i.update_time),
-        revision=i.revision)
+        revision=i.revision, project=i.project)
 
 
 def participant_pb(p: ParticipantView) -> pb.Participant:

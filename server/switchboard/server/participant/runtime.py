@@ -15,6 +15,12 @@ Acknowledgements and instance actions that arrive together are applied in one tr
 the instances they change are written at once at its end, and the messages it sends and
 acknowledges are written at once before it commits.
 
+Every event records who caused it: the caller of the call whose work it is (an instance action's
+caller; the participant whose acknowledgement or status report it applies), or the server for
+its own work (deadlines, participants gone offline, recovery). Batched work runs in the batch
+loop's task, so each piece carries its call's principal and ownership (captured when it is
+queued); an instance that several pieces of one batch change records the last of them.
+
 Operations in progress live in this process's memory. On start, operations a previous process
 left unfinished end in TIMEOUT (a retry picks them up), and their messages are closed.
 """
@@ -31,14 +37,17 @@ from typing import Any
 import structlog
 
 from switchboard.participant.v1 import participant_pb2 as pb
+from switchboard.server import ownership
 from switchboard.server.clock import sleep_until_woken
 from switchboard.server.errors import (
+    AlreadyExists,
     FailedPrecondition,
     NotFound,
     PreconditionViolation,
     SwitchboardError,
 )
 from switchboard.server.eventlog import EventLog, Transaction
+from switchboard.server.ownership import Access
 from switchboard.server.participant import changes, store
 from switchboard.server.participant import phases as ph
 from switchboard.server.participant.changes import AREA
@@ -66,6 +75,7 @@ from switchboard.server.participant.states import (
 )
 from switchboard.server.participant.store import Composition, Element, Instance
 from switchboard.server.participant.supervision import ElementTypeOwned, Supervisor
+from switchboard.server.policy import caller
 from switchboard.server.tasks import BackgroundTask
 from switchboard.server.timestamps import from_micros
 
@@ -117,10 +127,12 @@ class _Sent:
 @dataclass
 class _Work:
     """An acknowledgement or instance action for the batch loop, with the instance it
-    concerns (if known)."""
+    concerns (if known) and the principal of the call that queued it (what it writes records
+    that principal as its cause)."""
 
     apply: Callable[[Transaction], Awaitable[Any]]
     instance_id: str
+    principal: str
     action: bool = False
     """An instance action: its result is the instance as written at the end of the batch."""
     done: asyncio.Future[Any] = field(
@@ -183,6 +195,19 @@ def instance_not_found(instance_id: str) -> NotFound:
                     area=AREA, resource_type="instance", resource_name=instance_id)
 
 
+def request_id_in_use(request_id: str) -> AlreadyExists:
+    """A retried create whose request_id made a resource the caller does not see (or one
+    deleted since, which the caller may not have seen)."""
+    return AlreadyExists(
+        message=f"request_id {request_id!r} was used for a resource this caller does not see",
+        reason="REQUEST_ID_IN_USE", area=AREA)
+
+
+def visible_composition(c: Composition | None, seen: Access) -> Composition | None:
+    """`c` if the caller sees it (`ownership`), else None: as if it did not exist."""
+    return c if c is not None and seen.sees(c.project) else None
+
+
 class Runtime(BackgroundTask):
     """Operations in progress, the participants' supervisor, and the message mailboxes."""
 
@@ -217,6 +242,9 @@ class Runtime(BackgroundTask):
         self._deferred: dict[str, Instance] | None = None
         """While a batch is applied: the instances it changed, written together
         at the end of the batch."""
+        self._deferred_by: dict[str, str] = {}
+        """While a batch is applied: per changed instance, the principal that changed it
+        last."""
         self._loaded: dict[str, Instance] = {}
         """While a batch is applied: the instances it concerns, read at once at the
         start of the batch."""
@@ -452,7 +480,9 @@ class Runtime(BackgroundTask):
     async def prime(self, composition_id: str, action: PrimingAction) -> Composition:
         """Starts priming or depriming a composition on the participants owning its types."""
         async with self.write() as tx:
-            c = await store.get_composition(tx.conn, composition_id, lock=True)
+            c = visible_composition(
+                await store.get_composition(tx.conn, composition_id, lock=True),
+                ownership.current())
             if c is None:
                 raise composition_not_found(composition_id)
             try:
@@ -521,19 +551,22 @@ class Runtime(BackgroundTask):
                               properties: Mapping[str, dict[str, Any]] | None = None
                               ) -> Instance:
         """Starts an action on an instance; with `properties` (update), the new properties of
-        the elements named."""
+        the elements named. An instance the caller does not see is NOT_FOUND."""
+        seen = ownership.current()
+
         async def apply(tx: Transaction) -> Instance:
-            return await self._instance_action(tx, instance_id, action, properties)
+            return await self._instance_action(tx, instance_id, action, properties, seen)
 
         return await self._batched(  # type: ignore[no-any-return]
-            _Work(apply, instance_id, action=True))
+            _Work(apply, instance_id, caller.get().name, action=True))
 
     async def _instance_action(self, tx: Transaction, instance_id: str, action: InstanceAction,
-                               properties: Mapping[str, dict[str, Any]] | None) -> Instance:
+                               properties: Mapping[str, dict[str, Any]] | None,
+                               seen: Access) -> Instance:
         """(Raises before writing anything.)"""
         i = ((self._deferred or {}).get(instance_id) or self._loaded.get(instance_id)
              or await store.get_instance(tx.conn, instance_id, lock=True))
-        if i is None:
+        if i is None or not seen.sees(i.project):
             raise instance_not_found(instance_id)
         status = InstanceStatus(i.deploy, i.lock, i.result)
         try:
@@ -614,6 +647,7 @@ class Runtime(BackgroundTask):
         if self._deferred is None:
             return await changes.save_instance(tx, i)
         self._deferred[i.id] = i
+        self._deferred_by[i.id] = tx.principal
         return i
 
     # -- acknowledgements and the clock ------------------------------------------------------------
@@ -630,7 +664,7 @@ class Runtime(BackgroundTask):
             return await self._apply(tx, participant_id, message_id, results)
 
         return await self._batched(  # type: ignore[no-any-return]
-            _Work(apply, sent.subject if sent is not None else ""))
+            _Work(apply, sent.subject if sent is not None else "", caller.get().name))
 
     async def _batched(self, work: _Work) -> Any:
         self._work.put_nowait(work)
@@ -657,16 +691,18 @@ class Runtime(BackgroundTask):
                             and (i := self._loaded.get(w.instance_id)) is not None])
                         for w in batch:
                             try:
-                                outcomes.append((True, await w.apply(tx)))
+                                with tx.acting(w.principal):
+                                    outcomes.append((True, await w.apply(tx)))
                             except SwitchboardError as error:
                                 outcomes.append((False, error))
                         saved = {i.id: i for i in await changes.save_instances(
-                            tx, list(self._deferred.values()))}
+                            tx, list(self._deferred.values()), self._deferred_by)}
                         outcomes = [(ok, saved.get(w.instance_id, value) if ok and w.action
                                      else value) for w, (ok, value) in zip(batch, outcomes,
                                                                             strict=True)]
                     finally:
                         self._deferred = None
+                        self._deferred_by = {}
                         self._loaded = {}
                         self._compositions = {}
             except Exception as error:

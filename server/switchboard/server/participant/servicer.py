@@ -1,5 +1,10 @@
 """AutomationCompositionService (northbound) and ParticipantProtocolService (southbound): they
-validate and convert; the runtime does the rest."""
+validate and convert; the runtime does the rest.
+
+Compositions belong to a project (`ownership`), and their instances to theirs: a caller sees
+and acts on those of its projects only; the others are as if they did not exist. Participants
+are shared by every project (their listing is public, and their messages carry every project's
+elements)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.participant.v1 import participant_pb2_grpc as pb_grpc
-from switchboard.server import idempotency
+from switchboard.server import idempotency, ownership
 from switchboard.server.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -34,6 +39,8 @@ from switchboard.server.participant.runtime import (
     composition_not_found,
     instance_not_found,
     refused,
+    request_id_in_use,
+    visible_composition,
 )
 from switchboard.server.participant.states import (
     ActionRefused,
@@ -122,15 +129,20 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
             v.add("composition", "is required")
         body = request.composition
         v.require("composition.id", body.id)
+        seen = ownership.current()
         new = Composition(id=body.id, elements=_definitions(body, v),
-                          timeouts_us=_check_timeouts(body.timeouts, "composition.timeouts", v))
+                          timeouts_us=_check_timeouts(body.timeouts, "composition.timeouts", v),
+                          project=seen.project_for(request.project, v))
         v.raise_if_any()
         async with self.runtime.write() as tx:
             earlier = await idempotency.claim(tx.conn, "CreateComposition", request.request_id)
             if earlier is not None:
                 found = await store.get_composition(tx.conn, earlier)
-                if found is None:
+                if found is None and seen.everything:
                     raise composition_not_found(earlier)
+                if found is None or not seen.sees(found.project):
+                    # (A deleted one's project is not known: its id is not told either.)
+                    raise request_id_in_use(request.request_id)
                 return pb.CreateCompositionResponse(composition=composition_pb(found))
             if await store.get_composition(tx.conn, body.id) is not None:
                 raise AlreadyExists(
@@ -145,7 +157,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                              context: Context) -> pb.GetCompositionResponse:
         require_ids(AREA, ("composition_id", request.composition_id))
         async with self.db.read() as conn:
-            found = await store.get_composition(conn, request.composition_id)
+            found = visible_composition(
+                await store.get_composition(conn, request.composition_id), ownership.current())
         if found is None:
             raise composition_not_found(request.composition_id)
         return pb.GetCompositionResponse(composition=composition_pb(found))
@@ -157,7 +170,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         after = decode_revision_token(request.page_token, v)
         v.raise_if_any()
         async with self.db.read() as conn:
-            found = await store.list_compositions(conn, after, size + 1)
+            found = await store.list_compositions(
+                conn, after, size + 1, projects=ownership.current().visible_projects())
         compositions, token = page(found, size, lambda x: x.created_revision, composition_pb)
         return pb.ListCompositionsResponse(compositions=compositions, next_page_token=token)
 
@@ -165,7 +179,9 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                                 context: Context) -> pb.DeleteCompositionResponse:
         require_ids(AREA, ("composition_id", request.composition_id))
         async with self.runtime.write() as tx:
-            found = await store.get_composition(tx.conn, request.composition_id, lock=True)
+            found = visible_composition(
+                await store.get_composition(tx.conn, request.composition_id, lock=True),
+                ownership.current())
             if found is None:
                 raise composition_not_found(request.composition_id)
             try:
@@ -197,14 +213,19 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         v.require("instance.id", body.id)
         v.require("instance.composition_id", body.composition_id)
         v.raise_if_any()
+        seen = ownership.current()
         async with self.runtime.write() as tx:
             earlier = await idempotency.claim(tx.conn, "CreateInstance", request.request_id)
             if earlier is not None:
                 found = await store.get_instance(tx.conn, earlier)
-                if found is None:
+                if found is None and seen.everything:
                     raise instance_not_found(earlier)
+                if found is None or not seen.sees(found.project):
+                    raise request_id_in_use(request.request_id)
                 return pb.CreateInstanceResponse(instance=instance_pb(found))
-            c = await store.get_composition(tx.conn, body.composition_id, lock=True)
+            # Another project's composition is as unknown as one that does not exist.
+            c = visible_composition(
+                await store.get_composition(tx.conn, body.composition_id, lock=True), seen)
             elements = []
             if c is None:
                 v.add("instance.composition_id", f"unknown composition {body.composition_id!r}")
@@ -230,7 +251,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     message=f"instance {body.id!r} already exists", reason="INSTANCE_EXISTS",
                     area=AREA, resource_type="instance", resource_name=body.id)
             created = await changes.create_instance(tx, Instance(
-                id=body.id, composition_id=c.id, elements=tuple(elements)))
+                id=body.id, composition_id=c.id, elements=tuple(elements), project=c.project))
             idempotency.remember(tx, "CreateInstance", request.request_id, created.id)
         return pb.CreateInstanceResponse(instance=instance_pb(created))
 
@@ -239,7 +260,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         require_ids(AREA, ("instance_id", request.instance_id))
         async with self.db.read() as conn:
             found = await store.get_instance(conn, request.instance_id)
-        if found is None:
+        if found is None or not ownership.current().sees(found.project):
             raise instance_not_found(request.instance_id)
         return pb.GetInstanceResponse(instance=instance_pb(found))
 
@@ -250,7 +271,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         after = decode_revision_token(request.page_token, v)
         v.raise_if_any()
         async with self.db.read() as conn:
-            found = await store.list_instances(conn, request.composition_id, after, size + 1)
+            found = await store.list_instances(conn, request.composition_id, after, size + 1,
+                                               ownership.current().visible_projects())
         instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
         return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
@@ -293,7 +315,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         async with self.db.read() as conn:
             i = await store.get_instance(conn, request.instance_id)
             c = None if i is None else await store.get_composition(conn, i.composition_id)
-        if i is None or c is None:
+        if i is None or c is None or not ownership.current().sees(i.project):
             raise instance_not_found(request.instance_id)
         given = _element_properties(request.elements, c, "elements", v)
         for d in c.elements:

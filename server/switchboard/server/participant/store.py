@@ -2,13 +2,15 @@
 participants, with the records the runtime and the servicers pass around.
 
 A composition's elements and timeouts, and an instance's elements, are one JSON document on the
-row; what queries filter on has its own column. Messages are rows with an increasing id: a
-replica's unacknowledged ones, in id order, are what it receives when it (re)connects.
+row; what queries filter on has its own column. An instance belongs to its composition's
+project (`ownership`), copied onto its row so that lists filter on it in SQL. Messages are rows
+with an increasing id: a replica's unacknowledged ones, in id order, are what it receives when
+it (re)connects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +68,7 @@ class Composition:
     update_time: int = 0
     created_revision: int = 0
     revision: int = 0
+    project: str = ""
 
     @property
     def element_types(self) -> frozenset[str]:
@@ -100,6 +103,8 @@ class Instance:
     update_time: int = 0
     created_revision: int = 0
     revision: int = 0
+    project: str = ""
+    """Its composition's project."""
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
@@ -116,6 +121,7 @@ compositions = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("project", String(63), nullable=False, server_default=""),
 )
 
 instances = Table(
@@ -131,6 +137,7 @@ instances = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("project", String(63), nullable=False, server_default=""),
     Index("acm_instances_composition", "composition_id", "created_revision"),
 )
 
@@ -178,7 +185,7 @@ def _composition(row: Any) -> Composition:
         acknowledged_types=tuple(body["acknowledged_types"]),
         status_message=body["status_message"], create_time=row.create_time,
         update_time=row.update_time, created_revision=row.created_revision,
-        revision=row.revision,
+        revision=row.revision, project=row.project,
     )
 
 
@@ -186,7 +193,7 @@ def _composition_values(c: Composition) -> dict[str, Any]:
     return {"id": c.id, "state": c.state.value, "result": c.result.value,
             "body": _composition_body(c), "create_time": c.create_time,
             "update_time": c.update_time, "created_revision": c.created_revision,
-            "revision": c.revision}
+            "revision": c.revision, "project": c.project}
 
 
 async def insert_composition(conn: AsyncConnection, c: Composition) -> None:
@@ -221,10 +228,15 @@ async def get_compositions(conn: AsyncConnection, composition_ids: Sequence[str]
 
 
 async def list_compositions(conn: AsyncConnection, after_revision: int, limit: int,
-                            states: Sequence[CompositionState] = ()) -> list[Composition]:
+                            states: Sequence[CompositionState] = (),
+                            projects: Collection[str] | None = None) -> list[Composition]:
+    """Compositions created after `after_revision`, in creation order (in one of `states`, if
+    any; of one of `projects`, if not None)."""
     query = select(compositions).where(compositions.c.created_revision > after_revision)
     if states:
         query = query.where(compositions.c.state.in_([s.value for s in states]))
+    if projects is not None:
+        query = query.where(compositions.c.project.in_(sorted(projects)))
     query = query.order_by(compositions.c.created_revision).limit(limit)
     return [_composition(r) for r in await conn.execute(query)]
 
@@ -254,7 +266,7 @@ def _instance(row: Any) -> Instance:
         deploy=DeployState(row.deploy_state), lock=LockState(row.lock_state),
         result=StateChangeResult(row.result), status_message=row.body["status_message"],
         create_time=row.create_time, update_time=row.update_time,
-        created_revision=row.created_revision, revision=row.revision,
+        created_revision=row.created_revision, revision=row.revision, project=row.project,
     )
 
 
@@ -264,7 +276,8 @@ def _instance_values(i: Instance) -> dict[str, Any]:
             "body": {"elements": [_element_doc(e) for e in i.elements],
                      "status_message": i.status_message},
             "create_time": i.create_time, "update_time": i.update_time,
-            "created_revision": i.created_revision, "revision": i.revision}
+            "created_revision": i.created_revision, "revision": i.revision,
+            "project": i.project}
 
 
 async def insert_instance(conn: AsyncConnection, i: Instance) -> None:
@@ -312,10 +325,14 @@ async def get_instances(conn: AsyncConnection, instance_ids: Sequence[str], lock
 
 
 async def list_instances(conn: AsyncConnection, composition_id: str, after_revision: int,
-                         limit: int) -> list[Instance]:
+                         limit: int, projects: Collection[str] | None = None) -> list[Instance]:
+    """Instances created after `after_revision`, in creation order (of `composition_id`, if
+    set; of one of `projects`, if not None)."""
     query = select(instances).where(instances.c.created_revision > after_revision)
     if composition_id:
         query = query.where(instances.c.composition_id == composition_id)
+    if projects is not None:
+        query = query.where(instances.c.project.in_(sorted(projects)))
     query = query.order_by(instances.c.created_revision).limit(limit)
     return [_instance(r) for r in await conn.execute(query)]
 

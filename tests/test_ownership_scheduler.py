@@ -239,13 +239,14 @@ async def test_watches_deliver_only_the_callers_schedules_and_every_blackout(
     await olive.schedules.CreateBlackout(spb.CreateBlackoutRequest(blackout=spb.Blackout(
         id="maint", network_elements=["ne7"], start_time=at(1), end_time=at(2))))
     await optimized(gus, schedule("g1", [vnf("a", "ne2")], [(1, 5)]))
-    await gus.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(blackout_id="maint"))
+    await as_principal("both").schedules.DeleteBlackout(spb.DeleteBlackoutRequest(
+        blackout_id="maint"))
     blackout_kinds = [spb.SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED,
                       spb.SCHEDULE_EVENT_TYPE_BLACKOUT_DELETED]
     for watch in (blue_watch, green_watch):
         await watch.wait_for(lambda c: [e.type for e in c.events if e.blackout.id] ==
                              blackout_kinds)
-        assert [e.caused_by for e in watch.events if e.blackout.id] == ["olive", "gus"]
+        assert [e.caused_by for e in watch.events if e.blackout.id] == ["olive", "both"]
     await blue_watch.wait_for(lambda c: states(c, "b1")[-1:] == [
         S.SCHEDULE_STATE_PENDING_APPROVAL])
     await green_watch.wait_for(lambda c: states(c, "g1")[-1:] == [
@@ -271,6 +272,39 @@ async def test_watches_deliver_only_the_callers_schedules_and_every_blackout(
         spb.ListBlackoutsRequest())).blackouts] == ["maint-2"]
     for watch in (blue_watch, green_watch, replay):
         await watch.close()
+
+
+async def test_a_blackout_is_honoured_by_all_and_removed_only_by_its_project(
+        app: App, as_principal: Clients) -> None:
+    olive, gus, adam = as_principal("olive"), as_principal("gus"), as_principal("adam")
+    created = await olive.schedules.CreateBlackout(spb.CreateBlackoutRequest(
+        blackout=spb.Blackout(id="maint", network_elements=["ne1"], start_time=at(0),
+                              end_time=at(10))))
+    assert created.blackout.project == "blue"
+    # It binds green's schedule too: its only VNF touches ne1 inside the blackout.
+    green = await optimized(gus, schedule("g1", [vnf("a", "ne1")], [(1, 5)]))
+    assert [v.state for v in green.vnfs] == [V.VNF_STATE_NOT_SCHEDULED]
+    before = await head(app)
+    assert (await refusal(gus.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(
+        blackout_id="maint")))) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_OWN_PROJECT")
+    assert await head(app) == before
+    assert [b.project for b in (await gus.schedules.ListBlackouts(
+        spb.ListBlackoutsRequest())).blackouts] == ["blue"]
+    # Named by an admin into green, or into none (then only admins remove it).
+    await adam.schedules.CreateBlackout(spb.CreateBlackoutRequest(
+        project="green", blackout=spb.Blackout(id="green-maint", network_elements=["ne2"],
+                                               start_time=at(0), end_time=at(1))))
+    await gus.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(blackout_id="green-maint"))
+    await adam.schedules.CreateBlackout(spb.CreateBlackoutRequest(blackout=spb.Blackout(
+        id="noc", network_elements=["ne3"], start_time=at(0), end_time=at(1))))
+    assert (await refusal(olive.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(
+        blackout_id="noc")))) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_OWN_PROJECT")
+    assert (await refusal(gus.schedules.CreateBlackout(spb.CreateBlackoutRequest(
+        project="blue", blackout=spb.Blackout(id="x", network_elements=["ne4"],
+                                              start_time=at(0), end_time=at(1)))))) == (
+        grpc.StatusCode.PERMISSION_DENIED, "NOT_OWN_PROJECT")
+    await olive.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(blackout_id="maint"))
+    await adam.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(blackout_id="noc"))
 
 
 async def test_dispatch_events_are_caused_by_the_server(

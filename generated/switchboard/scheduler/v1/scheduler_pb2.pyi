@@ -282,7 +282,7 @@ class Schedule(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., domain: _Optional[str] = ..., user: _Optional[str] = ..., workflow_name: _Optional[str] = ..., callback_data: _Optional[str] = ..., vnfs: _Optional[_Iterable[_Union[Vnf, _Mapping]]] = ..., change_windows: _Optional[_Iterable[_Union[TimeWindow, _Mapping]]] = ..., normal_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., additional_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., allowed_time_policy: _Optional[_Union[AllowedTimePolicy, _Mapping]] = ..., state: _Optional[_Union[ScheduleState, str]] = ..., status_message: _Optional[str] = ..., optimization: _Optional[_Union[OptimizationResult, _Mapping]] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Blackout(_message.Message):
-    __slots__ = ("id", "network_elements", "start_time", "end_time", "reason", "create_time", "revision")
+    __slots__ = ("id", "network_elements", "start_time", "end_time", "reason", "create_time", "revision", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     NETWORK_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +290,7 @@ class Blackout(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     network_elements: _containers.RepeatedScalarFieldContainer[str]
     start_time: _timestamp_pb2.Timestamp
@@ -297,7 +298,8 @@ class Blackout(_message.Message):
     reason: str
     create_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., network_elements: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., network_elements: _Optional[_Iterable[str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class TicketUpdate(_message.Message):
     __slots__ = ("state", "note", "update_time")
@@ -444,10 +446,12 @@ class DeleteScheduleResponse(_message.Message):
     def __init__(self, schedule: _Optional[_Union[Schedule, _Mapping]] = ...) -> None: ...
 
 class CreateBlackoutRequest(_message.Message):
-    __slots__ = ("blackout",)
+    __slots__ = ("blackout", "project")
     BLACKOUT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     blackout: Blackout
-    def __init__(self, blackout: _Optional[_Union[Blackout, _Mapping]] = ...) -> None: ...
+    project: str
+    def __init__(self, blackout: _Optional[_Union[Blackout, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateBlackoutResponse(_message.Message):
     __slots__ = ("blackout",)

@@ -55,7 +55,9 @@ class SchedulerServiceStub:
     schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
     optimizer still places every schedule against every other project's changes (elements are
     physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
-    other schedule. Blackouts belong to no project: every caller lists and watches them.
+    other schedule. Blackouts are the network's: every caller lists and watches them, and every
+    optimization honours them, whoever declared them; each is kept by the project that declared
+    it (CreateBlackoutRequest.project), and only that project's members (and admins) remove it.
     """
 
     def __init__(self, channel):
@@ -151,7 +153,9 @@ class SchedulerServiceServicer:
     schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
     optimizer still places every schedule against every other project's changes (elements are
     physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
-    other schedule. Blackouts belong to no project: every caller lists and watches them.
+    other schedule. Blackouts are the network's: every caller lists and watches them, and every
+    optimization honours them, whoever declared them; each is kept by the project that declared
+    it (CreateBlackoutRequest.project), and only that project's members (and admins) remove it.
     """
 
     def CreateSchedule(self, request, context):
@@ -216,7 +220,8 @@ class SchedulerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteBlackout(self, request, context):
-        """Removes a blackout (NOT_FOUND if there is none with the id).
+        """Removes a blackout (NOT_FOUND if there is none with the id). Another project's blackout:
+        PERMISSION_DENIED (NOT_OWN_PROJECT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -341,7 +346,9 @@ class SchedulerService:
     schedule is NOT_FOUND, as if absent, and is left out of lists, tickets and watches. The
     optimizer still places every schedule against every other project's changes (elements are
     physical): a VNF they block is NOT_SCHEDULED with reason CONFLICT, and nothing names the
-    other schedule. Blackouts belong to no project: every caller lists and watches them.
+    other schedule. Blackouts are the network's: every caller lists and watches them, and every
+    optimization honours them, whoever declared them; each is kept by the project that declared
+    it (CreateBlackoutRequest.project), and only that project's members (and admins) remove it.
     """
 
     @staticmethod

@@ -115,7 +115,8 @@ def schedule_pb(s: Schedule) -> pb.Schedule:
 def blackout_pb(b: Blackout) -> pb.Blackout:
     return pb.Blackout(id=b.id, network_elements=b.elements, start_time=from_micros(b.start),
                        end_time=from_micros(b.end), reason=b.reason,
-                       create_time=from_micros(b.create_time), revision=b.revision)
+                       create_time=from_micros(b.create_time), revision=b.revision,
+                       project=b.project)
 
 
 def ticket_pb(t: Ticket) -> pb.Ticket:

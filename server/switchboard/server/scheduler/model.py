@@ -199,6 +199,8 @@ class Blackout:
     reason: str
     create_time: int
     revision: int
+    project: str = ""
+    """The project that declared it, whose members may remove it (`ownership`)."""
 
 
 # -- the state rules -------------------------------------------------------------------------------

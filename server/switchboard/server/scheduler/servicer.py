@@ -1,7 +1,8 @@
 """SchedulerService: validates, converts, and runs each change as one transaction.
 
 Schedules are owned (`ownership`): one the caller does not see is NOT_FOUND, and lists, tickets
-and watches leave it out. Blackouts are public: every caller lists and watches them."""
+and watches leave it out. Blackouts are public: every caller lists and watches them; only
+the project that declared one removes it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from switchboard.server.paging import (
     page,
     page_size,
 )
-from switchboard.server.policy import caller, check_four_eyes
+from switchboard.server.policy import caller, check_four_eyes, refuse
 from switchboard.server.rpc import Context
 from switchboard.server.scheduler import changes, model, store
 from switchboard.server.scheduler.changes import AREA, BLACKOUT_KINDS, SCHEDULE_KINDS
@@ -157,7 +158,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     async def CreateBlackout(
         self, request: pb.CreateBlackoutRequest, context: Context
     ) -> pb.CreateBlackoutResponse:
-        candidate = new_blackout(request)
+        candidate = new_blackout(request, ownership.current())
         async with self.log.transaction() as tx:
             created = await changes.create_blackout_checked(tx, candidate, _blackout_exists)
         return pb.CreateBlackoutResponse(blackout=blackout_pb(created))
@@ -170,6 +171,9 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             found = await store.get_blackout(tx.conn, request.blackout_id, lock=True)
             if found is None:
                 raise _blackout_not_found(request.blackout_id)
+            if not ownership.current().changes(found.project):
+                refuse(caller.get(), "NOT_OWN_PROJECT",
+                       f"blackout {request.blackout_id!r} is kept by another project")
             await changes.delete_blackout(tx, found)
         return pb.DeleteBlackoutResponse(blackout=blackout_pb(found))
 

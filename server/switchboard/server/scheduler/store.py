@@ -70,6 +70,7 @@ blackouts = Table(
     Column("reason", String(1024), nullable=False),
     Column("create_time", BigInteger, nullable=False),
     Column("revision", BigInteger, nullable=False, unique=True),
+    Column("project", String(63), nullable=False, server_default=""),
 )
 
 blackout_elements = Table(
@@ -210,13 +211,13 @@ async def in_states(conn: AsyncConnection, states: Sequence[ScheduleState]) -> l
 def _blackout(row: Any) -> Blackout:
     return Blackout(id=row.id, elements=tuple(row.elements), start=row.start_time,
                     end=row.end_time, reason=row.reason, create_time=row.create_time,
-                    revision=row.revision)
+                    revision=row.revision, project=row.project)
 
 
 async def insert_blackout(conn: AsyncConnection, b: Blackout) -> None:
     await conn.execute(blackouts.insert().values(
         id=b.id, elements=list(b.elements), start_time=b.start, end_time=b.end, reason=b.reason,
-        create_time=b.create_time, revision=b.revision))
+        create_time=b.create_time, revision=b.revision, project=b.project))
     await conn.execute(blackout_elements.insert(),
                        [{"blackout_id": b.id, "element": e} for e in b.elements])
 

@@ -153,7 +153,8 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int, access: Access,
     )
 
 
-def new_blackout(request: pb.CreateBlackoutRequest) -> Blackout:
+def new_blackout(request: pb.CreateBlackoutRequest, access: Access) -> Blackout:
+    """The blackout a CreateBlackout asks for, kept by the project `access` may create it in."""
     v = Violations(AREA)
     if not request.HasField("blackout"):
         v.add("blackout", "is required")
@@ -169,6 +170,7 @@ def new_blackout(request: pb.CreateBlackoutRequest) -> Blackout:
     start, end = to_micros(body.start_time), to_micros(body.end_time)
     if body.HasField("start_time") and body.HasField("end_time") and end <= start:
         v.add("blackout.end_time", "must be after start_time")
+    project = access.project_for(request.project, v)
     v.raise_if_any()
     return Blackout(id=body.id, elements=tuple(sorted(set(body.network_elements))), start=start,
-                    end=end, reason=body.reason, create_time=0, revision=0)
+                    end=end, reason=body.reason, create_time=0, revision=0, project=project)

@@ -125,6 +125,8 @@ async def test_another_projects_instance_is_absent(users: Users, clock: ManualCl
     assert [(e.instance.id, e.instance.status, e.caused_by) for e in watch.events] == [
         (blue.id, BUILDING, "bob"), (blue.id, ACTIVE, "@server")]
     await watch.close()
+    assert await refused(rita.allocations.CreateInstance(instance_request(
+        "shared", project="blue"))) == (grpc.StatusCode.PERMISSION_DENIED, "NOT_OWN_PROJECT")
     # An admin may allocate in any project, against any reservation.
     assert (await create(adam, "shared", held.id, project="blue")).project == "blue"
 

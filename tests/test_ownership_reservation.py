@@ -213,6 +213,14 @@ async def test_a_project_pool_is_hidden_from_other_projects(users: Users) -> Non
     assert await events_since(adam, before + 1) == []  # nothing was written
     got = await rita.reservations.GetPool(pb.GetPoolRequest(pool_id="red-pool"))
     assert got.pool.provider == "openstack"
+    # Capacity watches send the events of the pools the caller sees, each naming its cause.
+    for client, pools in ((bob, {"shared": "adam", "blue-pool": "adam"}),
+                          (rita, {"shared": "adam", "red-pool": "rita"})):
+        seen = await events_since(client, 1)
+        assert len(seen) == 4
+        assert {e.pool.id: e.caused_by for e in seen} == pools
+        assert all(e.pool.project == {"shared": ""}.get(e.pool.id, e.pool.id[:-5])
+                   for e in seen)
 
 
 async def test_a_shared_pool_is_seen_by_all_and_changed_by_admins_only(users: Users) -> None:

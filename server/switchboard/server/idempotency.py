@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.db import BulkWrite, insert_if_absent, metadata
+from switchboard.server.errors import AlreadyExists
 from switchboard.server.eventlog import Transaction
 
 request_ids = Table(
@@ -67,6 +68,15 @@ async def claim_all(conn: AsyncConnection, keys: Collection[Key]) -> dict[Key, s
         select(request_ids).where(
             tuple_(request_ids.c.method, request_ids.c.request_id).in_(sorted(taken))))
     return {(row.method, row.request_id): row.resource_id for row in rows}
+
+
+def in_use(request_id: str, area: str) -> AlreadyExists:
+    """For a retry whose request_id an earlier call took that created something the caller may
+    not change (another project's): ALREADY_EXISTS, without what it created."""
+    return AlreadyExists(
+        message=f"request_id {request_id!r} was used by another call", reason="REQUEST_ID_IN_USE",
+        area=area, metadata={"request_id": request_id},
+    )
 
 
 def remember(tx: Transaction, method: str, request_id: str, resource_id: str) -> None:

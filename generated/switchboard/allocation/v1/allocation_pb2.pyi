@@ -49,7 +49,7 @@ class Flavor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., vcpus: _Optional[int] = ..., ram_mb: _Optional[int] = ..., disk_gb: _Optional[int] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "name", "pool_id", "flavor", "image", "networks", "reservation_id", "status", "status_message", "vim_server_id", "resources", "create_time", "update_time", "revision")
+    __slots__ = ("id", "name", "pool_id", "flavor", "image", "networks", "reservation_id", "status", "status_message", "vim_server_id", "resources", "create_time", "update_time", "revision", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,7 @@ class Instance(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     pool_id: str
@@ -78,7 +79,8 @@ class Instance(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., flavor: _Optional[str] = ..., image: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., reservation_id: _Optional[str] = ..., status: _Optional[_Union[InstanceStatus, str]] = ..., status_message: _Optional[str] = ..., vim_server_id: _Optional[str] = ..., resources: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., flavor: _Optional[str] = ..., image: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., reservation_id: _Optional[str] = ..., status: _Optional[_Union[InstanceStatus, str]] = ..., status_message: _Optional[str] = ..., vim_server_id: _Optional[str] = ..., resources: _Optional[_Union[_reservation_pb2.Resources, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class ListFlavorsRequest(_message.Message):
     __slots__ = ()
@@ -91,12 +93,14 @@ class ListFlavorsResponse(_message.Message):
     def __init__(self, flavors: _Optional[_Iterable[_Union[Flavor, _Mapping]]] = ...) -> None: ...
 
 class CreateInstanceRequest(_message.Message):
-    __slots__ = ("instance", "request_id")
+    __slots__ = ("instance", "request_id", "project")
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     instance: Instance
     request_id: str
-    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    project: str
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ..., request_id: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateInstanceResponse(_message.Message):
     __slots__ = ("instance",)
@@ -167,18 +171,20 @@ class ListInstancesResponse(_message.Message):
     def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class InstanceEvent(_message.Message):
-    __slots__ = ("revision", "type", "instance", "previous_status", "time")
+    __slots__ = ("revision", "type", "instance", "previous_status", "time", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: InstanceEventType
     instance: Instance
     previous_status: InstanceStatus
     time: _timestamp_pb2.Timestamp
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[InstanceEventType, str]] = ..., instance: _Optional[_Union[Instance, _Mapping]] = ..., previous_status: _Optional[_Union[InstanceStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[InstanceEventType, str]] = ..., instance: _Optional[_Union[Instance, _Mapping]] = ..., previous_status: _Optional[_Union[InstanceStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchInstancesRequest(_message.Message):
     __slots__ = ("start_revision", "pool_id", "instance_id", "reservation_id")

@@ -37,6 +37,10 @@ class AllocationServiceStub:
     Reservation end policy: when an instance's reservation ends (EXPIRED) or is cancelled, the
     instance is destroyed (DELETING, then DELETED), as OpenStack Blazar does. An IMPAIRED
     reservation keeps its running instances but admits no new ones.
+
+    Ownership: an instance belongs to its creator's project and is seen and changed by its
+    members (and admins) only; its pool, and its reservation if it names one, must be ones the
+    caller sees, else they are answered as absent.
     """
 
     def __init__(self, channel):
@@ -89,6 +93,10 @@ class AllocationServiceServicer:
     Reservation end policy: when an instance's reservation ends (EXPIRED) or is cancelled, the
     instance is destroyed (DELETING, then DELETED), as OpenStack Blazar does. An IMPAIRED
     reservation keeps its running instances but admits no new ones.
+
+    Ownership: an instance belongs to its creator's project and is seen and changed by its
+    members (and admins) only; its pool, and its reservation if it names one, must be ones the
+    caller sees, else they are answered as absent.
     """
 
     def ListFlavors(self, request, context):
@@ -190,6 +198,10 @@ class AllocationService:
     Reservation end policy: when an instance's reservation ends (EXPIRED) or is cancelled, the
     instance is destroyed (DELETING, then DELETED), as OpenStack Blazar does. An IMPAIRED
     reservation keeps its running instances but admits no new ones.
+
+    Ownership: an instance belongs to its creator's project and is seen and changed by its
+    members (and admins) only; its pool, and its reservation if it names one, must be ones the
+    caller sees, else they are answered as absent.
     """
 
     @staticmethod

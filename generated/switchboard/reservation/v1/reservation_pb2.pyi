@@ -102,16 +102,18 @@ class Resources(_message.Message):
     def __init__(self, cores: _Optional[int] = ..., ram_mb: _Optional[int] = ..., instances: _Optional[int] = ..., gigabytes: _Optional[int] = ..., volumes: _Optional[int] = ..., snapshots: _Optional[int] = ..., networks: _Optional[int] = ..., ports: _Optional[int] = ..., routers: _Optional[int] = ..., subnets: _Optional[int] = ..., addresses: _Optional[int] = ...) -> None: ...
 
 class Pool(_message.Message):
-    __slots__ = ("id", "provider", "availability_zone", "create_time")
+    __slots__ = ("id", "provider", "availability_zone", "create_time", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_ZONE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     provider: str
     availability_zone: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., availability_zone: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., availability_zone: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CapacityChange(_message.Message):
     __slots__ = ("id", "pool_id", "type", "resources", "start_time", "end_time", "reason", "create_time")
@@ -134,7 +136,7 @@ class CapacityChange(_message.Message):
     def __init__(self, id: _Optional[str] = ..., pool_id: _Optional[str] = ..., type: _Optional[_Union[CapacityChangeType, str]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Reservation(_message.Message):
-    __slots__ = ("id", "name", "pool_id", "start_time", "end_time", "resources", "priority", "status", "create_time", "update_time", "revision", "impairment")
+    __slots__ = ("id", "name", "pool_id", "start_time", "end_time", "resources", "priority", "status", "create_time", "update_time", "revision", "impairment", "project")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     POOL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +149,7 @@ class Reservation(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     IMPAIRMENT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     pool_id: str
@@ -159,7 +162,8 @@ class Reservation(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     revision: int
     impairment: Impairment
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., impairment: _Optional[_Union[Impairment, _Mapping]] = ...) -> None: ...
+    project: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., pool_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., status: _Optional[_Union[ReservationStatus, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., impairment: _Optional[_Union[Impairment, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
 
 class Impairment(_message.Message):
     __slots__ = ("capacity_change_id", "missing")
@@ -170,12 +174,14 @@ class Impairment(_message.Message):
     def __init__(self, capacity_change_id: _Optional[str] = ..., missing: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
 
 class CreatePoolRequest(_message.Message):
-    __slots__ = ("pool", "request_id")
+    __slots__ = ("pool", "request_id", "project")
     POOL_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     pool: Pool
     request_id: str
-    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    project: str
+    def __init__(self, pool: _Optional[_Union[Pool, _Mapping]] = ..., request_id: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreatePoolResponse(_message.Message):
     __slots__ = ("pool",)
@@ -338,12 +344,14 @@ class QueryCapacityResponse(_message.Message):
     def __init__(self, pools: _Optional[_Iterable[_Union[PoolCapacity, _Mapping]]] = ...) -> None: ...
 
 class CreateReservationRequest(_message.Message):
-    __slots__ = ("reservation", "request_id")
+    __slots__ = ("reservation", "request_id", "project")
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
     reservation: Reservation
     request_id: str
-    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    project: str
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., request_id: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateReservationResponse(_message.Message):
     __slots__ = ("reservation",)
@@ -438,20 +446,22 @@ class ListReservationsResponse(_message.Message):
     def __init__(self, reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., utilization: _Optional[_Iterable[_Union[PoolCapacity, _Mapping]]] = ...) -> None: ...
 
 class CapacityEvent(_message.Message):
-    __slots__ = ("revision", "type", "pool", "change", "time", "over_allocated")
+    __slots__ = ("revision", "type", "pool", "change", "time", "over_allocated", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     OVER_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: CapacityEventType
     pool: Pool
     change: CapacityChange
     time: _timestamp_pb2.Timestamp
     over_allocated: Resources
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CapacityEventType, str]] = ..., pool: _Optional[_Union[Pool, _Mapping]] = ..., change: _Optional[_Union[CapacityChange, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., over_allocated: _Optional[_Union[Resources, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[CapacityEventType, str]] = ..., pool: _Optional[_Union[Pool, _Mapping]] = ..., change: _Optional[_Union[CapacityChange, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., over_allocated: _Optional[_Union[Resources, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchCapacityRequest(_message.Message):
     __slots__ = ("start_revision", "pool_id")
@@ -470,18 +480,20 @@ class WatchCapacityResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[CapacityEvent, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ReservationEvent(_message.Message):
-    __slots__ = ("revision", "type", "reservation", "previous_status", "time")
+    __slots__ = ("revision", "type", "reservation", "previous_status", "time", "caused_by")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: ReservationEventType
     reservation: Reservation
     previous_status: ReservationStatus
     time: _timestamp_pb2.Timestamp
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ReservationEventType, str]] = ..., reservation: _Optional[_Union[Reservation, _Mapping]] = ..., previous_status: _Optional[_Union[ReservationStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    caused_by: str
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ReservationEventType, str]] = ..., reservation: _Optional[_Union[Reservation, _Mapping]] = ..., previous_status: _Optional[_Union[ReservationStatus, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchReservationsRequest(_message.Message):
     __slots__ = ("start_revision", "pool_id", "reservation_id")

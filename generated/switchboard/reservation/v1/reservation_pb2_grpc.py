@@ -33,6 +33,12 @@ class ReservationServiceStub:
     instances always count; a capacity cut below what they hold stops none of them but leaves the
     pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
     passes until it fits again.
+
+    Ownership: a pool of a project is seen and changed by its members (and admins) only; a pool
+    of no project is shared: everyone sees it and reserves from it, only admins change it. A
+    reservation belongs to its creator's project and is seen and changed by its members only.
+    What the caller does not see is answered as absent (NOT_FOUND, or an unknown pool). Capacity
+    figures count every project's reservations, but shortfalls name only the caller's.
     """
 
     def __init__(self, channel):
@@ -126,6 +132,12 @@ class ReservationServiceServicer:
     instances always count; a capacity cut below what they hold stops none of them but leaves the
     pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
     passes until it fits again.
+
+    Ownership: a pool of a project is seen and changed by its members (and admins) only; a pool
+    of no project is shared: everyone sees it and reserves from it, only admins change it. A
+    reservation belongs to its creator's project and is seen and changed by its members only.
+    What the caller does not see is answered as absent (NOT_FOUND, or an unknown pool). Capacity
+    figures count every project's reservations, but shortfalls name only the caller's.
     """
 
     def CreatePool(self, request, context):
@@ -335,6 +347,12 @@ class ReservationService:
     instances always count; a capacity cut below what they hold stops none of them but leaves the
     pool over-allocated (CapacityFigures.over_allocated), and no new admission needing that type
     passes until it fits again.
+
+    Ownership: a pool of a project is seen and changed by its members (and admins) only; a pool
+    of no project is shared: everyone sees it and reserves from it, only admins change it. A
+    reservation belongs to its creator's project and is seen and changed by its members only.
+    What the caller does not see is answered as absent (NOT_FOUND, or an unknown pool). Capacity
+    figures count every project's reservations, but shortfalls name only the caller's.
     """
 
     @staticmethod

@@ -27,11 +27,11 @@ def record_instance_event(
     """Appends an instance event for `i` as it is after the change; returns the event."""
     event = pb.InstanceEvent(
         revision=revision, type=_EVENT_TYPES[kind], instance=instance_pb(i),
-        time=from_micros(tx.now),
+        time=from_micros(tx.now), caused_by=tx.principal,
     )
     if previous is not None:
         event.previous_status = STATUS_TO_PB[previous]
-    tx.append(revision, AREA, kind, i.id, i.pool_id, event.SerializeToString())
+    tx.append(revision, AREA, kind, i.id, i.pool_id, event.SerializeToString(), i.project)
     return event
 
 

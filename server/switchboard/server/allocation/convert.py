@@ -27,5 +27,5 @@ def instance_pb(i: Instance) -> pb.Instance:
         networks=i.networks, reservation_id=i.reservation_id, status=STATUS_TO_PB[i.status],
         status_message=i.status_message, vim_server_id=i.vim_server_id,
         resources=resources_pb(i.amounts), create_time=from_micros(i.create_time),
-        update_time=from_micros(i.update_time), revision=i.revision,
+        update_time=from_micros(i.update_time), revision=i.revision, project=i.project,
     )

@@ -21,6 +21,7 @@ from switchboard.server.errors import (
 )
 from switchboard.server.eventlog import Transaction
 from switchboard.server.ids import new_id
+from switchboard.server.ownership import Visibility
 from switchboard.server.reservation import claims
 from switchboard.server.reservation import store as reservation_store
 from switchboard.server.reservation.admission import Candidate
@@ -38,6 +39,11 @@ def _not_allowed(reason: str, reservation_id: str, description: str) -> FailedPr
         violations=[PreconditionViolation("RESERVATION", f"reservations/{reservation_id}",
                                           description)],
     )
+
+
+def _absent(reservation_id: str) -> FailedPrecondition:
+    """For a reservation that does not exist, or that the caller does not see."""
+    return _not_allowed("RESERVATION_NOT_FOUND", reservation_id, "does not exist")
 
 
 def _ended(reservation_id: str, end: int) -> FailedPrecondition:
@@ -68,10 +74,12 @@ class NewInstance(Candidate[Instance]):
     """A CreateInstance call, validated as far as possible without the database."""
 
     method = "CreateInstance"
+    area = AREA
 
     def __init__(self, request: pb.CreateInstanceRequest, flavor: Flavor, violations: Violations,
                  on_created: Callable[[Instance], None]) -> None:
         super().__init__(request.instance.pool_id, request.request_id, violations)
+        self.project = self.access.project_for(request.project, violations)
         self.request = request
         self.flavor = flavor
         self.on_created = on_created
@@ -99,10 +107,14 @@ class NewInstance(Candidate[Instance]):
                     raise _short("INSUFFICIENT_CAPACITY",
                                  f"pool {body.pool_id!r} (capacity no reservation holds)",
                                  body.pool_id, "", self.flavor, free,
-                                 holdings.binding_from(tx.now, need))
+                                 holdings.binding_from(
+                                     tx.now, need,
+                                     self.access.visible_projects(Visibility.OWNED)))
             holdings.add_outside(Claim(self.id, tx.now, None, need))
             return
         claim = holdings.reservation(reservation_id)
+        if claim is not None and not self.access.sees(claim.project):
+            raise _absent(reservation_id)
         if claim is None:
             raise await self._not_holding(tx, reservation_id)
         assert claim.end is not None
@@ -122,8 +134,8 @@ class NewInstance(Candidate[Instance]):
         """Why a reservation holds nothing in the instance's pool now (its window may be over
         before the sweeper has moved its status)."""
         found = await reservation_store.get_reservation(tx.conn, reservation_id)
-        if found is None:
-            return _not_allowed("RESERVATION_NOT_FOUND", reservation_id, "does not exist")
+        if found is None or not self.access.sees(found.project):
+            return _absent(reservation_id)
         if found.pool_id != self.pool_id:
             return _not_allowed(
                 "RESERVATION_OTHER_POOL", reservation_id,
@@ -141,7 +153,7 @@ class NewInstance(Candidate[Instance]):
             image=body.image, networks=tuple(body.networks), reservation_id=body.reservation_id,
             status=Status.BUILDING, status_message="", vim_server_id="", amounts=need,
             create_time=tx.now, update_time=tx.now, created_revision=revision,
-            revision=revision,
+            revision=revision, project=self.project,
         )
         self.created_pb = record_instance_event(tx, revision, "instance.created",
                                                 instance).instance

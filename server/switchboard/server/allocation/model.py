@@ -85,6 +85,7 @@ class Instance:
     update_time: int
     created_revision: int
     revision: int
+    project: str = ""
 
     def with_status(self, status: Status, message: str, now: int, revision: int,
                     vim_server_id: str = "") -> Instance:

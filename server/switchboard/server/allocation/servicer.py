@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.allocation.v1 import allocation_pb2 as pb
 from switchboard.allocation.v1 import allocation_pb2_grpc as pb_grpc
+from switchboard.server import ownership
 from switchboard.server.allocation import store
 from switchboard.server.allocation.changes import AREA, KINDS, set_status
 from switchboard.server.allocation.convert import STATUS_FROM_PB, flavor_pb, instance_pb
@@ -101,13 +102,16 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
         size = page_size(request.page_size, v)
         after = decode_revision_token(request.page_token, v)
         statuses = enum_filter(request.statuses, STATUS_FROM_PB, "statuses", v)
+        access = ownership.current()
         async with self.log.db.read() as conn:
-            if request.pool_id and await reservation_store.get_pool(conn, request.pool_id) is None:
+            if request.pool_id and not await reservation_store.existing_pool_ids(
+                    conn, [request.pool_id], access.visible_projects(Visibility.SHARED)):
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")
             v.raise_if_any()
             found = await store.list_instances(
                 conn, pool_id=request.pool_id, reservation_id=request.reservation_id,
                 statuses=statuses, after_revision=after, limit=size + 1,
+                projects=access.visible_projects(Visibility.OWNED),
             )
         instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
         return pb.ListInstancesResponse(instances=instances, next_page_token=token)
@@ -136,8 +140,9 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
 
 
 async def _get(conn: AsyncConnection, instance_id: str, lock: bool = False) -> Instance:
+    """The instance, if the caller sees it; else NOT_FOUND, as for an unknown id."""
     found = await store.get_instance(conn, instance_id, lock)
-    if found is None:
+    if found is None or not ownership.current().sees(found.project):
         raise NotFound(
             message=f"instance {instance_id!r} not found", reason="INSTANCE_NOT_FOUND",
             area=AREA, resource_type="instance", resource_name=instance_id,

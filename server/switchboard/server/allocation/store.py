@@ -43,6 +43,7 @@ instances = Table(
     Column("update_time", BigInteger, nullable=False),
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
+    Column("project", String(63), nullable=False, server_default=""),
     Index("instances_pool", "pool_id", "created_revision"),
     Index("instances_reservation", "reservation_id", "status"),
     Index("instances_status", "status"),
@@ -59,7 +60,7 @@ def _instance(row: Any) -> Instance:
         status=Status(row.status), status_message=row.status_message,
         vim_server_id=row.vim_server_id, amounts=dict(row.amounts),
         create_time=row.create_time, update_time=row.update_time,
-        created_revision=row.created_revision, revision=row.revision,
+        created_revision=row.created_revision, revision=row.revision, project=row.project,
     )
 
 
@@ -70,7 +71,7 @@ def instance_values(i: Instance) -> dict[str, Any]:
         "status": i.status.value, "status_message": i.status_message,
         "vim_server_id": i.vim_server_id, "amounts": i.amounts, "create_time": i.create_time,
         "update_time": i.update_time, "created_revision": i.created_revision,
-        "revision": i.revision,
+        "revision": i.revision, "project": i.project,
     }
 
 
@@ -132,9 +133,12 @@ def check_revisions(tx: Transaction, taken: Iterable[Instance]) -> None:
 
 async def list_instances(
     conn: AsyncConnection, *, pool_id: str, reservation_id: str, statuses: Sequence[Status],
-    after_revision: int, limit: int,
+    after_revision: int, limit: int, projects: Collection[str] | None = None,
 ) -> list[Instance]:
+    """Instances matching the filters (of `projects`, if not None) in creation order."""
     query = select(instances).where(instances.c.created_revision > after_revision)
+    if projects is not None:
+        query = query.where(instances.c.project.in_(sorted(projects)))
     if pool_id:
         query = query.where(instances.c.pool_id == pool_id)
     if reservation_id:
@@ -153,13 +157,15 @@ async def unfinished(conn: AsyncConnection) -> list[Instance]:
     return [_instance(r) for r in await conn.execute(query)]
 
 
-async def live_ids(conn: AsyncConnection, pool_id: str, limit: int) -> list[str]:
-    """Up to `limit` ids of the pool's instances that are not DELETED."""
-    rows = await conn.execute(
-        select(instances.c.id).where(instances.c.pool_id == pool_id,
-                                     instances.c.status != Status.DELETED.value)
-        .order_by(instances.c.created_revision).limit(limit)
-    )
+async def live_ids(conn: AsyncConnection, pool_id: str, limit: int,
+                   projects: Collection[str] | None = None) -> list[str]:
+    """Up to `limit` ids of the pool's instances that are not DELETED (of `projects`, if not
+    None)."""
+    query = select(instances.c.id).where(instances.c.pool_id == pool_id,
+                                         instances.c.status != Status.DELETED.value)
+    if projects is not None:
+        query = query.where(instances.c.project.in_(sorted(projects)))
+    rows = await conn.execute(query.order_by(instances.c.created_revision).limit(limit))
     return [r.id for r in rows]
 
 

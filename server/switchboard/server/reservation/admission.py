@@ -19,6 +19,11 @@ read, only their versions moved at commit, guarded (as is the log's head, and wh
 counted on), so a batch of creates takes one trip to the database. If something changed
 meanwhile (another process wrote), the commit fails and the batch, riders included, is admitted
 again the ordinary way.
+
+A batch runs as the server, on behalf of many calls: each candidate and rider keeps its call's
+principal and `ownership.Access` from when it queued, so that a call sees only the pools (and
+earlier results) its caller sees, and each event names the call that caused it
+(`Transaction.acting`).
 """
 
 from __future__ import annotations
@@ -26,14 +31,16 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server import idempotency
+from switchboard.server import idempotency, ownership
 from switchboard.server.db import StaleWrite
 from switchboard.server.errors import SwitchboardError, Violations
 from switchboard.server.eventlog import EventLog, Transaction
+from switchboard.server.ownership import Visibility
+from switchboard.server.policy import caller
 from switchboard.server.reservation import store
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.tasks import BackgroundTask
@@ -43,20 +50,34 @@ MAX_BATCH = 256
 T = TypeVar("T")
 
 
-class Candidate(ABC, Generic[T]):
-    """One create call waiting for admission into the pool `pool_id`.
+class Owned(Protocol):
+    """What a candidate creates: a resource of a project."""
+
+    @property
+    def project(self) -> str: ...
+
+
+R = TypeVar("R", bound=Owned)
+
+
+class Candidate(ABC, Generic[R]):
+    """One create call waiting for admission into the pool `pool_id`, with its caller's
+    principal and access (taken when it is made, in the call).
 
     `found` holds what was found wrong without the database or the clock; `check` raises it
     (with what it finds itself), after the request_id is claimed, so a retry returns the first
     result."""
 
     method: ClassVar[str]
+    area: ClassVar[str]
 
     def __init__(self, pool_id: str, request_id: str, violations: Violations) -> None:
         self.pool_id = pool_id
         self.request_id = request_id
         self.found = violations
-        self.outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.principal = caller.get().name
+        self.access = ownership.current()
+        self.outcome: asyncio.Future[R] = asyncio.get_running_loop().create_future()
 
     def violations(self) -> Violations:
         """A new collection for one `check`, starting from `found`: a batch may be checked more
@@ -66,8 +87,15 @@ class Candidate(ABC, Generic[T]):
         return fresh
 
     @abstractmethod
-    async def earlier(self, conn: AsyncConnection, resource_id: str) -> T:
+    async def earlier(self, conn: AsyncConnection, resource_id: str) -> R:
         """What an earlier call with the same request_id created."""
+
+    def replay(self, earlier: R) -> R | SwitchboardError:
+        """What this call gets for a request_id an earlier call took: what it created, if
+        this caller may change it, else REQUEST_ID_IN_USE."""
+        if self.access.changes(earlier.project):
+            return earlier
+        return idempotency.in_use(self.request_id, self.area)
 
     @abstractmethod
     async def check(self, tx: Transaction, holdings: PoolHoldings | None) -> None:
@@ -75,21 +103,23 @@ class Candidate(ABC, Generic[T]):
         (None when the pool does not exist)."""
 
     @abstractmethod
-    def write(self, tx: Transaction, revision: int) -> tuple[T, str]:
+    def write(self, tx: Transaction, revision: int) -> tuple[R, str]:
         """Writes the admitted resource under `revision` (its rows deferred to the commit,
         `Transaction.defer`); returns it and its id."""
 
-    def committed(self, result: T) -> None:
+    def committed(self, result: R) -> None:
         """Called once the batch that created `result` has committed."""
 
 
 class _Rider(Generic[T]):
-    """A write riding in a batch's transaction; `pools` are locked for it first."""
+    """A write riding in a batch's transaction, for the principal that queued it; `pools` are
+    locked for it first."""
 
     def __init__(self, pools: Collection[str],
                  work: Callable[[Transaction], Awaitable[T]]) -> None:
         self.pools = pools
         self.work = work
+        self.principal = caller.get().name
         self.outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
 
@@ -105,8 +135,10 @@ class Admission(BackgroundTask):
         self._riders: list[_Rider[Any]] = []
         self._ready = asyncio.Event()
         self._holdings: dict[str, PoolHoldings] = {}
+        self._projects: dict[str, str] = {}
+        """The project of each pool claimed so far (a pool's project never changes)."""
 
-    async def admit(self, candidate: Candidate[T]) -> T:
+    async def admit(self, candidate: Candidate[R]) -> R:
         """Queues a candidate; returns what it created (or what an earlier call did), or raises."""
         self._queue.append(candidate)
         self._ready.set()
@@ -154,7 +186,8 @@ class Admission(BackgroundTask):
                 changing = {p for r in riders for p in r.pools}
                 versions = await self._claim_pools(tx, {c.pool_id for c in batch}, changing)
                 for rider in riders:
-                    done.append(await rider.work(tx))
+                    with tx.acting(rider.principal):
+                        done.append(await rider.work(tx))
                 earlier = await idempotency.claim_all(
                     tx.conn, [(c.method, c.request_id) for c in batch if c.request_id])
                 admitted = []
@@ -167,7 +200,8 @@ class Admission(BackgroundTask):
                     revisions = await tx.next_revisions(len(admitted))
                     for i, revision in zip(admitted, revisions, strict=True):
                         candidate = batch[i]
-                        outcomes[i], resource_id = candidate.write(tx, revision)
+                        with tx.acting(candidate.principal):
+                            outcomes[i], resource_id = candidate.write(tx, revision)
                         idempotency.remember(tx, candidate.method, candidate.request_id,
                                              resource_id)
                     written = admitted
@@ -191,6 +225,8 @@ class Admission(BackgroundTask):
             outcome = outcomes[same_as.get(i, i)]
             if candidate.outcome.cancelled():
                 continue
+            if same_as.get(i, i) != i and not isinstance(outcome, SwitchboardError):
+                outcome = candidate.replay(outcome)
             if isinstance(outcome, SwitchboardError):
                 candidate.outcome.set_exception(outcome)
             else:
@@ -216,6 +252,7 @@ class Admission(BackgroundTask):
             claimed = await store.claim_pool(tx.conn, pool_id)
             if claimed is not None:
                 versions[pool_id] = claimed[1]
+                self._projects[pool_id] = claimed[0].project
         return versions
 
     async def _holdings_of(self, tx: Transaction, pool_id: str, version: int) -> PoolHoldings:
@@ -232,11 +269,14 @@ class Admission(BackgroundTask):
                      versions: dict[str, int], earlier: dict[idempotency.Key, str]) -> Any:
         """None if admitted (its claim joins the cached holdings); else the earlier call's
         result for a retried request_id (`earlier`: what the batch's claims found), or the
-        error saying why not."""
+        error saying why not. A pool the caller does not see is as if absent."""
         found = earlier.get((candidate.method, candidate.request_id))
         if found is not None:
-            return await candidate.earlier(tx.conn, found)
+            return candidate.replay(await candidate.earlier(tx.conn, found))
         version = versions.get(candidate.pool_id)
+        if version is not None and not candidate.access.sees(
+                self._projects[candidate.pool_id], Visibility.SHARED):
+            version = None
         try:
             holdings = None if version is None else await self._holdings_of(
                 tx, candidate.pool_id, version)

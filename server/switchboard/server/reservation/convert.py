@@ -50,7 +50,7 @@ def binding_text(binding: Binding | None, shown: int = 5) -> str:
 def pool_pb(pool: Pool) -> pb.Pool:
     return pb.Pool(
         id=pool.id, provider=pool.provider, availability_zone=pool.availability_zone,
-        create_time=from_micros(pool.create_time),
+        create_time=from_micros(pool.create_time), project=pool.project,
     )
 
 
@@ -73,7 +73,7 @@ def reservation_pb(r: Reservation) -> pb.Reservation:
         end_time=from_micros(r.end), resources=resources_pb(r.amounts),
         priority=PRIORITY_TO_PB[r.priority], status=STATUS_TO_PB[r.status],
         create_time=from_micros(r.create_time), update_time=from_micros(r.update_time),
-        revision=r.revision,
+        revision=r.revision, project=r.project,
     )
     if r.impairment is not None:
         message.impairment.capacity_change_id = r.impairment.change_id

@@ -10,6 +10,7 @@ from switchboard.server.db import insert_of
 from switchboard.server.errors import ResourceExhausted, Violations
 from switchboard.server.eventlog import Transaction
 from switchboard.server.ids import new_id
+from switchboard.server.ownership import Access, Visibility
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Candidate
 from switchboard.server.reservation.changes import record_reservation_event
@@ -28,10 +29,11 @@ from switchboard.server.timestamps import from_micros
 
 
 def shortfall(pool_id: str, start: int, end: int, amounts: Amounts, wide: PoolLedger,
-              horizon: int, exclude: str | None) -> ResourceExhausted:
+              horizon: int, exclude: str | None, access: Access) -> ResourceExhausted:
     """RESOURCE_EXHAUSTED for a request that does not fit, saying what does: the most of each
     resource over the window, and the earliest window of the same length up to `horizon` where
-    all of it fits. `wide` must cover [start, horizon + (end - start))."""
+    all of it fits. `wide` must cover [start, horizon + (end - start)). Only reservations the
+    caller (`access`) sees are named."""
     fit: Fit = wide.check(start, end, amounts, horizon=horizon, exclude=exclude)
     detail = pb.ReservationShortfall(
         pool_id=pool_id, max_reservable=resources_pb(fit.max_reservable),
@@ -41,7 +43,8 @@ def shortfall(pool_id: str, start: int, end: int, amounts: Amounts, wide: PoolLe
     if fit.earliest_start is not None:
         detail.earliest_start_time.CopyFrom(from_micros(fit.earliest_start))
         detail.earliest_end_time.CopyFrom(from_micros(fit.earliest_start + (end - start)))
-    binding = wide.binding(start, end, amounts, exclude=exclude)
+    binding = wide.binding(start, end, amounts, exclude=exclude,
+                           visible=access.visible_projects(Visibility.OWNED))
     if binding is not None:
         detail.binding_time.CopyFrom(from_micros(binding.at))
         detail.binding_reservation_ids.extend(binding.reservation_ids)
@@ -61,10 +64,12 @@ class NewReservation(Candidate[Reservation]):
     """A CreateReservation call, validated as far as possible without the database."""
 
     method = "CreateReservation"
+    area = AREA
 
     def __init__(self, request: pb.CreateReservationRequest, amounts: dict[str, int],
                  violations: Violations, policy: Policy) -> None:
         super().__init__(request.reservation.pool_id, request.request_id, violations)
+        self.project = self.access.project_for(request.project, violations)
         self.request = request
         self.amounts = amounts
         self.policy = policy
@@ -91,12 +96,13 @@ class NewReservation(Candidate[Reservation]):
                 start, end).check(start, end, self.amounts, start).ok:
             horizon = tx.now + self.policy.max_start_ahead
             wide = holdings.ledger(start, horizon + (end - start))
-            raise shortfall(body.pool_id, start, end, self.amounts, wide, horizon, None)
+            raise shortfall(body.pool_id, start, end, self.amounts, wide, horizon, None,
+                            self.access)
         self.admitted = Reservation(
             id=new_id(), pool_id=body.pool_id, name=body.name, start=start, end=end,
             amounts=self.amounts, priority=PRIORITY_FROM_PB[body.priority],
             status=status_at(start, end, tx.now), create_time=tx.now, update_time=tx.now,
-            created_revision=0, revision=0,
+            created_revision=0, revision=0, project=self.project,
         )
         holdings.add(self.admitted.claim())
 

@@ -8,7 +8,7 @@ or before it and is open-ended, so open instance claims are kept as one running 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from switchboard.server.reservation.ledger import (
@@ -97,15 +97,16 @@ class PoolHoldings:
         free = self._open_ended(at)
         return {k: v - self._outside.get(k, 0) for k, v in free.items()}
 
-    def binding_from(self, at: int, amounts: Mapping[str, int]) -> Binding | None:
+    def binding_from(self, at: int, amounts: Mapping[str, int],
+                     visible: Collection[str] | None = None) -> Binding | None:
         """Where `amounts` does not fit in `free_from(at)`: the instant that binds and the
-        reservations holding capacity there (`PoolLedger.binding`)."""
+        reservations (of the `visible` projects) holding capacity there (`PoolLedger.binding`)."""
         outside = list(self._outside_bounded)
         if self._outside:
             outside.append(Claim("instances", self.since, None, self._outside))
         held = [c for _, _, c in self._claims]
         return PoolLedger(self.changes, held, allocations_outside=outside).binding(
-            at, None, amounts)
+            at, None, amounts, visible=visible)
 
     def surely_free_from(self, at: int, amounts: Mapping[str, int]) -> bool:
         """A cheap sufficient test for `amounts` fitting in `free_from(at)`: the free capacity

@@ -8,7 +8,7 @@ function built by sweeping sorted breakpoints, never by stepping through time.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -55,6 +55,7 @@ class Claim:
 
     `priority`: higher is more important. `order`: creation sequence, larger is created later.
     `holder`: for an instance's claim, the reservation it was allocated against ("" if none).
+    `project`: a reservation's project (which callers may be told of it: `binding`).
     """
 
     id: str
@@ -64,6 +65,7 @@ class Claim:
     priority: int = 0
     order: int = 0
     holder: str = ""
+    project: str = ""
 
 
 @dataclass(frozen=True)
@@ -311,11 +313,12 @@ class PoolLedger:
         return Fit(ok=False, max_reservable=max_reservable, earliest_start=earliest)
 
     def binding(self, start: int, end: int | None, amounts: Amounts,
-                exclude: str | None = None, limit: int = 20) -> Binding | None:
+                exclude: str | None = None, limit: int = 20,
+                visible: Collection[str] | None = None) -> Binding | None:
         """Where `amounts` does not fit over [start, end) (leaving out reservation `exclude`):
         the earliest instant at which a short type falls to its least over the window, and the
-        reservations holding a type short there (earliest created first, at most `limit`).
-        None if it fits."""
+        reservations holding a type short there (earliest created first, at most `limit`; only
+        those of the `visible` projects, if not None). None if it fits."""
         _require_window(start, end)
         need = _vector(amounts)
         profile = self._available if exclude is None else self._available_profile(exclude)
@@ -330,7 +333,7 @@ class PoolLedger:
         holding = sorted(
             (c for c, vec in self._reservations
              if c.id != exclude and c.start <= at and (c.end is None or at < c.end)
-             and any(vec[k] > 0 for k in there)),
+             and any(vec[k] > 0 for k in there) and (visible is None or c.project in visible)),
             key=lambda c: (c.order, c.id))
         return Binding(at, [c.id for c in holding[:limit]])
 

@@ -35,6 +35,8 @@ class Pool:
     provider: str
     availability_zone: str
     create_time: int
+    project: str = ""
+    """Its project; "" for shared infrastructure (`ownership.Visibility.SHARED`)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,12 @@ class Reservation:
     revision: int
     impairment: Impairment | None = None
     """Set while IMPAIRED."""
+    project: str = ""
 
     def claim(self) -> Claim:
         return Claim(
             id=self.id, start=self.start, end=self.end, amounts=self.amounts,
-            priority=int(self.priority), order=self.created_revision,
+            priority=int(self.priority), order=self.created_revision, project=self.project,
         )
 
     def with_revisions(self, revision: int) -> Reservation:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
-from switchboard.server import idempotency
+from switchboard.server import idempotency, ownership
 from switchboard.server.allocation import store as allocation_store
 from switchboard.server.errors import (
     AlreadyExists,
@@ -28,15 +28,18 @@ from switchboard.server.paging import (
     page,
     page_size,
 )
+from switchboard.server.policy import refuse
 from switchboard.server.reservation import store
 from switchboard.server.reservation.admission import Admission
-from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
 from switchboard.server.reservation.changes import (
+    CAPACITY_KINDS,
     pool_subject,
+    record_capacity_event,
     record_reservation_event,
     reservation_subject,
     set_status,
 )
+from switchboard.server.reservation.changes import KINDS as RESERVATION_KINDS
 from switchboard.server.reservation.convert import (
     PRIORITY_FROM_PB,
     STATUS_FROM_PB,
@@ -70,18 +73,13 @@ from switchboard.server.reservation.validate import (
     has,
 )
 from switchboard.server.rpc import Context
-from switchboard.server.timestamps import from_micros, to_micros
+from switchboard.server.timestamps import to_micros
 from switchboard.server.watch import Hub, check_start_revision
 
 MUTABLE_PATHS = ("name", "start_time", "end_time", "resources", "priority")
 POOL_PATHS = ("provider", "availability_zone")
-_POOL_EVENTS = {
-    "pool.created": pb.CAPACITY_EVENT_TYPE_POOL_CREATED,
-    "pool.updated": pb.CAPACITY_EVENT_TYPE_POOL_UPDATED,
-    "pool.deleted": pb.CAPACITY_EVENT_TYPE_POOL_DELETED,
-}
-CAPACITY_KINDS = (*_POOL_EVENTS, "capacity.increased", "capacity.decreased",
-                  "capacity.over_allocated")
+
+
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
     """The gRPC surface of the reservation area."""
 
@@ -110,21 +108,25 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             v.add("pool.provider", "is required")
         if not pool.availability_zone:
             v.add("pool.availability_zone", "is required")
+        access = ownership.current()
+        project = access.project_for(request.project, v)
         async with self.log.transaction() as tx:
             earlier = await idempotency.claim(tx.conn, "CreatePool", request.request_id)
             if earlier is not None:
                 existing = await store.get_pool(tx.conn, earlier, include_deleted=True)
                 assert existing is not None
+                if not access.changes(existing.project):
+                    raise idempotency.in_use(request.request_id, AREA)
                 return pb.CreatePoolResponse(pool=pool_pb(existing))
             v.raise_if_any()
-            created = Pool(pool.id, pool.provider, pool.availability_zone, tx.now)
+            created = Pool(pool.id, pool.provider, pool.availability_zone, tx.now, project)
             if not await store.insert_pool(tx.conn, created):
                 raise AlreadyExists(
                     message=f"pool {pool.id!r} already exists", reason="POOL_EXISTS", area=AREA,
                     resource_type="pool", resource_name=pool.id,
                 )
             idempotency.remember(tx, "CreatePool", request.request_id, created.id)
-            self._pool_event(tx, await tx.next_revision(), "pool.created", created)
+            record_capacity_event(tx, await tx.next_revision(), "pool.created", created)
         return pb.CreatePoolResponse(pool=pool_pb(created))
 
     async def GetPool(
@@ -133,9 +135,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         require_ids(AREA, ("pool_id", request.pool_id))
         async with self.log.db.read() as conn:
             pool = await store.get_pool(conn, request.pool_id)
-        if pool is None:
-            raise _pool_not_found(request.pool_id)
-        return pb.GetPoolResponse(pool=pool_pb(pool))
+        return pb.GetPoolResponse(pool=pool_pb(_visible_pool(pool, request.pool_id)))
 
     async def ListPools(
         self, request: pb.ListPoolsRequest, context: Context
@@ -145,7 +145,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         after = decode_token(request.page_token, v)
         v.raise_if_any()
         async with self.log.db.read() as conn:
-            found = await store.list_pools(conn, after, size + 1)
+            found = await store.list_pools(conn, after, size + 1, _visible(Visibility.SHARED))
         pools, token = page(found, size, lambda p: p.id, pool_pb)
         return pb.ListPoolsResponse(pools=pools, next_page_token=token)
 
@@ -162,11 +162,12 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 v.add(f"pool.{path}", "is required when named in update_mask")
         v.raise_if_any()
         async with self.log.transaction() as tx:
+            _require_changes(_visible_pool(await store.get_pool(tx.conn, body.id), body.id))
             updated = await store.update_pool(tx.conn, body.id,
                                               {p: getattr(body, p) for p in paths})
             if updated is None:
                 raise _pool_not_found(body.id)
-            self._pool_event(tx, await tx.next_revision(), "pool.updated", updated)
+            record_capacity_event(tx, await tx.next_revision(), "pool.updated", updated)
         return pb.UpdatePoolResponse(pool=pool_pb(updated))
 
     async def DeletePool(
@@ -178,28 +179,11 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         async with self.log.transaction() as tx:
             # Locked and its version moved: admission, in any process, sees the pool gone.
             claimed = await store.claim_pool(tx.conn, request.pool_id)
-            if claimed is None:
-                raise _pool_not_found(request.pool_id)
-            pool = claimed[0]
-            reservations = await store.live_reservation_ids(tx.conn, pool.id, 5)
-            instances = await allocation_store.live_ids(tx.conn, pool.id, 5)
-            if reservations or instances:
-                raise FailedPrecondition(
-                    message=f"pool {pool.id!r} is in use", reason="POOL_IN_USE", area=AREA,
-                    violations=[PreconditionViolation(
-                        "IN_USE", f"pools/{pool.id}", f"it has live {kind} ({', '.join(ids)}"
-                        f"{', ...' if len(ids) == 5 else ''}); cancel or destroy them first")
-                        for kind, ids in (("reservations", reservations),
-                                          ("instances", instances)) if ids],
-                )
+            pool = _require_changes(_visible_pool(claimed[0] if claimed else None, request.pool_id))
+            await _require_unused(tx.conn, pool)
             await store.mark_deleted(tx.conn, pool.id, tx.now)
-            self._pool_event(tx, await tx.next_revision(), "pool.deleted", pool)
+            record_capacity_event(tx, await tx.next_revision(), "pool.deleted", pool)
         return pb.DeletePoolResponse(pool=pool_pb(pool))
-
-    def _pool_event(self, tx: Transaction, revision: int, kind: str, pool: Pool) -> None:
-        event = pb.CapacityEvent(revision=revision, type=_POOL_EVENTS[kind], pool=pool_pb(pool),
-                                 time=from_micros(tx.now))
-        tx.append(revision, AREA, kind, pool.id, pool.id, event.SerializeToString())
 
     # Capacity ----------------------------------------------------------------------------------
 
@@ -208,7 +192,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.IncreaseCapacityResponse:
         change, restored, _ = await self._change_capacity(request, increase=True)
         return pb.IncreaseCapacityResponse(
-            change=change_pb(change), restored_reservations=[reservation_pb(r) for r in restored]
+            change=change_pb(change), restored_reservations=_visible_pbs(restored)
         )
 
     async def DecreaseCapacity(
@@ -216,16 +200,17 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.DecreaseCapacityResponse:
         change, impaired, over = await self._change_capacity(request, increase=False)
         return pb.DecreaseCapacityResponse(
-            change=change_pb(change), impaired_reservations=[reservation_pb(r) for r in impaired],
+            change=change_pb(change), impaired_reservations=_visible_pbs(impaired),
             over_allocated=resources_pb(over),
         )
 
     async def _change_capacity(
         self, request: pb.IncreaseCapacityRequest | pb.DecreaseCapacityRequest, increase: bool
     ) -> tuple[CapacityChange, list[Reservation], dict[str, int]]:
-        """The change recorded, the reservations it restored or impaired, and (for a cut) how
-        far the pool is over-allocated after it."""
+        """The change recorded, the reservations it restored or impaired (of every project),
+        and (for a cut) how far the pool is over-allocated after it."""
         method = "IncreaseCapacity" if increase else "DecreaseCapacity"
+        access = ownership.current()
         v = Violations(AREA)
         check_pool_id(request.pool_id, "pool_id", v)
         amounts = check_amounts(request.resources if has(request, "resources") else None,
@@ -235,6 +220,9 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if earlier is not None:
                 existing = await store.get_change(tx.conn, earlier)
                 assert existing is not None
+                of = await store.get_pool(tx.conn, existing.pool_id, include_deleted=True)
+                if of is None or not access.changes(of.project):
+                    raise idempotency.in_use(request.request_id, AREA)
                 return existing, [], {}
             start, end = check_window(request, "start_time", "end_time", "", tx.now, v,
                                       end_required=False)
@@ -243,9 +231,13 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             claimed = await store.claim_pool(tx.conn, request.pool_id) if request.pool_id \
                 else None
             pool = claimed[0] if claimed else None
+            if pool is not None and not access.sees(pool.project, Visibility.SHARED):
+                pool = None
             if request.pool_id and pool is None:
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")
             v.raise_if_any()
+            assert pool is not None
+            _require_changes(pool)
             change = CapacityChange(
                 new_id(), request.pool_id, increase, amounts, start, end, request.reason, tx.now
             )
@@ -255,16 +247,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             v.raise_if_any()
             await store.insert_change(tx.conn, change)
             idempotency.remember(tx, method, request.request_id, change.id)
-            revision = await tx.next_revision()
             kind = "capacity.increased" if increase else "capacity.decreased"
-            assert pool is not None
-            event = pb.CapacityEvent(
-                revision=revision,
-                type=pb.CAPACITY_EVENT_TYPE_CAPACITY_INCREASED if increase
-                else pb.CAPACITY_EVENT_TYPE_CAPACITY_DECREASED,
-                pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
-            )
-            tx.append(revision, AREA, kind, change.id, pool.id, event.SerializeToString())
+            record_capacity_event(tx, await tx.next_revision(), kind, pool, change)
             over: dict[str, int] = {}
             if increase:
                 affected = await self._restore(tx, pool.id)
@@ -287,14 +271,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         ledger, _ = await store.load_ledger(tx.conn, pool.id, tx.now, None, tx.now)
         over = {k: max(0, -v) for k, v in ledger.free(tx.now, None).items() if v < 0}
         if over:
-            revision = await tx.next_revision()
-            event = pb.CapacityEvent(
-                revision=revision, type=pb.CAPACITY_EVENT_TYPE_OVER_ALLOCATED,
-                pool=pool_pb(pool), change=change_pb(change), time=from_micros(tx.now),
-                over_allocated=resources_pb(over),
-            )
-            tx.append(revision, AREA, "capacity.over_allocated", change.id, pool.id,
-                      event.SerializeToString())
+            record_capacity_event(tx, await tx.next_revision(), "capacity.over_allocated", pool,
+                                  change, over)
         return over
 
     async def _restore(self, tx: Transaction, pool_id: str) -> list[Reservation]:
@@ -313,20 +291,21 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         self, request: pb.QueryCapacityRequest, context: Context
     ) -> pb.QueryCapacityResponse:
         v = Violations(AREA)
+        visible = _visible(Visibility.SHARED)
         async with self.log.db.read() as conn:
             now = self.log.clock.now()
             start, end = check_window(request, "start_time", "end_time", "", now, v,
                                       end_required=True)
             pool_ids = list(request.pool_ids)
             if pool_ids:
-                known = await store.existing_pool_ids(conn, pool_ids)
+                known = await store.existing_pool_ids(conn, pool_ids, visible)
                 for i, pool_id in enumerate(pool_ids):
                     if pool_id not in known:
                         v.add(f"pool_ids[{i}]", f"unknown pool {pool_id!r}")
             v.raise_if_any()
             assert end is not None
             if not pool_ids:
-                pool_ids = [p.id for p in await store.list_pools(conn, "", 1_000_000)]
+                pool_ids = [p.id for p in await store.list_pools(conn, "", 1_000_000, visible)]
             return pb.QueryCapacityResponse(
                 pools=[await _capacity(conn, p, start, end, now) for p in pool_ids]
             )
@@ -361,7 +340,8 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         horizon = tx.now + self.policy.max_start_ahead
         wide, _ = await store.load_ledger(tx.conn, pool_id, start, horizon + (end - start),
                                       tx.now)
-        raise shortfall(pool_id, start, end, amounts, wide, horizon, exclude)
+        raise shortfall(pool_id, start, end, amounts, wide, horizon, exclude,
+                        ownership.current())
 
     async def UpdateReservation(
         self, request: pb.UpdateReservationRequest, context: Context
@@ -414,6 +394,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 else current.priority,
                 status=status, create_time=current.create_time, update_time=tx.now,
                 created_revision=current.created_revision, revision=revision,
+                project=current.project,
             )
             await store.save_reservation(tx.conn, updated)
             record_reservation_event(
@@ -458,13 +439,16 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             for name, bound in (("window_start", window_start), ("window_end", window_end)):
                 if bound is None:
                     v.add(name, "is required with include_utilization")
+        pools = _visible(Visibility.SHARED)
         async with self.log.db.read() as conn:
-            if request.pool_id and await store.get_pool(conn, request.pool_id) is None:
+            if request.pool_id and not await store.existing_pool_ids(conn, [request.pool_id],
+                                                                     pools):
                 v.add("pool_id", f"unknown pool {request.pool_id!r}")
             v.raise_if_any()
             found = await store.list_reservations(
                 conn, pool_id=request.pool_id, statuses=statuses, window_start=window_start,
                 window_end=window_end, after_revision=after, limit=size + 1,
+                projects=_visible(Visibility.OWNED),
             )
             reservations, token = page(found, size, lambda x: x.created_revision,
                                        reservation_pb)
@@ -473,7 +457,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
             if request.include_utilization:
                 assert window_start is not None and window_end is not None
                 pool_ids = [request.pool_id] if request.pool_id else [
-                    p.id for p in await store.list_pools(conn, "", 1_000_000)
+                    p.id for p in await store.list_pools(conn, "", 1_000_000, pools)
                 ]
                 response.utilization.extend(
                     [await _capacity(conn, p, window_start, window_end, self.log.clock.now())
@@ -542,19 +526,69 @@ async def _capacity(conn: AsyncConnection, pool_id: str, start: int, end: int,
     return pool_capacity_pb(pool_id, minimum, maximum, timeline)
 
 
+def _visible(visibility: Visibility) -> frozenset[str] | None:
+    """The projects whose resources the caller sees (None: all), for list filters."""
+    return ownership.current().visible_projects(visibility)
+
+
+def _visible_pool(pool: Pool | None, pool_id: str) -> Pool:
+    """The pool, if the caller sees it; else NOT_FOUND, as for an unknown id."""
+    if pool is None or not ownership.current().sees(pool.project, Visibility.SHARED):
+        raise _pool_not_found(pool_id)
+    return pool
+
+
+def _require_changes(pool: Pool) -> Pool:
+    """The pool (one the caller sees), if the caller may change it: a shared pool (no project)
+    only admins change."""
+    access = ownership.current()
+    if not access.changes(pool.project):
+        refuse(access.principal, "NOT_OWN_PROJECT",
+               f"pool {pool.id!r} is shared infrastructure: only admins change it")
+    return pool
+
+
+def _visible_pbs(reservations: Iterable[Reservation]) -> list[pb.Reservation]:
+    """Those of the reservations the caller sees, as messages."""
+    access = ownership.current()
+    return [reservation_pb(r) for r in reservations if access.sees(r.project)]
+
+
+async def _require_unused(conn: AsyncConnection, pool: Pool) -> None:
+    """Refuses (POOL_IN_USE) to delete a pool with live reservations or instances, naming
+    some of those the caller sees."""
+    visible = _visible(Visibility.OWNED)
+    in_use = []
+    for kind, live in (("reservations", store.live_reservation_ids),
+                       ("instances", allocation_store.live_ids)):
+        ids = await live(conn, pool.id, 5, visible)
+        if ids:
+            in_use.append((kind, f" ({', '.join(ids)}{', ...' if len(ids) == 5 else ''})"))
+        elif visible is not None and await live(conn, pool.id, 1):
+            in_use.append((kind, " of other projects"))
+    if in_use:
+        raise FailedPrecondition(
+            message=f"pool {pool.id!r} is in use", reason="POOL_IN_USE", area=AREA,
+            violations=[PreconditionViolation(
+                "IN_USE", f"pools/{pool.id}",
+                f"it has live {kind}{which}; cancel or destroy them first")
+                for kind, which in in_use],
+        )
+
+
 async def _get(conn: AsyncConnection, reservation_id: str) -> Reservation:
+    """The reservation, if the caller sees it; else NOT_FOUND, as for an unknown id."""
     found = await store.get_reservation(conn, reservation_id)
-    if found is None:
+    if found is None or not ownership.current().sees(found.project):
         raise _reservation_not_found(reservation_id)
     return found
 
 
 async def _lock_live(tx: Transaction, reservation_id: str) -> tuple[Reservation, Pool]:
     """A reservation a client may still change, locked with its pool. Locks are taken pool
-    first, then reservation, then the event head, in every transaction, so none can deadlock."""
-    found = await store.get_reservation(tx.conn, reservation_id)
-    if found is None:
-        raise _reservation_not_found(reservation_id)
+    first, then reservation, then the event head, in every transaction, so none can deadlock.
+    One the caller does not see is NOT_FOUND, before anything is locked."""
+    found = await _get(tx.conn, reservation_id)
     claimed = await store.claim_pool(tx.conn, found.pool_id)
     current = await store.get_reservation(tx.conn, reservation_id, lock=True)
     assert claimed is not None and current is not None

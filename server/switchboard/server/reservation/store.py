@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ pools = Table(
     Column("create_time", BigInteger, nullable=False),
     Column("version", BigInteger, nullable=False, default=0),
     Column("delete_time", BigInteger, nullable=True),
+    Column("project", String(63), nullable=False, server_default=""),
 )
 """`version` moves with every change of what the pool holds, so a process can tell whether its
 cached holdings (`holdings.PoolHoldings`) are still current. A deleted pool keeps its row (with
@@ -88,6 +89,7 @@ reservations = Table(
     Column("revision", BigInteger, nullable=False),
     Column("impaired_by", String(64), nullable=True),
     Column("missing", JSON, nullable=True),
+    Column("project", String(63), nullable=False, server_default=""),
     Index("reservations_pool_window", "pool_id", "status", "end_time"),
     Index("reservations_status_start", "status", "start_time"),
 )
@@ -106,7 +108,7 @@ allocations = Table(
 
 
 def _pool(row: Any) -> Pool:
-    return Pool(row.id, row.provider, row.availability_zone, row.create_time)
+    return Pool(row.id, row.provider, row.availability_zone, row.create_time, row.project)
 
 
 def _change(row: Any) -> CapacityChange:
@@ -124,6 +126,7 @@ def _reservation(row: Any) -> Reservation:
         created_revision=row.created_revision, revision=row.revision,
         impairment=None if row.impaired_by is None
         else Impairment(row.impaired_by, dict(row.missing or {})),
+        project=row.project,
     )
 
 
@@ -134,7 +137,7 @@ def reservation_values(r: Reservation) -> dict[str, Any]:
         "status": r.status.value, "create_time": r.create_time, "update_time": r.update_time,
         "created_revision": r.created_revision, "revision": r.revision,
         "impaired_by": r.impairment.change_id if r.impairment else None,
-        "missing": r.impairment.missing if r.impairment else None,
+        "missing": r.impairment.missing if r.impairment else None, "project": r.project,
     }
 
 
@@ -161,14 +164,15 @@ async def mark_deleted(conn: AsyncConnection, pool_id: str, now: int) -> None:
     await conn.execute(update(pools).where(pools.c.id == pool_id).values(delete_time=now))
 
 
-async def live_reservation_ids(conn: AsyncConnection, pool_id: str, limit: int) -> list[str]:
-    """Up to `limit` ids of the pool's reservations a client may still change or cancel."""
-    rows = await conn.execute(
-        select(reservations.c.id).where(
-            reservations.c.pool_id == pool_id,
-            reservations.c.status.in_([s.value for s in LIVE]),
-        ).order_by(reservations.c.created_revision).limit(limit)
-    )
+async def live_reservation_ids(conn: AsyncConnection, pool_id: str, limit: int,
+                               projects: Collection[str] | None = None) -> list[str]:
+    """Up to `limit` ids of the pool's reservations a client may still change or cancel (of
+    these `projects`, if not None)."""
+    query = select(reservations.c.id).where(
+        reservations.c.pool_id == pool_id, reservations.c.status.in_([s.value for s in LIVE]))
+    if projects is not None:
+        query = query.where(reservations.c.project.in_(sorted(projects)))
+    rows = await conn.execute(query.order_by(reservations.c.created_revision).limit(limit))
     return [r.id for r in rows]
 
 
@@ -209,16 +213,22 @@ async def lock_pools(conn: AsyncConnection, pool_ids: set[str]) -> None:
         )
 
 
-async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str]) -> set[str]:
-    rows = await conn.execute(
-        select(pools.c.id).where(pools.c.id.in_(set(pool_ids)), _LIVE))
-    return {r.id for r in rows}
+async def existing_pool_ids(conn: AsyncConnection, pool_ids: Sequence[str],
+                            projects: Collection[str] | None = None) -> set[str]:
+    """Which of these pools exist (and belong to one of `projects`, if not None)."""
+    query = select(pools.c.id).where(pools.c.id.in_(set(pool_ids)), _LIVE)
+    if projects is not None:
+        query = query.where(pools.c.project.in_(sorted(projects)))
+    return {r.id for r in await conn.execute(query)}
 
 
-async def list_pools(conn: AsyncConnection, after: str, limit: int) -> list[Pool]:
-    rows = await conn.execute(
-        select(pools).where(pools.c.id > after, _LIVE).order_by(pools.c.id).limit(limit)
-    )
+async def list_pools(conn: AsyncConnection, after: str, limit: int,
+                     projects: Collection[str] | None = None) -> list[Pool]:
+    """Pools by id after `after` (of `projects`, if not None)."""
+    query = select(pools).where(pools.c.id > after, _LIVE)
+    if projects is not None:
+        query = query.where(pools.c.project.in_(sorted(projects)))
+    rows = await conn.execute(query.order_by(pools.c.id).limit(limit))
     return [_pool(r) for r in rows]
 
 
@@ -228,6 +238,7 @@ async def insert_pool(conn: AsyncConnection, pool: Pool) -> bool:
         insert_if_absent(
             conn, pools, id=pool.id, provider=pool.provider,
             availability_zone=pool.availability_zone, create_time=pool.create_time,
+            project=pool.project,
         )
     )
     return result.rowcount == 1
@@ -383,8 +394,12 @@ async def save_reservation(conn: AsyncConnection, r: Reservation) -> None:
 async def list_reservations(
     conn: AsyncConnection, *, pool_id: str, statuses: Sequence[Status], window_start: int | None,
     window_end: int | None, after_revision: int, limit: int,
+    projects: Collection[str] | None = None,
 ) -> list[Reservation]:
+    """Reservations matching the filters (of `projects`, if not None) in creation order."""
     query = select(reservations).where(reservations.c.created_revision > after_revision)
+    if projects is not None:
+        query = query.where(reservations.c.project.in_(sorted(projects)))
     if pool_id:
         query = query.where(reservations.c.pool_id == pool_id)
     if statuses:

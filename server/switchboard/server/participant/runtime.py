@@ -40,7 +40,6 @@ from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.server import ownership
 from switchboard.server.clock import sleep_until_woken
 from switchboard.server.errors import (
-    AlreadyExists,
     FailedPrecondition,
     NotFound,
     PreconditionViolation,
@@ -193,14 +192,6 @@ def composition_not_found(composition_id: str) -> NotFound:
 def instance_not_found(instance_id: str) -> NotFound:
     return NotFound(message=f"instance {instance_id!r} not found", reason="INSTANCE_NOT_FOUND",
                     area=AREA, resource_type="instance", resource_name=instance_id)
-
-
-def request_id_in_use(request_id: str) -> AlreadyExists:
-    """A retried create whose request_id made a resource the caller does not see (or one
-    deleted since, which the caller may not have seen)."""
-    return AlreadyExists(
-        message=f"request_id {request_id!r} was used for a resource this caller does not see",
-        reason="REQUEST_ID_IN_USE", area=AREA)
 
 
 def visible_composition(c: Composition | None, seen: Access) -> Composition | None:

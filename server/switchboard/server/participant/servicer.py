@@ -39,7 +39,6 @@ from switchboard.server.participant.runtime import (
     composition_not_found,
     instance_not_found,
     refused,
-    request_id_in_use,
     visible_composition,
 )
 from switchboard.server.participant.states import (
@@ -142,7 +141,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                     raise composition_not_found(earlier)
                 if found is None or not seen.sees(found.project):
                     # (A deleted one's project is not known: its id is not told either.)
-                    raise request_id_in_use(request.request_id)
+                    raise idempotency.in_use(request.request_id, AREA)
                 return pb.CreateCompositionResponse(composition=composition_pb(found))
             if await store.get_composition(tx.conn, body.id) is not None:
                 raise AlreadyExists(
@@ -221,7 +220,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                 if found is None and seen.everything:
                     raise instance_not_found(earlier)
                 if found is None or not seen.sees(found.project):
-                    raise request_id_in_use(request.request_id)
+                    raise idempotency.in_use(request.request_id, AREA)
                 return pb.CreateInstanceResponse(instance=instance_pb(found))
             # Another project's composition is as unknown as one that does not exist.
             c = visible_composition(

@@ -30,6 +30,7 @@ from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
 from switchboard.server.health import HealthServicer
 from switchboard.server.identity import Authorizer, JwtVerifier
+from switchboard.server.limits import Limits, LimitSettings
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
     AutomationCompositionServicer,
@@ -140,6 +141,11 @@ class App:
         self.compositions = AutomationCompositionServicer(self.acm, self.hub)
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
         self.drain = Drain()
+        self.limits = Limits(LimitSettings(
+            max_watches=settings.max_watches_per_principal,
+            rate=settings.request_rate_per_principal,
+            burst=settings.request_burst_per_principal,
+        ), self.clock)
         self.server: grpc.aio.Server | None = None
         self.tls: ReloadingCredentials | None = None
         self.port = 0
@@ -158,7 +164,8 @@ class App:
         self.dmi_health.start()
         await self.acm.recover()
         self.acm.start()
-        server = grpc.aio.server(interceptors=[RpcInterceptor(self.authorizer()), self.drain])
+        server = grpc.aio.server(interceptors=[
+            RpcInterceptor(self.authorizer(), self.limits), self.drain])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)

@@ -47,7 +47,12 @@ from switchboard.server.scheduler.planner import Planner, PlannerSettings
 from switchboard.server.scheduler.servicer import SchedulerServicer
 from switchboard.server.scheduler.so import SimulatedSo, SimulatedSoSettings
 from switchboard.server.scheduler.tickets import DatabaseTickets
-from switchboard.server.tls import ClientFiles, ReloadingCredentials, ServerFiles
+from switchboard.server.tls import (
+    ClientFiles,
+    ReloadingChannelCredentials,
+    ReloadingCredentials,
+    ServerFiles,
+)
 from switchboard.server.watch import Hub, WatchSettings
 
 log = structlog.get_logger("switchboard.server")
@@ -70,12 +75,14 @@ def flavors(settings: Settings) -> dict[str, Flavor]:
     return {f.name: f for f in DEFAULT_FLAVORS}
 
 
-def outbound_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
-    """TLS for the channels the server dials (DMI plugins), or None: plaintext."""
+def outbound_credentials(settings: Settings) -> ReloadingChannelCredentials | None:
+    """TLS for the channels the server dials (DMI plugins), re-read when the files change, or
+    None: plaintext."""
     if not (settings.outbound_tls_ca_file or settings.outbound_tls_cert_file):
         return None
-    return ClientFiles(settings.outbound_tls_ca_file, settings.outbound_tls_cert_file,
-                       settings.outbound_tls_key_file).credentials()
+    return ReloadingChannelCredentials(ClientFiles(
+        settings.outbound_tls_ca_file, settings.outbound_tls_cert_file,
+        settings.outbound_tls_key_file))
 
 
 class App:

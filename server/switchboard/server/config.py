@@ -20,7 +20,7 @@ from typing import Any
 from switchboard.server.allocation.model import parse_flavors
 from switchboard.server.identity import CERT_IDENTITIES, load_keys
 from switchboard.server.policy import parse_policy
-from switchboard.server.tls import check_pair
+from switchboard.server.tls import ClientFiles, check_pair
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,12 @@ _HELP = {
     "request_burst_per_principal": "requests one principal may make at once after being idle "
                                    "(0: the rate, at least 1)",
     "outbound_tls_ca_file": "PEM CA certificates the server verifies the services it calls "
-                            "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS",
+                            "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS; "
+                            "re-read when it changes",
     "outbound_tls_cert_file": "PEM certificate chain the server presents to the services it "
-                              "calls (mTLS)",
-    "outbound_tls_key_file": "PEM private key of --outbound-tls-cert-file",
+                              "calls (mTLS); re-read when it changes",
+    "outbound_tls_key_file": "PEM private key of --outbound-tls-cert-file; re-read when it "
+                             "changes",
     "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     "log_format": "console (key=value) or json",
     "log_level": "debug, info, warning or error",
@@ -294,6 +296,14 @@ def _pair_loads(cert_file: str, key_file: str) -> bool:
     return True
 
 
+def _loads_ca(ca_file: str) -> bool:
+    try:
+        ClientFiles(ca_file).check()
+    except (OSError, ssl.SSLError):
+        return False
+    return True
+
+
 def _both_or_neither(a: str, b: str) -> bool:
     return bool(a) == bool(b)
 
@@ -343,6 +353,10 @@ REQUIREMENTS: tuple[tuple[tuple[str, ...], str, Callable[[Settings], bool]], ...
      "--outbound-tls-cert-file and --outbound-tls-key-file must hold a PEM certificate chain "
      "and its private key",
      lambda s: _pair_loads(s.outbound_tls_cert_file, s.outbound_tls_key_file)),
+    (("outbound_tls_ca_file",),
+     "--outbound-tls-ca-file (or SWITCHBOARD_OUTBOUND_TLS_CA_FILE) must hold PEM CA "
+     "certificates",
+     lambda s: _loads_ca(s.outbound_tls_ca_file)),
 )
 """Other rules between settings: (the settings involved, the line when broken, the check);
 a rule is checked only when its settings passed their own rules."""

@@ -69,6 +69,9 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                  limits: Limits | None = None) -> None:
         self.authorizer = authorizer
         self.limits = limits
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+        """By method: the handler last given for it, and its wrapping (made once, not per call:
+        the servicers' handlers do not change; the drain's refusing ones are wrapped anew)."""
 
     async def intercept_service(
         self,
@@ -79,6 +82,14 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None and wrapped[0] is handler:
+            return wrapped[1]
+        made = self._wrap(method, handler)
+        self._wrapped[method] = (handler, made)
+        return made
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
         permission = PERMISSIONS.get(method)
         limited = permission is None or permission.need is not Need.OPEN
         gate = _Gate(method, self.authorizer, self.limits if limited else None,

@@ -66,6 +66,12 @@ class Limits:
     def admit(self, principal: str) -> None:
         """Takes a token from `principal`'s bucket; ResourceExhausted (RATE_LIMITED) if it has
         none. The hot path: one lookup and some arithmetic."""
+        # Measured (2 shared cores): 0.50 µs a call with a rate, 0.06 µs without (timeit, one
+        # principal; 0.9 µs cycling through 20,000, the table forgetting one each call), against
+        # ~550 µs of server CPU per CreateReservation. reservation_bench.py --seconds 8
+        # --rounds 4 --skip c,f, (b) ratio to (a): 0.447 and 0.459 with
+        # --request-rate-per-principal=1e9, 0.471 and 0.501 without: within the run-to-run
+        # noise of a machine shared with other test runs.
         if not self.rated:
             return
         now = self.clock.now()

@@ -14,7 +14,8 @@
 (b') with --tls: (b) against a second server that takes mTLS only (certificates made at run
     time by tests/certs.py) with authorization on (a policy giving the bench client the
     operator and viewer roles; its principal from its client certificate, or with
-    --tls-auth token from a JWT bearer token), interleaved with (b), and its ratio to (b)
+    --tls-auth token or token-credentials from a JWT bearer token), interleaved with (b), and
+    its ratio to (b)
     (goal: at least 0.85) and server CPU per call of each; and the cost of a new connection
     (handshake and one Health/Check) on each.
 
@@ -111,7 +112,7 @@ def authorization_args(directory: Path, auth: str) -> tuple[list[str], str]:
     policy = directory / "policy.toml"
     policy.write_text(f'[principals]\n"{CLIENT_PRINCIPAL}" = ["operator", "viewer"]\n')
     args = ["--policy-file", str(policy), "--tls-client-identity", "cn"]
-    if auth != "token":
+    if not auth.startswith("token"):
         return args, ""
     sys.path.insert(0, str(TESTS))
     from tokens import AUDIENCE, ISSUER, Issuer  # tests/tokens.py: a key made now
@@ -189,6 +190,7 @@ class LoadSpec:
     reservation_ids: list[str] = field(default_factory=list)  # "update": one per call slot
     pki: str = ""  # directory of tests/certs.py's files: connect with mTLS; empty: plaintext
     token: str = ""  # with pki: a bearer token sent on every call
+    token_credentials: bool = False  # send it by call credentials, not as call metadata
 
 
 @dataclass
@@ -206,27 +208,31 @@ class LoadResult:
 async def _load(spec: LoadSpec) -> list[LoadResult]:
     """Runs the spec's windows in turn; one result per window."""
     results = []
-    async with open_channel(spec.target, spec.pki, token=spec.token) as channel:
+    by_metadata = spec.token and not spec.token_credentials
+    md = (("authorization", f"Bearer {spec.token}"),) if by_metadata else None
+    async with open_channel(spec.target, spec.pki,
+                            token="" if by_metadata else spec.token) as channel:
         await asyncio.wait_for(channel.channel_ready(), 10)
         if spec.kind == "health":
             health = health_pb2_grpc.HealthStub(channel)
             request = health_pb2.HealthCheckRequest(service="")
 
             def call(slot: int) -> Any:
-                return health.Check(request, timeout=CALL_TIMEOUT)
+                return health.Check(request, timeout=CALL_TIMEOUT, metadata=md)
         elif spec.kind in ("create", "create-mtls"):
             stub = pb_grpc.ReservationServiceStub(channel)
             rng = random.Random(spec.seed)
 
             def call(slot: int) -> Any:
                 return stub.CreateReservation(
-                    create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT)
+                    create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT,
+                    metadata=md)
         elif spec.kind == "instance":
             instances = apb_grpc.AllocationServiceStub(channel)
             new_instance = instance_request(spec.pool_id)
 
             def call(slot: int) -> Any:
-                return instances.CreateInstance(new_instance, timeout=CALL_TIMEOUT)
+                return instances.CreateInstance(new_instance, timeout=CALL_TIMEOUT, metadata=md)
         else:  # "update": rename a reservation (no capacity check); one event per call
             stub = pb_grpc.ReservationServiceStub(channel)
             mask = FieldMask(paths=["name"])
@@ -237,7 +243,7 @@ async def _load(spec: LoadSpec) -> list[LoadResult]:
                 return stub.UpdateReservation(pb.UpdateReservationRequest(
                     reservation=pb.Reservation(id=spec.reservation_ids[slot],
                                                name=f"bench-{counter[0]}"),
-                    update_mask=mask), timeout=CALL_TIMEOUT)
+                    update_mask=mask), timeout=CALL_TIMEOUT, metadata=md)
 
         budget = [spec.max_calls]
 
@@ -558,7 +564,8 @@ def unary_rounds(ctx: Any, args: argparse.Namespace, servers: dict[str, tuple[Se
         specs += [
             LoadSpec(kind, server.target, conc, windows, max_calls=args.max_calls,
                      pool_id=pool_id, seed=1000 * i + 7, request_ids=args.request_ids,
-                     pki=str(server.pki), token=server.token)
+                     pki=str(server.pki), token=server.token,
+                     token_credentials=args.tls_auth == "token-credentials")
             for i, conc in enumerate(split(args.concurrency, args.client_procs))
         ]
     procs, out = start_workers(ctx, specs)
@@ -817,9 +824,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also (b'): CreateReservation against a second server, mTLS only and "
                         "with authorization on, interleaved with (b); and new-connection cost "
                         "on each")
-    p.add_argument("--tls-auth", choices=("cert", "token"), default="cert",
+    p.add_argument("--tls-auth", choices=("cert", "token", "token-credentials"), default="cert",
                    help="with --tls: the bench client's principal from its client "
-                        "certificate (CN), or from a JWT bearer token sent on every call")
+                        "certificate (CN), or from a JWT bearer token sent on every call: as "
+                        "call metadata (token, as grpcurl -H does), or by gRPC call credentials "
+                        "(token-credentials, as the Python client does: grpcio runs them in a "
+                        "thread per call, which costs the client)")
     p.add_argument("--connections", type=int, default=200,
                    help="with --tls: new connections timed on each server")
     p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c,e,f")

@@ -21,6 +21,7 @@ from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as rpb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
+from switchboard.server.config import parse_settings
 from switchboard.server.errors import ResourceExhausted
 from switchboard.server.limits import Limits, LimitSettings
 
@@ -295,3 +296,19 @@ def test_watch_slots_are_counted_per_principal_and_freed() -> None:
     for _ in range(5000):
         unbounded.open_watch("p")
     assert unbounded.watches("p") == 5000
+
+
+def test_limit_settings_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_settings(["--request-burst-per-principal", "5", "--max-watches-per-principal",
+                        "-1"], environ={})
+    assert capsys.readouterr().err.splitlines() == [
+        "switchboard-server: error: --max-watches-per-principal (or "
+        "SWITCHBOARD_MAX_WATCHES_PER_PRINCIPAL) must be at least 0 and at most 2147483647, "
+        "not '-1'",
+        "switchboard-server: error: --request-burst-per-principal (or "
+        "SWITCHBOARD_REQUEST_BURST_PER_PRINCIPAL) needs --request-rate-per-principal: a burst "
+        "bounds a rate"]
+    settings = parse_settings([], environ={"SWITCHBOARD_REQUEST_RATE_PER_PRINCIPAL": "2.5"})
+    assert (settings.request_rate_per_principal, settings.max_watches_per_principal) == (2.5,
+                                                                                        1000)

@@ -20,6 +20,7 @@ from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
 from switchboard.reservation.v1 import reservation_pb2 as rpb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
+from switchboard.server.config import parse_settings
 
 from certs import Ca
 from conftest import StartServer
@@ -150,3 +151,16 @@ async def test_the_outbound_client_certificate_is_re_read_when_its_files_change(
             assert any(e["event"].startswith("outbound tls files not loaded") for e in logs)
     finally:
         await plugin.close()
+
+
+def test_an_outbound_ca_file_that_is_not_pem_is_a_bad_setting(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(SystemExit):
+        parse_settings(["--outbound-tls-ca-file", str(bad)], environ={})
+    assert capsys.readouterr().err.splitlines() == [
+        "switchboard-server: error: --outbound-tls-ca-file (or SWITCHBOARD_OUTBOUND_TLS_CA_FILE) "
+        "must hold PEM CA certificates"]
+    bad.write_bytes(Ca().pem)
+    assert parse_settings(["--outbound-tls-ca-file", str(bad)], environ={})

@@ -12,8 +12,12 @@
     and its ratio to (a);
 (f) CreateInstance to ACTIVE seen on a WatchInstances stream: p50/p99, at concurrency C;
 (b') with --tls: (b) against a second server that takes mTLS only (certificates made at run
-    time by tests/certs.py), interleaved with (b), and its ratio to (b); and the cost of a new
-    connection (handshake and one Health/Check) on each.
+    time by tests/certs.py) with authorization on (a policy giving the bench client the
+    operator and viewer roles; its principal from its client certificate, or with
+    --tls-auth token or token-credentials from a JWT bearer token), interleaved with (b), and
+    its ratio to (b)
+    (goal: at least 0.85) and server CPU per call of each; and the cost of a new connection
+    (handshake and one Health/Check) on each.
 
 (a), (b) and (e) are interleaved in --rounds rounds, so that the machine's drift falls alike on
 the ceiling and on the calls compared with it.
@@ -63,6 +67,7 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 CALL_TIMEOUT = 30.0  # seconds, per unary call
 TARGET_RATIO = 0.4
+TARGET_SECURED_RATIO = 0.85  # issue 15: mTLS + authorization costs at most 15% of throughput
 TARGET_P99_MS = 50.0
 TARGET_EVENTS_S = 50_000.0
 TARGET_LAG_P99_MS = 200.0
@@ -72,22 +77,51 @@ TARGET_LAG_P99_MS = 200.0
 
 
 def open_channel(target: str, pki: str | Path = "",
-                 options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
-    """Plaintext, or mTLS with the client certificate in `pki` (tests/certs.py's files)."""
+                 options: Sequence[tuple[str, Any]] = (), token: str = "") -> grpc.aio.Channel:
+    """Plaintext, or mTLS with the client certificate in `pki` (tests/certs.py's files), and
+    then `token` as a bearer token on every call if given."""
     if not pki:
         return grpc.aio.insecure_channel(target, options=options)
     d = Path(pki)
-    return grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(
+    credentials = grpc.ssl_channel_credentials(
         (d / "ca.pem").read_bytes(), (d / "client.key").read_bytes(),
-        (d / "client.pem").read_bytes()), options=options)
+        (d / "client.pem").read_bytes())
+    if token:
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token))
+    return grpc.aio.secure_channel(target, credentials, options=options)
+
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+CLIENT_PRINCIPAL = "switchboard-test-client"
+"""The CN of tests/certs.py's client certificate: the bench client's principal (or its
+token's subject)."""
 
 
 def make_pki(directory: Path) -> Path:
     """A CA, a server and a client certificate in `directory`, made by tests/certs.py."""
     directory.mkdir()
-    certs = Path(__file__).resolve().parent.parent / "tests" / "certs.py"
-    subprocess.run([sys.executable, str(certs), str(directory)], check=True)
+    subprocess.run([sys.executable, str(TESTS / "certs.py"), str(directory)], check=True)
     return directory
+
+
+def authorization_args(directory: Path, auth: str) -> tuple[list[str], str]:
+    """Server flags that turn authorization on, with a policy in `directory` giving the bench
+    client the operator and viewer roles; and the bearer token to send ("" with `cert`: the
+    principal is the client certificate's CN)."""
+    policy = directory / "policy.toml"
+    policy.write_text(f'[principals]\n"{CLIENT_PRINCIPAL}" = ["operator", "viewer"]\n')
+    args = ["--policy-file", str(policy), "--tls-client-identity", "cn"]
+    if not auth.startswith("token"):
+        return args, ""
+    sys.path.insert(0, str(TESTS))
+    from tokens import AUDIENCE, ISSUER, Issuer  # tests/tokens.py: a key made now
+
+    issuer = Issuer()
+    issuer.write_pem(directory / "jwt.pem")
+    token = issuer.token(CLIENT_PRINCIPAL, time.time_ns() // 1000, lifetime_s=24 * 3600)
+    return [*args, "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
+            "--jwt-key-file", str(directory / "jwt.pem")], token
 
 
 def timestamp(seconds: float) -> Timestamp:
@@ -155,6 +189,8 @@ class LoadSpec:
     request_ids: bool = False
     reservation_ids: list[str] = field(default_factory=list)  # "update": one per call slot
     pki: str = ""  # directory of tests/certs.py's files: connect with mTLS; empty: plaintext
+    token: str = ""  # with pki: a bearer token sent on every call
+    token_credentials: bool = False  # send it by call credentials, not as call metadata
 
 
 @dataclass
@@ -172,27 +208,31 @@ class LoadResult:
 async def _load(spec: LoadSpec) -> list[LoadResult]:
     """Runs the spec's windows in turn; one result per window."""
     results = []
-    async with open_channel(spec.target, spec.pki) as channel:
+    by_metadata = spec.token and not spec.token_credentials
+    md = (("authorization", f"Bearer {spec.token}"),) if by_metadata else None
+    async with open_channel(spec.target, spec.pki,
+                            token="" if by_metadata else spec.token) as channel:
         await asyncio.wait_for(channel.channel_ready(), 10)
         if spec.kind == "health":
             health = health_pb2_grpc.HealthStub(channel)
             request = health_pb2.HealthCheckRequest(service="")
 
             def call(slot: int) -> Any:
-                return health.Check(request, timeout=CALL_TIMEOUT)
+                return health.Check(request, timeout=CALL_TIMEOUT, metadata=md)
         elif spec.kind in ("create", "create-mtls"):
             stub = pb_grpc.ReservationServiceStub(channel)
             rng = random.Random(spec.seed)
 
             def call(slot: int) -> Any:
                 return stub.CreateReservation(
-                    create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT)
+                    create_request(spec.pool_id, rng, spec.request_ids), timeout=CALL_TIMEOUT,
+                    metadata=md)
         elif spec.kind == "instance":
             instances = apb_grpc.AllocationServiceStub(channel)
             new_instance = instance_request(spec.pool_id)
 
             def call(slot: int) -> Any:
-                return instances.CreateInstance(new_instance, timeout=CALL_TIMEOUT)
+                return instances.CreateInstance(new_instance, timeout=CALL_TIMEOUT, metadata=md)
         else:  # "update": rename a reservation (no capacity check); one event per call
             stub = pb_grpc.ReservationServiceStub(channel)
             mask = FieldMask(paths=["name"])
@@ -203,7 +243,7 @@ async def _load(spec: LoadSpec) -> list[LoadResult]:
                 return stub.UpdateReservation(pb.UpdateReservationRequest(
                     reservation=pb.Reservation(id=spec.reservation_ids[slot],
                                                name=f"bench-{counter[0]}"),
-                    update_mask=mask), timeout=CALL_TIMEOUT)
+                    update_mask=mask), timeout=CALL_TIMEOUT, metadata=md)
 
         budget = [spec.max_calls]
 
@@ -378,9 +418,11 @@ def watch_worker(spec: WatchSpec, live: Any, done: Any, out: Any) -> None:
 
 class Server:
     def __init__(self, args: argparse.Namespace, mtls: bool = False) -> None:
-        """`mtls`: serve mTLS only, with certificates made in its temporary directory."""
+        """`mtls`: serve mTLS only, with certificates made in its temporary directory, and
+        authorization on (`authorization_args`)."""
         self.tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
         self.pki = make_pki(self.tmp / "pki") if mtls else ""
+        self.token = ""
         self.port = free_port()
         self.target = f"127.0.0.1:{self.port}"
         self.database_url = args.database_url or f"sqlite+aiosqlite:///{self.tmp / 'bench.db'}"
@@ -397,6 +439,8 @@ class Server:
             cmd += ["--tls-cert-file", f"{self.pki}/server.pem",
                     "--tls-key-file", f"{self.pki}/server.key",
                     "--tls-client-ca-file", f"{self.pki}/ca.pem"]
+            authorization, self.token = authorization_args(self.tmp, args.tls_auth)
+            cmd += authorization
         cmd += args.server_arg
         self.cmd = cmd
         self._log = open(self.log_path, "wb")  # closed in stop()
@@ -405,7 +449,7 @@ class Server:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         async def probe() -> bool:
-            async with open_channel(self.target, self.pki) as channel:
+            async with open_channel(self.target, self.pki, token=self.token) as channel:
                 stub = health_pb2_grpc.HealthStub(channel)
                 try:
                     r = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -520,7 +564,8 @@ def unary_rounds(ctx: Any, args: argparse.Namespace, servers: dict[str, tuple[Se
         specs += [
             LoadSpec(kind, server.target, conc, windows, max_calls=args.max_calls,
                      pool_id=pool_id, seed=1000 * i + 7, request_ids=args.request_ids,
-                     pki=str(server.pki))
+                     pki=str(server.pki), token=server.token,
+                     token_credentials=args.tls_auth == "token-credentials")
             for i, conc in enumerate(split(args.concurrency, args.client_procs))
         ]
     procs, out = start_workers(ctx, specs)
@@ -776,8 +821,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--instances", type=int, default=2000,
                    help="instances created in phase (f)")
     p.add_argument("--tls", action="store_true",
-                   help="also (b'): CreateReservation against a second, mTLS-only server, "
-                        "interleaved with (b); and new-connection cost on each")
+                   help="also (b'): CreateReservation against a second server, mTLS only and "
+                        "with authorization on, interleaved with (b); and new-connection cost "
+                        "on each")
+    p.add_argument("--tls-auth", choices=("cert", "token", "token-credentials"), default="cert",
+                   help="with --tls: the bench client's principal from its client "
+                        "certificate (CN), or from a JWT bearer token sent on every call: as "
+                        "call metadata (token, as grpcurl -H does), or by gRPC call credentials "
+                        "(token-credentials, as the Python client does: grpcio runs them in a "
+                        "thread per call, which costs the client)")
     p.add_argument("--connections", type=int, default=200,
                    help="with --tls: new connections timed on each server")
     p.add_argument("--skip", default="", help="comma-separated phases to skip: a,b,c,e,f")
@@ -796,9 +848,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def setup_pool(target: str, pki: str | Path = "") -> str:
+async def setup_pool(target: str, pki: str | Path = "", token: str = "") -> str:
     pool_id = "bench-" + uuid.uuid4().hex[:8]
-    async with open_channel(target, pki) as channel:
+    async with open_channel(target, pki, token=token) as channel:
         stub = pb_grpc.ReservationServiceStub(channel)
         await stub.CreatePool(pb.CreatePoolRequest(
             pool=pb.Pool(id=pool_id, provider="bench", availability_zone="az1")), timeout=10)
@@ -817,7 +869,7 @@ async def connection_ms(servers: list[Server], n: int) -> list[list[float]]:
     for _ in range(n):
         for server, times in zip(servers, out, strict=True):
             t0 = time.perf_counter()
-            async with open_channel(server.target, server.pki, options) as channel:
+            async with open_channel(server.target, server.pki, options, server.token) as channel:
                 await health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(), timeout=10)
             times.append((time.perf_counter() - t0) * 1000)
@@ -861,10 +913,11 @@ def main(argv: list[str] | None = None) -> int:
         servers = {k: (server, pool_id) for k in PHASE_OF}
         if tls_server is not None:
             tls_server.wait_ready()
-            print(f"mTLS server pid {tls_server.pid} on {tls_server.target}, "
-                  f"{tls_server.database_url}", flush=True)
+            print(f"mTLS + authorization ({args.tls_auth}) server pid {tls_server.pid} on "
+                  f"{tls_server.target}, {tls_server.database_url}", flush=True)
             servers["create-mtls"] = (
-                tls_server, asyncio.run(setup_pool(tls_server.target, tls_server.pki)))
+                tls_server, asyncio.run(setup_pool(tls_server.target, tls_server.pki,
+                                                   tls_server.token)))
             connections = asyncio.run(connection_ms([server, tls_server], args.connections))
 
         kinds = [k for k, phase in PHASE_OF.items()
@@ -933,9 +986,12 @@ def main(argv: list[str] | None = None) -> int:
                      f"{create['server_cpu']:.2f} / {create['client_cpu']:.2f}", "", ""))
         rows.append(("    errors", str(create["errors"] or 0), "0", ok(not create["errors"])))
     if create and create_mtls:
-        rows.append((f"(b') CreateReservation over mTLS calls/s (c={args.concurrency})",
-                     f"{create_mtls['rate']:,.0f}", "", ""))
-        rows += ratio_rows(create_mtls, create, "(b)", target=None)
+        rows.append((f"(b') CreateReservation, mTLS + authorization ({args.tls_auth}) calls/s "
+                     f"(c={args.concurrency})", f"{create_mtls['rate']:,.0f}", "", ""))
+        rows += ratio_rows(create_mtls, create, "(b)", target=TARGET_SECURED_RATIO)
+        rows.append(("    server CPU µs per call, (b) / (b')",
+                     f"{create['server_cpu'] / create['rate'] * 1e6:.0f} / "
+                     f"{create_mtls['server_cpu'] / create_mtls['rate'] * 1e6:.0f}", "", ""))
         rows.append(("    p50 / p99 latency ms",
                      f"{create_mtls['p50_ms']:.2f} / {create_mtls['p99_ms']:.2f}", "", ""))
         rows.append(("    server / client CPU (cores)",

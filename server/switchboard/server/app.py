@@ -30,6 +30,7 @@ from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
 from switchboard.server.health import HealthServicer
 from switchboard.server.identity import Authorizer, JwtVerifier
+from switchboard.server.limits import Limits, LimitSettings
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
     AutomationCompositionServicer,
@@ -46,7 +47,12 @@ from switchboard.server.scheduler.planner import Planner, PlannerSettings
 from switchboard.server.scheduler.servicer import SchedulerServicer
 from switchboard.server.scheduler.so import SimulatedSo, SimulatedSoSettings
 from switchboard.server.scheduler.tickets import DatabaseTickets
-from switchboard.server.tls import ClientFiles, ReloadingCredentials, ServerFiles
+from switchboard.server.tls import (
+    ClientFiles,
+    ReloadingChannelCredentials,
+    ReloadingCredentials,
+    ServerFiles,
+)
 from switchboard.server.watch import Hub, WatchSettings
 
 log = structlog.get_logger("switchboard.server")
@@ -69,12 +75,14 @@ def flavors(settings: Settings) -> dict[str, Flavor]:
     return {f.name: f for f in DEFAULT_FLAVORS}
 
 
-def outbound_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
-    """TLS for the channels the server dials (DMI plugins), or None: plaintext."""
+def outbound_credentials(settings: Settings) -> ReloadingChannelCredentials | None:
+    """TLS for the channels the server dials (DMI plugins), re-read when the files change, or
+    None: plaintext."""
     if not (settings.outbound_tls_ca_file or settings.outbound_tls_cert_file):
         return None
-    return ClientFiles(settings.outbound_tls_ca_file, settings.outbound_tls_cert_file,
-                       settings.outbound_tls_key_file).credentials()
+    return ReloadingChannelCredentials(ClientFiles(
+        settings.outbound_tls_ca_file, settings.outbound_tls_cert_file,
+        settings.outbound_tls_key_file))
 
 
 class App:
@@ -140,6 +148,11 @@ class App:
         self.compositions = AutomationCompositionServicer(self.acm, self.hub)
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
         self.drain = Drain()
+        self.limits = Limits(LimitSettings(
+            max_watches=settings.max_watches_per_principal,
+            rate=settings.request_rate_per_principal,
+            burst=settings.request_burst_per_principal,
+        ), self.clock)
         self.server: grpc.aio.Server | None = None
         self.tls: ReloadingCredentials | None = None
         self.port = 0
@@ -158,7 +171,8 @@ class App:
         self.dmi_health.start()
         await self.acm.recover()
         self.acm.start()
-        server = grpc.aio.server(interceptors=[RpcInterceptor(self.authorizer()), self.drain])
+        server = grpc.aio.server(interceptors=[
+            RpcInterceptor(self.authorizer(), self.limits), self.drain])
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)

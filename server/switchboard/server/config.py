@@ -20,7 +20,7 @@ from typing import Any
 from switchboard.server.allocation.model import parse_flavors
 from switchboard.server.identity import CERT_IDENTITIES, load_keys
 from switchboard.server.policy import parse_policy
-from switchboard.server.tls import check_pair
+from switchboard.server.tls import ClientFiles, check_pair
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class Settings:
     jwt_issuer: str = ""
     jwt_audience: str = ""
     jwt_key_file: str = ""
+    max_watches_per_principal: int = 1000
+    request_rate_per_principal: float = 0.0
+    request_burst_per_principal: int = 0
     outbound_tls_ca_file: str = ""
     outbound_tls_cert_file: str = ""
     outbound_tls_key_file: str = ""
@@ -89,12 +92,23 @@ _HELP = {
                    "addresses); empty: authorization off, every caller may call every RPC",
     "jwt_issuer": "bearer tokens: the issuer (iss) they must name",
     "jwt_audience": "bearer tokens: the audience (aud) they must name",
-    "jwt_key_file": "bearer tokens: the PEM public key or JWKS file (JSON) they are signed by",
+    "jwt_key_file": "bearer tokens: the PEM public key or JWKS file (JSON) they are signed by; "
+                    "re-read when it changes",
+    "max_watches_per_principal": "most Watch* streams one principal may have open at once; "
+                                 "more get RESOURCE_EXHAUSTED (0: no bound; with "
+                                 "authorization off all callers are one principal)",
+    "request_rate_per_principal": "requests a second one principal may make on average; more "
+                                  "get RESOURCE_EXHAUSTED (0: no bound; with authorization off "
+                                  "all callers are one principal)",
+    "request_burst_per_principal": "requests one principal may make at once after being idle "
+                                   "(0: the rate, at least 1)",
     "outbound_tls_ca_file": "PEM CA certificates the server verifies the services it calls "
-                            "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS",
+                            "(DMI plugins) by; given (or --outbound-tls-cert-file): TLS; "
+                            "re-read when it changes",
     "outbound_tls_cert_file": "PEM certificate chain the server presents to the services it "
-                              "calls (mTLS)",
-    "outbound_tls_key_file": "PEM private key of --outbound-tls-cert-file",
+                              "calls (mTLS); re-read when it changes",
+    "outbound_tls_key_file": "PEM private key of --outbound-tls-cert-file; re-read when it "
+                             "changes",
     "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     "log_format": "console (key=value) or json",
     "log_level": "debug, info, warning or error",
@@ -208,6 +222,9 @@ RULES: dict[str, tuple[str, Check]] = {
     "jwt_audience": _TOKEN_TEXT,
     "jwt_key_file": ("must be empty or name a readable PEM public key (RSA, EC or Ed25519) or "
                      "JWKS file", _loads(load_keys)),
+    "max_watches_per_principal": _range(0, 2**31 - 1),
+    "request_rate_per_principal": _range(0, 1e9),
+    "request_burst_per_principal": _range(0, 2**31 - 1),
     "outbound_tls_ca_file": _FILE,
     "outbound_tls_cert_file": _FILE,
     "outbound_tls_key_file": _FILE,
@@ -279,6 +296,14 @@ def _pair_loads(cert_file: str, key_file: str) -> bool:
     return True
 
 
+def _loads_ca(ca_file: str) -> bool:
+    try:
+        ClientFiles(ca_file).check()
+    except (OSError, ssl.SSLError):
+        return False
+    return True
+
+
 def _both_or_neither(a: str, b: str) -> bool:
     return bool(a) == bool(b)
 
@@ -320,10 +345,18 @@ REQUIREMENTS: tuple[tuple[tuple[str, ...], str, Callable[[Settings], bool]], ...
      "--jwt-key-file (or SWITCHBOARD_JWT_KEY_FILE) needs --policy-file: tokens name "
      "principals, the policy gives them roles",
      lambda s: not s.jwt_key_file or bool(s.policy_file)),
+    (("request_burst_per_principal", "request_rate_per_principal"),
+     "--request-burst-per-principal (or SWITCHBOARD_REQUEST_BURST_PER_PRINCIPAL) needs "
+     "--request-rate-per-principal: a burst bounds a rate",
+     lambda s: not s.request_burst_per_principal or s.request_rate_per_principal > 0),
     (("outbound_tls_cert_file", "outbound_tls_key_file"),
      "--outbound-tls-cert-file and --outbound-tls-key-file must hold a PEM certificate chain "
      "and its private key",
      lambda s: _pair_loads(s.outbound_tls_cert_file, s.outbound_tls_key_file)),
+    (("outbound_tls_ca_file",),
+     "--outbound-tls-ca-file (or SWITCHBOARD_OUTBOUND_TLS_CA_FILE) must hold PEM CA "
+     "certificates",
+     lambda s: _loads_ca(s.outbound_tls_ca_file)),
 )
 """Other rules between settings: (the settings involved, the line when broken, the check);
 a rule is checked only when its settings passed their own rules."""

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from cryptography.x509.oid import NameOID
 
-from switchboard.server.clock import Clock
+from switchboard.server.clock import MICROS, Clock
 from switchboard.server.errors import Unauthenticated
 from switchboard.server.ownership import Access, access
 from switchboard.server.permissions import PERMISSIONS, Need
@@ -31,12 +32,18 @@ from switchboard.server.policy import (
     caller,
     check_project_name,
 )
+from switchboard.server.tls import Stamp, file_stamp
+
+log = structlog.get_logger("switchboard.identity")
 
 CERT_IDENTITIES = ("san_uri", "san_dns", "cn")
 """Which part of a client certificate names its principal."""
 
 TOKENS_KEPT = 4096
 """Verified tokens whose claims are kept (their expiry is still checked on every call)."""
+
+KEY_FILE_CHECK_US = MICROS
+"""How often, on the server's clock, the key file is looked at for a change (a stat)."""
 
 _ALGORITHMS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (rsa.RSAPublicKey, ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")),
@@ -99,9 +106,34 @@ class JwtVerifier:
     def __init__(self, issuer: str, audience: str, key_file: str, clock: Clock) -> None:
         self.issuer = issuer
         self.audience = audience
-        self.keys = load_keys(key_file)
+        self.key_file = key_file
         self.clock = clock
+        self._stamp: Stamp = file_stamp((key_file,))
+        self._rejected: Stamp = ()
+        self.keys = load_keys(key_file)
+        self._checked = clock.now()
         self._claims = functools.lru_cache(maxsize=TOKENS_KEPT)(self._verified)
+
+    def _reload_if_changed(self) -> None:
+        """Re-reads the key file if it changed (rotation without a restart), at most every
+        KEY_FILE_CHECK_US; keeps the previous keys, with a warning, while the file does not
+        load. New keys forget the verified tokens: one signed by a removed key stops working."""
+        try:
+            stamp = file_stamp((self.key_file,))
+        except OSError:
+            return  # being replaced: keep what we have
+        if stamp == self._stamp or stamp == self._rejected:
+            return
+        try:
+            keys = load_keys(self.key_file)
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            self._rejected = stamp
+            log.warning("jwt key file not loaded; keeping the previous keys",
+                        jwt_key_file=self.key_file, error=str(error))
+            return
+        self._stamp, self._rejected, self.keys = stamp, (), keys
+        self._claims.cache_clear()
+        log.info("jwt keys reloaded", jwt_key_file=self.key_file, keys=len(keys))
 
     def _key(self, token: str) -> VerificationKey:
         try:
@@ -114,8 +146,12 @@ class JwtVerifier:
         raise unauthenticated("TOKEN_SIGNATURE", "the bearer token's key id is not configured")
 
     def verify(self, token: str) -> Principal:
+        now_us = self.clock.now()
+        if not 0 <= now_us - self._checked < KEY_FILE_CHECK_US:
+            self._checked = now_us
+            self._reload_if_changed()
         claims = self._claims(token)
-        now = self.clock.now() / 1_000_000
+        now = now_us / MICROS
         if claims["exp"] <= now:
             raise unauthenticated("TOKEN_EXPIRED", "the bearer token has expired")
         if isinstance(claims.get("nbf"), int | float) and claims["nbf"] > now:

@@ -1,6 +1,7 @@
 """The interceptor every RPC passes through: callers without the right identity and roles
-refused (with a policy, `identity.Authorizer`), requests that do not decode or are out of bounds
-refused, one log line per call, and domain errors turned into rich gRPC statuses."""
+refused (with a policy, `identity.Authorizer`), callers past their request rate or watch bound
+refused (`limits.Limits`), requests that do not decode or are out of bounds refused, one log
+line per call, and domain errors turned into rich gRPC statuses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import grpc
@@ -19,10 +21,14 @@ from switchboard.server import requestcheck
 from switchboard.server.errors import (
     InvalidArgument,
     PermissionDenied,
+    ResourceExhausted,
     SwitchboardError,
     Unauthenticated,
 )
 from switchboard.server.identity import Authorizer
+from switchboard.server.limits import AREA as LIMITS_AREA
+from switchboard.server.limits import Limits
+from switchboard.server.permissions import PERMISSIONS, Need
 from switchboard.server.policy import ANONYMOUS, caller
 from switchboard.server.status import to_status
 
@@ -41,11 +47,31 @@ HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
 """The four kinds of handler: the attribute that holds each one's behavior, and its maker."""
 
 
-class RpcInterceptor(grpc.aio.ServerInterceptor):
-    """`authorizer`: who may call what; None: authorization is off, everyone may call all."""
+@dataclass(frozen=True)
+class _Gate:
+    """What is checked before one method's calls run."""
 
-    def __init__(self, authorizer: Authorizer | None = None) -> None:
+    method: str
+    authorizer: Authorizer | None
+    limits: Limits | None
+    """None: no limits (none configured, or an open method: health and reflection)."""
+    check: bool
+    """The request is unary: checked before the call runs."""
+    watch: bool
+    """A Watch* stream: counted among its principal's open watches while it runs."""
+
+
+class RpcInterceptor(grpc.aio.ServerInterceptor):
+    """`authorizer`: who may call what; None: authorization is off, everyone may call all.
+    `limits`: per-principal request rate and watch bound; None: no limits."""
+
+    def __init__(self, authorizer: Authorizer | None = None,
+                 limits: Limits | None = None) -> None:
         self.authorizer = authorizer
+        self.limits = limits
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+        """By method: the handler last given for it, and its wrapping (made once, not per call:
+        the servicers' handlers do not change; the drain's refusing ones are wrapped anew)."""
 
     async def intercept_service(
         self,
@@ -56,6 +82,19 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None and wrapped[0] is handler:
+            return wrapped[1]
+        made = self._wrap(method, handler)
+        self._wrapped[method] = (handler, made)
+        return made
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        permission = PERMISSIONS.get(method)
+        limited = permission is None or permission.need is not Need.OPEN
+        gate = _Gate(method, self.authorizer, self.limits if limited else None,
+                     not handler.request_streaming,
+                     handler.response_streaming and method.rpartition("/")[2].startswith("Watch"))
         for kind, make in HANDLER_KINDS:
             behavior = getattr(handler, kind)
             if behavior:
@@ -65,7 +104,7 @@ class RpcInterceptor(grpc.aio.ServerInterceptor):
                 # streaming ones that call context.write(), are coroutines.
                 wrap = _stream if inspect.isasyncgenfunction(behavior) else _unary
                 return make(  # type: ignore[no-any-return]
-                    wrap(method, behavior, not handler.request_streaming, self.authorizer),
+                    wrap(gate, behavior),
                     request_deserializer=_decoded_or(handler.request_deserializer),
                     response_serializer=_bytes_or(handler.response_serializer),
                 )
@@ -109,16 +148,20 @@ def _check(request: Any) -> None:
     requestcheck.check(request)
 
 
-def _admit(authorizer: Authorizer | None, method: str, request: Any, context: Context,
-           unary_request: bool) -> None:
+def _admit(gate: _Gate, request: Any, context: Context) -> str:
     """The checks before a call runs: its caller (first, so that a caller without the right
-    learns nothing of the request's validity), then its request if it has only one."""
-    if authorizer is not None:
-        authorizer.admit(method, request if unary_request else None, context)
+    learns nothing of the request's validity), its rate, then its request if it has only one.
+    Returns the caller's principal."""
+    if gate.authorizer is not None:
+        gate.authorizer.admit(gate.method, request if gate.check else None, context)
     else:
         caller.set(ANONYMOUS)
-    if unary_request:
+    principal = caller.get().name
+    if gate.limits is not None:
+        gate.limits.admit(principal)
+    if gate.check:
         _check(request)
+    return principal
 
 
 def _checked_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
@@ -168,7 +211,8 @@ def _finish(method: str, peer: str, context: Context, started: float,
     }
     if authorized:
         fields["principal"] = caller.get().name
-    if isinstance(error, Unauthenticated | PermissionDenied):
+    if isinstance(error, Unauthenticated | PermissionDenied) or (
+            isinstance(error, ResourceExhausted) and error.area == LIMITS_AREA):
         fields["reason"] = error.reason
     if error is not None and not isinstance(error, SwitchboardError | asyncio.CancelledError):
         log.error("rpc", **fields, exc_info=error)
@@ -200,26 +244,47 @@ async def _observed(method: str, context: Context, authorized: bool) -> AsyncIte
         _finish(method, peer, context, started, error, authorized)
 
 
-def _unary(
-    method: str, behavior: Callable[[Any, Context], Awaitable[Any]], check: bool,
-    authorizer: Authorizer | None,
-) -> Callable[[Any, Context], Awaitable[Any]]:
-    async def wrapper(request: Any, context: Context) -> Any:
-        async with _observed(method, context, authorizer is not None):
-            _admit(authorizer, method, request, context, check)
-            return await behavior(request, context)
+def _unary(gate: _Gate, behavior: Callable[[Any, Context], Awaitable[Any]]
+           ) -> Callable[[Any, Context], Awaitable[Any]]:
+    authorized = gate.authorizer is not None
+    if not gate.watch or gate.limits is None:
+        async def wrapper(request: Any, context: Context) -> Any:
+            async with _observed(gate.method, context, authorized):
+                _admit(gate, request, context)
+                return await behavior(request, context)
+        return wrapper
+    limits = gate.limits
 
-    return wrapper
+    async def watch(request: Any, context: Context) -> Any:
+        async with _observed(gate.method, context, authorized):
+            principal = _admit(gate, request, context)
+            limits.open_watch(principal)
+            try:
+                return await behavior(request, context)
+            finally:
+                limits.close_watch(principal)
+    return watch
 
 
-def _stream(
-    method: str, behavior: Callable[[Any, Context], AsyncIterator[Any]], check: bool,
-    authorizer: Authorizer | None,
-) -> Callable[[Any, Context], AsyncIterator[Any]]:
+def _stream(gate: _Gate, behavior: Callable[[Any, Context], AsyncIterator[Any]]
+            ) -> Callable[[Any, Context], AsyncIterator[Any]]:
+    authorized = gate.authorizer is not None
+    limits = gate.limits if gate.watch else None
+
     async def wrapper(request: Any, context: Context) -> AsyncIterator[Any]:
-        async with _observed(method, context, authorizer is not None):
-            _admit(authorizer, method, request, context, check)
-            async for response in behavior(request, context):
-                yield response
+        async with _observed(gate.method, context, authorized):
+            principal = _admit(gate, request, context)
+            if limits is None:
+                async for response in behavior(request, context):
+                    yield response
+                return
+            # The slot is the stream's until it ends in any way: done, failed, cancelled by
+            # the client, or ended by the server's drain.
+            limits.open_watch(principal)
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            finally:
+                limits.close_watch(principal)
 
     return wrapper

@@ -21,26 +21,45 @@ from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.model import HandleState, LockReason, ModuleRef, TrustLevel
 from switchboard.server.cmhandle.modulesync import Backoff, FetchGroup, plan
 from switchboard.server.tasks import BackgroundTask
-from switchboard.server.tls import dial
+from switchboard.server.tls import ReloadingChannelCredentials, dial
 
 log = structlog.get_logger("switchboard.cmhandle")
 
 
 class Plugins:
-    """gRPC channels to the DMI plugins, one per address, made when first needed."""
+    """gRPC channels to the DMI plugins, one per address, made when first needed. With TLS,
+    the credentials follow their files: when they change, the channels are replaced (the old
+    ones closed once their calls in flight end, within `timeout`)."""
 
-    def __init__(self, timeout: float, credentials: grpc.ChannelCredentials | None = None
+    def __init__(self, timeout: float, credentials: ReloadingChannelCredentials | None = None
                  ) -> None:
         self.timeout = timeout
         self.credentials = credentials
         """TLS for every plugin (None: plaintext)."""
+        self._generation = credentials.generation if credentials is not None else 0
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     def _channel(self, address: str) -> grpc.aio.Channel:
+        credentials = None
+        if self.credentials is not None:
+            credentials = self.credentials.current()
+            if self.credentials.generation != self._generation:
+                self._generation = self.credentials.generation
+                self._retire(list(self._channels.values()))
+                self._channels = {}
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = dial(address, self.credentials)
+            channel = self._channels[address] = dial(address, credentials)
         return channel
+
+    def _retire(self, channels: list[grpc.aio.Channel]) -> None:
+        """Closes `channels` in the background, letting their calls in flight finish."""
+        for channel in channels:
+            task = asyncio.create_task(channel.close(grace=self.timeout),
+                                       name="dmi-channel-close")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def module_set(self, address: str, request: pb.GetModuleSetRequest
                          ) -> list[ModuleRef]:
@@ -65,6 +84,9 @@ class Plugins:
         channels, self._channels = list(self._channels.values()), {}
         for channel in channels:
             await channel.close()
+        for task in list(self._closing):
+            task.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 @dataclass(frozen=True)

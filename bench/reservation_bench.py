@@ -107,10 +107,12 @@ def make_pki(directory: Path) -> Path:
 
 def authorization_args(directory: Path, auth: str) -> tuple[list[str], str]:
     """Server flags that turn authorization on, with a policy in `directory` giving the bench
-    client the operator and viewer roles; and the bearer token to send ("" with `cert`: the
-    principal is the client certificate's CN)."""
+    client the operator and viewer roles in the project "bench" (so ownership is checked on
+    every call too); and the bearer token to send ("" with `cert`: the principal is the client
+    certificate's CN)."""
     policy = directory / "policy.toml"
-    policy.write_text(f'[principals]\n"{CLIENT_PRINCIPAL}" = ["operator", "viewer"]\n')
+    policy.write_text(f'[principals]\n"{CLIENT_PRINCIPAL}" = ["operator", "viewer"]\n\n'
+                      f'[projects.bench]\nprincipals = ["{CLIENT_PRINCIPAL}"]\n')
     args = ["--policy-file", str(policy), "--tls-client-identity", "cn"]
     if not auth.startswith("token"):
         return args, ""

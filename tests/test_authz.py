@@ -36,7 +36,7 @@ from certs import Ca
 from conftest import StartServer
 from support import Collector, detail
 from test_grpcurl import GRPCURL, grpcurl
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import AUDIENCE, ISSUER, Issuer, Principals, authorizing
 
 PLUGIN_A, PLUGIN_B = "127.0.0.1:6101", "127.0.0.1:6201"
 
@@ -89,26 +89,15 @@ def policy_file(tmp_path: Path) -> Path:
 @pytest.fixture
 async def authz_server(start_server: StartServer, tmp_path: Path, issuer: Issuer,
                        policy_file: Path) -> App:
-    return await start_server(
-        policy_file=str(policy_file), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-        jwt_key_file=str(issuer.write_pem(tmp_path / "jwt.pem")))
+    return await start_server(**authorizing(tmp_path, issuer, POLICY))
 
 
 @pytest.fixture
 async def as_principal(authz_server: App, issuer: Issuer,
                        clock: ManualClock) -> AsyncIterator[Channels]:
     """A client per principal, each with a bearer token for it."""
-    opened: dict[str, AsyncClient] = {}
-
-    def client(name: str) -> AsyncClient:
-        if name not in opened:
-            opened[name] = AsyncClient(f"127.0.0.1:{authz_server.port}",
-                                       token=issuer.token(name, clock.now()))
-        return opened[name]
-
-    yield client
-    for c in opened.values():
-        await c.close()
+    async with Principals(authz_server.port, issuer, clock) as clients:
+        yield clients
 
 
 async def code_of(call: Any) -> grpc.StatusCode:

@@ -51,7 +51,7 @@ from switchboard.server.clock import ManualClock
 from switchboard.server.config import Settings
 
 from support import START, allocate, at, make_pool, reserve
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, authorizing
 
 T = TypeVar("T")
 
@@ -104,10 +104,7 @@ class Served:
         self.token: str | None = None
         if authorized is not None:
             issuer = Issuer()
-            (authorized / "policy.toml").write_text(AUTHORIZED_POLICY)
-            security = {"policy_file": str(authorized / "policy.toml"), "jwt_issuer": ISSUER,
-                        "jwt_audience": AUDIENCE,
-                        "jwt_key_file": str(issuer.write_pem(authorized / "key.pem"))}
+            security = authorizing(authorized, issuer, AUTHORIZED_POLICY)
             self.token = issuer.token("fuzzer", START, lifetime_s=86_400)
         self.app = App(Settings(
             host="127.0.0.1", port=0, database_url=f"sqlite+aiosqlite:///{database}",
@@ -145,10 +142,19 @@ class Served:
                 head, since = now, time.monotonic()
         return head
 
-    def start(self) -> None:
-        self.run(self.app.start())
-        self.run(self._seed())
-        self.settle(quiet=0.5)
+    def __enter__(self) -> Served:
+        """Started and seeded (stopped again if that fails)."""
+        try:
+            self.run(self.app.start())
+            self.run(self._seed())
+            self.settle(quiet=0.5)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.plugin is not None:
@@ -205,12 +211,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    s = Served(tmp_path_factory.mktemp("fuzz") / "switchboard.db")
-    try:
-        s.start()
+    with Served(tmp_path_factory.mktemp("fuzz") / "switchboard.db") as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -227,12 +229,8 @@ def channel(served: Served) -> Iterator[grpc.Channel]:
 @pytest.fixture(scope="module")
 def authorized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     directory = tmp_path_factory.mktemp("fuzz-authorized")
-    s = Served(directory / "switchboard.db", authorized=directory)
-    try:
-        s.start()
+    with Served(directory / "switchboard.db", authorized=directory) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

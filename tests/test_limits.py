@@ -27,7 +27,7 @@ from switchboard.server.limits import Limits, LimitSettings
 
 from conftest import StartServer
 from support import START, Collector, detail
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, authorizing
 
 POLICY = """
 [principals]
@@ -47,11 +47,7 @@ async def start_authz(start_server: StartServer, tmp_path: Path
     opened: list[AsyncClient] = []
 
     async def start(**limits: Any) -> tuple[App, Clients]:
-        policy = tmp_path / "policy.toml"
-        policy.write_text(POLICY)
-        app = await start_server(
-            policy_file=str(policy), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-            jwt_key_file=str(issuer.write_pem(tmp_path / "jwt.pem")), **limits)
+        app = await start_server(**authorizing(tmp_path, issuer, POLICY), **limits)
 
         def client(name: str) -> AsyncClient:
             c = AsyncClient(f"127.0.0.1:{app.port}", token=issuer.token(name, START))

@@ -41,11 +41,9 @@ DELETING, DELETED = apb.INSTANCE_STATUS_DELETING, apb.INSTANCE_STATUS_DELETED
 @pytest.fixture
 async def users(start_server: StartServer, tmp_path: Path,
                 clock: ManualClock) -> AsyncIterator[Users]:
-    made = await start_users(start_server, tmp_path, clock, vim_build_seconds=30,
-                             vim_delete_seconds=10)
-    yield made
-    for c in made.opened.values():
-        await c.close()
+    async with await start_users(start_server, tmp_path, clock, vim_build_seconds=30,
+                                 vim_delete_seconds=10) as made:
+        yield made
 
 
 def instance_request(pool_id: str, reservation_id: str = "", flavor: str = "m1.small",

@@ -37,7 +37,7 @@ from switchboard.server.clock import ManualClock
 
 from conftest import StartServer
 from support import Collector, bad_fields, detail
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, Principals, authorizing
 
 POLICY = """
 [principals]
@@ -67,27 +67,14 @@ def issuer() -> Issuer:
 
 @pytest.fixture
 async def authz_server(start_server: StartServer, tmp_path: Path, issuer: Issuer) -> App:
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    return await start_server(
-        policy_file=str(policy), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-        jwt_key_file=str(issuer.write_pem(tmp_path / "jwt.pem")))
+    return await start_server(**authorizing(tmp_path, issuer, POLICY))
 
 
 @pytest.fixture
 async def as_principal(authz_server: App, issuer: Issuer,
                        clock: ManualClock) -> AsyncIterator[Clients]:
-    opened: dict[str, AsyncClient] = {}
-
-    def client(name: str) -> AsyncClient:
-        if name not in opened:
-            opened[name] = AsyncClient(f"127.0.0.1:{authz_server.port}",
-                                       token=issuer.token(name, clock.now()))
-        return opened[name]
-
-    yield client
-    for c in opened.values():
-        await c.close()
+    async with Principals(authz_server.port, issuer, clock) as clients:
+        yield clients
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from switchboard.server.policy import Principal, caller
 
 from conftest import StartServer
 from support import Collector, at, bad_fields, detail
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, Principals, authorizing
 
 POLICY = """
 [principals]
@@ -45,40 +44,26 @@ CAPACITY = {"cores": 100, "instances": 100, "ram_mb": 1_000_000, "gigabytes": 1_
 OWNER = {"red": "rita", "blue": "bob"}
 
 
-@dataclass
-class Users:
+class Users(Principals):
     """An authorizing server and a client per principal (a bearer token each)."""
 
-    app: App
-    issuer: Issuer
-    clock: ManualClock
-    opened: dict[str, AsyncClient]
-
-    def __call__(self, name: str) -> AsyncClient:
-        if name not in self.opened:
-            self.opened[name] = AsyncClient(f"127.0.0.1:{self.app.port}",
-                                            token=self.issuer.token(name, self.clock.now()))
-        return self.opened[name]
+    def __init__(self, app: App, issuer: Issuer, clock: ManualClock) -> None:
+        super().__init__(app.port, issuer, clock)
+        self.app = app
 
 
 async def start_users(start_server: StartServer, tmp_path: Path, clock: ManualClock,
                       **settings: Any) -> Users:
     issuer = Issuer()
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    app = await start_server(
-        policy_file=str(policy), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-        jwt_key_file=str(issuer.write_pem(tmp_path / "jwt.pem")), **settings)
-    return Users(app, issuer, clock, {})
+    app = await start_server(**authorizing(tmp_path, issuer, POLICY), **settings)
+    return Users(app, issuer, clock)
 
 
 @pytest.fixture
 async def users(start_server: StartServer, tmp_path: Path,
                 clock: ManualClock) -> AsyncIterator[Users]:
-    made = await start_users(start_server, tmp_path, clock)
-    yield made
-    for c in made.opened.values():
-        await c.close()
+    async with await start_users(start_server, tmp_path, clock) as made:
+        yield made
 
 
 async def failure(call: Any) -> grpc.aio.AioRpcError:

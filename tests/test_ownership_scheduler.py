@@ -23,7 +23,7 @@ from switchboard.server.clock import ManualClock
 
 from conftest import StartServer
 from support import HOUR, START, Collector, at, bad_fields, detail
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, Principals, authorizing
 
 S = spb.ScheduleState
 V = spb.VnfState
@@ -56,27 +56,15 @@ def issuer() -> Issuer:
 
 @pytest.fixture
 async def app(start_server: StartServer, tmp_path: Path, issuer: Issuer) -> App:
-    (tmp_path / "policy.toml").write_text(POLICY)
-    return await start_server(
-        policy_file=str(tmp_path / "policy.toml"), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-        jwt_key_file=str(issuer.write_pem(tmp_path / "jwt.pem")), so_run_seconds=600)
+    return await start_server(**authorizing(tmp_path, issuer, POLICY), so_run_seconds=600)
 
 
 @pytest.fixture
 async def as_principal(app: App, issuer: Issuer, clock: ManualClock
                        ) -> AsyncIterator[Clients]:
     """A client per principal, each with a bearer token for it."""
-    opened: dict[str, AsyncClient] = {}
-
-    def client(name: str) -> AsyncClient:
-        if name not in opened:
-            opened[name] = AsyncClient(f"127.0.0.1:{app.port}",
-                                       token=issuer.token(name, clock.now()))
-        return opened[name]
-
-    yield client
-    for c in opened.values():
-        await c.close()
+    async with Principals(app.port, issuer, clock) as clients:
+        yield clients
 
 
 async def head(app: App) -> int:

@@ -19,7 +19,7 @@ from switchboard.server.policy import Principal, parse_policy
 
 from conftest import StartServer
 from support import detail
-from tokens import AUDIENCE, ISSUER, Issuer
+from tokens import Issuer, authorizing
 
 POLICY = parse_policy("""
 [principals]
@@ -100,10 +100,8 @@ def test_a_bad_projects_section_says_what_is_wrong(text: str, problem: str) -> N
 async def test_no_caller_may_pass_for_the_server(start_server: StartServer, tmp_path: Path,
                                                  clock: ManualClock) -> None:
     issuer = Issuer()
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[principals]\n"@server" = ["admin"]\nalice = ["viewer"]\n')
-    app = await start_server(policy_file=str(policy), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-                             jwt_key_file=str(issuer.write_pem(tmp_path / "key.pem")))
+    app = await start_server(**authorizing(
+        tmp_path, issuer, '[principals]\n"@server" = ["admin"]\nalice = ["viewer"]\n'))
     target = f"127.0.0.1:{app.port}"
     async with AsyncClient(target, token=issuer.token("@server", clock.now())) as server:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -117,10 +115,8 @@ async def test_no_caller_may_pass_for_the_server(start_server: StartServer, tmp_
 async def test_a_token_naming_a_project_that_cannot_be_is_refused(
         start_server: StartServer, tmp_path: Path, clock: ManualClock) -> None:
     issuer = Issuer()
-    policy = tmp_path / "policy.toml"
-    policy.write_text('[principals]\nalice = ["viewer"]\n')
-    app = await start_server(policy_file=str(policy), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-                             jwt_key_file=str(issuer.write_pem(tmp_path / "key.pem")))
+    app = await start_server(**authorizing(
+        tmp_path, issuer, '[principals]\nalice = ["viewer"]\n'))
     target = f"127.0.0.1:{app.port}"
     for projects in (["p" * 64], ["@server"], [""]):
         token = issuer.token("alice", clock.now(), projects=projects)

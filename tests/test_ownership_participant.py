@@ -24,6 +24,7 @@ from test_participant_flow import (
     PRIMED,
     TIMEOUT,
     Acm,
+    acm_of,
     composition,
     element,
 )
@@ -94,17 +95,6 @@ async def participants(app: App, issuer: Issuer, clock: ManualClock,
     finally:
         for p in started:
             await p.stop()
-
-
-@contextlib.asynccontextmanager
-async def acm_of(client: AsyncClient) -> AsyncIterator[Acm]:
-    a = Acm(client)
-    await a.compositions.live()
-    await a.instances.live()
-    try:
-        yield a
-    finally:
-        await a.close()
 
 
 async def not_found_as_unknown(call: Any, unknown: Any, resource_id: str,

@@ -116,15 +116,21 @@ class Acm:
 
 
 @contextlib.asynccontextmanager
+async def acm_of(client: AsyncClient) -> AsyncIterator[Acm]:
+    """Live composition and instance watches through `client`."""
+    a = Acm(client)
+    await a.compositions.live()
+    await a.instances.live()
+    try:
+        yield a
+    finally:
+        await a.close()
+
+
+@contextlib.asynccontextmanager
 async def acm(app: App) -> AsyncIterator[Acm]:
-    async with AsyncClient(f"127.0.0.1:{app.port}") as client:
-        a = Acm(client)
-        await a.compositions.live()
-        await a.instances.live()
-        try:
-            yield a
-        finally:
-            await a.close()
+    async with AsyncClient(f"127.0.0.1:{app.port}") as client, acm_of(client) as a:
+        yield a
 
 
 @contextlib.asynccontextmanager

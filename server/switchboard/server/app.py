@@ -92,7 +92,8 @@ class App:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.db = Database(settings.database_url)
-        self.events = EventLog(self.db, self.clock, settings.event_retention)
+        self.events = EventLog(self.db, self.clock, settings.event_retention,
+                               notify=not settings.watch_poll_only)
         self.hub = Hub(self.events, self.clock, WatchSettings(
             progress_interval=settings.watch_progress_interval,
             poll_interval=settings.watch_poll_interval,

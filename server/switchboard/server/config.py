@@ -50,6 +50,7 @@ class Settings:
     shutdown_grace: float = 10.0
     watch_progress_interval: float = 5.0
     watch_poll_interval: float = 0.2
+    watch_poll_only: bool = False
     watch_buffer_events: int = 10_000
     watch_batch_events: int = 500
     watch_send_rate: float = 1000.0
@@ -115,6 +116,8 @@ _HELP = {
     "shutdown_grace": "seconds in-flight RPCs get to finish on SIGTERM/SIGINT",
     "watch_progress_interval": "seconds between progress messages on an idle watch",
     "watch_poll_interval": "seconds between polls for events written by other processes",
+    "watch_poll_only": "PostgreSQL: find other processes' events by polling alone, without "
+                       "LISTEN/NOTIFY wake-ups (true/false)",
     "watch_buffer_events": "events buffered per watcher before its stream ends RESOURCE_EXHAUSTED",
     "watch_batch_events": "most events in one watch response",
     "watch_send_rate": "live watch responses a second, all watches together, beyond which "
@@ -237,6 +240,7 @@ RULES: dict[str, tuple[str, Check]] = {
     "shutdown_grace": _SECONDS,
     "watch_progress_interval": _POSITIVE_SECONDS,
     "watch_poll_interval": _POSITIVE_SECONDS,
+    "watch_poll_only": ("one of true, false, 1, 0, yes, no, on, off", lambda v: True),
     "watch_buffer_events": _COUNT,
     "watch_batch_events": _COUNT,
     "watch_send_rate": _range(0, 1e9),

@@ -3,17 +3,21 @@ PostgreSQL through asyncpg).
 
 Write transactions are serialized where the engine needs it: on SQLite one writer at a time in
 this process (`BEGIN IMMEDIATE`, with a busy timeout for other processes); on PostgreSQL, row
-locks taken inside the transaction do the serializing.
+locks taken inside the transaction do the serializing. On PostgreSQL a `Listener` hears
+notifications (LISTEN/NOTIFY) on a dedicated connection of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+import structlog
 from sqlalchemy import Column, Insert, MetaData, Table, UpdateBase, bindparam, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from switchboard.server import sqlite_onetrip
+
+log = structlog.get_logger("switchboard.db")
+
+_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 metadata = MetaData()
 """Every table of every area, so that `create_schema` makes them all."""
@@ -84,8 +92,111 @@ class Database:
                 for row in driver_rows:
                     _changes(1)((await conn.exec_driver_sql(sql, row)).rowcount)
 
+    def listener(self, channel: str, on_notify: Callable[[str], None],
+                 on_connect: Callable[[], None]) -> Listener:
+        """A `Listener` on `channel` of this (PostgreSQL) database."""
+        assert not self.is_sqlite
+        _, connect_args = self.engine.dialect.create_connect_args(self.engine.url)
+        return Listener(connect_args, channel, on_notify, on_connect)
+
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class Listener:
+    """A PostgreSQL connection of its own that LISTENs on `channel`: `on_notify(payload)` for
+    each notification, `on_connect()` each time it is listening again (what was sent meanwhile
+    is lost). A dropped connection is reopened with backoff, and an idle one checked every
+    `CHECK_SECONDS`, so a half-open one is found. Notifications are a hint, never the truth."""
+
+    BACKOFF_SECONDS = (0.1, 5.0)
+    """First and longest wait before reconnecting (doubling in between)."""
+    CHECK_SECONDS = 10.0
+
+    def __init__(self, connect_args: Mapping[str, Any], channel: str,
+                 on_notify: Callable[[str], None], on_connect: Callable[[], None]) -> None:
+        self._connect_args = {k: v for k, v in connect_args.items()
+                              if not k.startswith("prepared_statement_")}
+        self.channel = channel
+        self._on_notify = on_notify
+        self._on_connect = on_connect
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server process id of the listening connection; None while there is none."""
+        return None if self._conn is None else self._conn.get_server_pid()
+
+    async def start(self) -> None:
+        """Listens (a first attempt before returning, so that what commits after is heard), and
+        keeps listening in the background."""
+        first = await self._listen()
+        self._task = asyncio.create_task(self._keep(first), name=f"listen-{self.channel}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close()
+
+    async def _listen(self) -> bool:
+        """Opens a connection and LISTENs; False (logged) if that failed."""
+        try:
+            conn = await asyncpg.connect(**self._connect_args)
+        except _CONNECTION_ERRORS as e:
+            log.warning("listener cannot connect", channel=self.channel, error=str(e))
+            return False
+        try:
+            self._lost.clear()
+            conn.add_termination_listener(lambda _conn: self._lost.set())
+            await conn.add_listener(self.channel, self._heard)
+        except _CONNECTION_ERRORS as e:
+            log.warning("listener cannot listen", channel=self.channel, error=str(e))
+            conn.terminate()
+            return False
+        self._conn = conn
+        self._on_connect()
+        return True
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._on_notify(payload)
+
+    async def _keep(self, listening: bool) -> None:
+        low, high = self.BACKOFF_SECONDS
+        wait = low
+        while True:
+            if listening:
+                wait = low
+                await self._until_lost()
+                log.warning("listener connection lost; reconnecting", channel=self.channel)
+                await self._close()
+            else:
+                await asyncio.sleep(wait)
+                wait = min(high, wait * 2)
+            listening = await self._listen()
+            if listening:
+                log.info("listener connected again", channel=self.channel)
+
+    async def _until_lost(self) -> None:
+        """Returns once the connection has ended or stopped answering."""
+        assert self._conn is not None
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), self.CHECK_SECONDS)
+                return
+            try:
+                await self._conn.execute("SELECT 1", timeout=self.CHECK_SECONDS)
+            except _CONNECTION_ERRORS:
+                return
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -4,6 +4,10 @@ Revisions are global, gap-free and become visible in commit order: a transaction
 revisions by incrementing the single `event_head` row, whose row lock it then holds until it
 commits, so no later revision can commit before an earlier one (a PostgreSQL sequence would hand
 out numbers that commit out of order, or never).
+
+On PostgreSQL the statement that takes them also queues a notification on `CHANNEL` carrying
+the head it took (`pg_notify`, which PostgreSQL delivers only if the transaction commits), so
+that other processes' hubs can look for the new events at once instead of at their next poll.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    cast,
+    func,
     select,
     update,
 )
@@ -65,10 +71,15 @@ M = TypeVar("M", bound=Message)
 
 # The statements every write runs, built once (building and keying one each time added about
 # half again to the cost of executing it).
+CHANNEL = "switchboard_events"
+"""Where write transactions that append events notify (PostgreSQL), with their head as text."""
+
 _TAKE_REVISIONS = (
     update(head_table).where(head_table.c.id == 1)
     .values(head=head_table.c.head + bindparam("count")).returning(head_table.c.head)
 )
+_TAKE_REVISIONS_NOTIFYING = _TAKE_REVISIONS.returning(
+    func.pg_notify(CHANNEL, cast(head_table.c.head, String)))
 _MOVE_HEAD = guarded_set(head_table.c.id, head_table.c.head)
 _APPEND = insert_of(events_table)
 
@@ -110,7 +121,7 @@ class Transaction:
     where the database's writes are serialized in-process (`Database.serializes_writes`)."""
 
     def __init__(self, conn: AsyncConnection, clock: Clock, optimistic: bool = False,
-                 head: int | None = None) -> None:
+                 head: int | None = None, notify: bool = False) -> None:
         self.conn = conn
         self.clock = clock
         self.optimistic = optimistic
@@ -121,6 +132,7 @@ class Transaction:
         self._head = head if optimistic else None
         self._taken: int | None = None
         self._last: int | None = None
+        self._take = _TAKE_REVISIONS_NOTIFYING if notify else _TAKE_REVISIONS
 
     async def next_revision(self) -> int:
         """Takes the next revision; from here on this transaction serializes every other writer.
@@ -134,11 +146,12 @@ class Transaction:
         """Takes `count` consecutive revisions at once (see `next_revision`). Only the first
         call goes to the database, where it locks the head (an optimistic transaction's does
         not: it counts on from the head this process last committed); later ones count on from
-        there, and the head they reach is written at commit."""
+        there, and the head they reach is written at commit. A `notify` transaction's first
+        call also notifies `CHANNEL` (in the same statement: no extra trip)."""
         if self._last is None:
             self.now = max(self.now, self.clock.now())
             if self._head is None:
-                result = await self.conn.execute(_TAKE_REVISIONS, {"count": count})
+                result = await self.conn.execute(self._take, {"count": count})
                 self._taken = self._last = int(result.scalar_one())
                 return range(self._last - count + 1, self._last + 1)
             self._taken = self._last = self._head
@@ -177,10 +190,12 @@ class Transaction:
 class EventLog:
     """Appends, reads and compacts the log; tells the local hub about what it committed."""
 
-    def __init__(self, db: Database, clock: Clock, retention: int) -> None:
+    def __init__(self, db: Database, clock: Clock, retention: int, notify: bool = True) -> None:
         self.db = db
         self.clock = clock
         self.retention = retention
+        self.notifies = notify and not db.is_sqlite
+        """Whether write transactions that append events notify `CHANNEL` (PostgreSQL)."""
         self.on_commit: Callable[[Sequence[Event]], None] = lambda events: None
         self._head: int | None = None
         """The head as this process's last write transaction that took revisions committed
@@ -198,7 +213,7 @@ class EventLog:
         try:
             async with self.db.write() as conn:
                 tx = Transaction(conn, self.clock, optimistic and self.db.serializes_writes,
-                                 self._head)
+                                 self._head, self.notifies)
                 yield tx
                 if tx.events:
                     tx.defer(_APPEND, *({

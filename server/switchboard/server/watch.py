@@ -1,7 +1,10 @@
 """Watches: replay from a revision, then live, in revision order, with progress while idle.
 
 One `Hub` per process follows the event log. Events this process commits are handed to it at
-once; events committed by other processes sharing the database are found by polling. Each
+once; events committed by other processes sharing the database are found by polling, and on
+PostgreSQL at once too: their commits notify (`eventlog.CHANNEL`) and the hub listens, reading
+the log when a notification names a head beyond its own. A notification is only a wake-up: the
+log is the truth, and the poll finds whatever a lost notification or listener missed. Each
 watcher has a bounded buffer: a watcher that falls too far behind is ended with
 RESOURCE_EXHAUSTED and resumes by revision, so no watcher makes the server buffer without bound.
 """
@@ -19,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server import ownership
 from switchboard.server.clock import MICROS, Clock
+from switchboard.server.db import Listener
 from switchboard.server.errors import NotFound, OutOfRange, ResourceExhausted, Violations
-from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.eventlog import CHANNEL, Event, EventLog
 from switchboard.server.ownership import Visibility
 from switchboard.server.paging import PAGE_BYTES
 
@@ -96,10 +100,15 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._slack = max(1, log.retention // 10)
         self.closed = False
+        self.listener: Listener | None = (
+            log.db.listener(CHANNEL, self._notified, self._poke.set) if log.notifies else None)
+        """Hears other processes' commits (PostgreSQL, unless notifications are off)."""
 
     async def start(self) -> None:
         self.oldest, self.head = await self.log.bounds()
         self.log.on_commit = self.publish
+        if self.listener is not None:
+            await self.listener.start()
         self._tasks = [
             asyncio.create_task(self._follow(), name="watch-follow"),
             asyncio.create_task(self._tick_progress(), name="watch-progress"),
@@ -113,8 +122,20 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.listener is not None:
+            await self.listener.stop()
         for sub in self.subscribers:
             sub.wakeup.set()
+
+    def _notified(self, payload: str) -> None:
+        """A transaction committed up to revision `payload`: read the log unless this hub has
+        seen it (its own commits, already published)."""
+        try:
+            beyond = int(payload) > self.head
+        except ValueError:
+            beyond = True
+        if beyond:
+            self._poke.set()
 
     def publish(self, events: Sequence[Event]) -> None:
         """Events this process committed: dispatched now if they are next, else fetched."""

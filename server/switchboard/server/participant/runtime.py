@@ -87,6 +87,7 @@ from switchboard.server.participant.store import Composition, Element, Instance
 from switchboard.server.participant.supervision import (
     ElementTypeOwned,
     ParticipantView,
+    ReplicaRecord,
     Supervisor,
 )
 from switchboard.server.policy import caller
@@ -107,6 +108,13 @@ MESSAGE_TYPES: Mapping[InstanceAction | CompositionAction, pb.MessageType] = {
 }
 ACK_BATCH = 200
 """Most acknowledgements applied in one transaction."""
+REPLICAS_KEPT = 10
+"""The registered replicas as read are used again for up to this part of the heartbeat bound
+(clock time), until this process writes one: an answer they give that refuses or ends something
+(a replica not registered, a type without owner, a participant offline) is checked against the
+database first. A replica's last sign of life only moves forward, so replicas read a while ago
+never show one online that is not; what they can miss for that while is a replica registered
+or deregistered through another server."""
 TOUCH_SLACK = 10
 """An acknowledgement refreshes its replica's last sign of life when that is older than this
 part of the heartbeat bound (heartbeats always do): one write in a while, not one per batch."""
@@ -331,8 +339,12 @@ class Runtime(BackgroundTask):
         self._mailboxes: dict[tuple[str, str], set[Mailbox]] = {}
         self._work: asyncio.Queue[_Work] = asyncio.Queue()
         # What the current transaction has read and is to write (the lock is held):
+        self._replicas_read: tuple[int, list[ReplicaRecord]] | None = None
+        """The registered replicas as last read, and when (`REPLICAS_KEPT`)."""
         self._supervisor: Supervisor | None = None
-        """The registered replicas, read once per transaction when first needed."""
+        """The registered replicas, as the current transaction sees them (when first needed)."""
+        self._supervisor_fresh = False
+        """Whether they were read by the current transaction."""
         self._touched: dict[tuple[str, str], int] = {}
         """Replicas seen (acknowledgements): their rows are written at the end."""
         self._picked: set[tuple[str, str]] = set()
@@ -388,7 +400,9 @@ class Runtime(BackgroundTask):
             committed = True
         finally:
             staged = self._staged
-            self._supervisor = None
+            if self._touched or self._picked:
+                self._replicas_read = None
+            self._supervisor, self._supervisor_fresh = None, False
             self._touched, self._picked, self._staged = {}, set(), []
             self._closed_subjects, self._outbox = set(), set()
             self._ops, self._due_min = {}, None
@@ -427,18 +441,42 @@ class Runtime(BackgroundTask):
         elif deadline < self._sleeping_until:
             self._wake.set()
 
-    async def _sup(self, tx: Transaction) -> Supervisor:
-        """The registered replicas, as the current transaction sees them."""
-        if self._supervisor is None:
-            self._supervisor = Supervisor.of(self.settings.heartbeat_bound_us,
-                                             await store.get_replicas(tx.conn))
+    async def _sup(self, tx: Transaction, fresh: bool = False) -> Supervisor:
+        """The registered replicas, as the current transaction sees them: as read a while ago
+        (`REPLICAS_KEPT`), or `fresh`ly read."""
+        if self._supervisor is not None and (self._supervisor_fresh or not fresh):
+            return self._supervisor
+        read = self._replicas_read
+        kept = self.settings.heartbeat_bound_us // REPLICAS_KEPT
+        if fresh or read is None or not 0 <= tx.now - read[0] <= kept:
+            read = self._replicas_read = (tx.now, await store.get_replicas(tx.conn))
+            self._supervisor_fresh = True
+        self._supervisor = Supervisor.of(self.settings.heartbeat_bound_us, read[1])
         return self._supervisor
 
-    def _pick(self, supervisor: Supervisor, participant_id: str, now: int) -> str | None:
-        replica_id = supervisor.pick_replica(participant_id, now)
+    async def _confirmed(self, tx: Transaction) -> Supervisor | None:
+        """The replicas freshly read, if the current transaction's were not (an answer they
+        gave that refuses or ends something is to be checked again); else None."""
+        return None if self._supervisor_fresh else await self._sup(tx, fresh=True)
+
+    async def _pick(self, tx: Transaction, participant_id: str) -> str | None:
+        """The replica of `participant_id` to message; None if it has none online."""
+        supervisor = await self._sup(tx)
+        replica_id = supervisor.pick_replica(participant_id, tx.now)
+        if replica_id is None and (confirmed := await self._confirmed(tx)) is not None:
+            supervisor = confirmed
+            replica_id = supervisor.pick_replica(participant_id, tx.now)
         if replica_id is not None and supervisor.replica_count(participant_id) > 1:
             self._picked.add((participant_id, replica_id))  # (with one, there is no choice)
         return replica_id
+
+    async def _record(self, tx: Transaction, participant_id: str, replica_id: str
+                      ) -> ReplicaRecord | None:
+        """A registered replica, None if it is not (checked against the database)."""
+        record = (await self._sup(tx)).record(participant_id, replica_id)
+        if record is None and (supervisor := await self._confirmed(tx)) is not None:
+            record = supervisor.record(participant_id, replica_id)
+        return record
 
     def _note(self, op: _Op) -> dict[str, Any]:
         """What to write on the row of the operation's subject: its document and deadline
@@ -518,10 +556,12 @@ class Runtime(BackgroundTask):
                         box.look = True
                         box.event.set()
 
-    def _close_subject(self, subject: str) -> None:
-        """Closes the unacknowledged messages about `subject`: its operation ended. (Those the
-        current transaction was to send are not sent.)"""
-        self._closed_subjects.add(subject)
+    def _close_subject(self, subject: str, result: StateChangeResult) -> None:
+        """Closes the unacknowledged messages about `subject`: its operation ended with
+        `result`. (Those the current transaction was to send are not sent. An operation that
+        succeeded has none left: every one of its messages was acknowledged.)"""
+        if result is not StateChangeResult.NO_ERROR:
+            self._closed_subjects.add(subject)
         self._staged = [s for s in self._staged if s.subject != subject]
 
     def close_streams(self) -> None:
@@ -538,9 +578,11 @@ class Runtime(BackgroundTask):
         self._staged.append(_Staged(participant_id, replica_id, subject, attempt, message))
         self._outbox.add((participant_id, replica_id))
 
-    def _check_ready(self, supervisor: Supervisor, element_types: Iterable[str],
-                     now: int) -> None:
-        readiness = supervisor.readiness(element_types, now)
+    async def _check_ready(self, tx: Transaction, element_types: Iterable[str]) -> None:
+        types = set(element_types)
+        readiness = (await self._sup(tx)).readiness(types, tx.now)
+        if not readiness.ok and (supervisor := await self._confirmed(tx)) is not None:
+            readiness = supervisor.readiness(types, tx.now)
         if readiness.ok:
             return
         violations = [
@@ -563,7 +605,8 @@ class Runtime(BackgroundTask):
         """Registers a replica; a participant registered already gets a sync. Returns whether
         it rejoined."""
         async with self.write() as tx:
-            supervisor = await self._sup(tx)
+            supervisor = await self._sup(tx, fresh=True)
+            self._replicas_read = None
             try:
                 registration = supervisor.register(participant_id, replica_id, element_types,
                                                    tx.now)
@@ -583,7 +626,8 @@ class Runtime(BackgroundTask):
     async def deregister(self, participant_id: str, replica_id: str) -> None:
         """Removes a replica, and with the last one its participant's element types."""
         async with self.write() as tx:
-            supervisor = await self._sup(tx)
+            supervisor = await self._sup(tx, fresh=True)
+            self._replicas_read = None
             if supervisor.deregister(participant_id, replica_id):
                 await store.delete_replica(tx.conn, participant_id, replica_id)
                 await store.own(tx.conn, participant_id,
@@ -613,7 +657,7 @@ class Runtime(BackgroundTask):
     async def request_status(self, participant_id: str) -> list[str]:
         """Sends a status request to every online replica of a participant; returns them."""
         async with self.write() as tx:
-            view = next((v for v in (await self._sup(tx)).participants(tx.now)
+            view = next((v for v in (await self._sup(tx, fresh=True)).participants(tx.now)
                          if v.id == participant_id), None)
             if view is None:
                 raise NotFound(
@@ -637,6 +681,7 @@ class Runtime(BackgroundTask):
         """A sign of life from a replica; NotFound if it is not registered."""
         async with self.db.write() as conn:
             registered = await store.touch(conn, participant_id, replica_id, self.clock.now())
+        self._replicas_read = None
         if not registered:
             raise not_registered(participant_id, replica_id)
 
@@ -649,9 +694,9 @@ class Runtime(BackgroundTask):
         for s in statuses:
             by_instance.setdefault(s.instance_id, []).append(s)
         async with self.write() as tx:
-            supervisor = await self._sup(tx)
-            if supervisor.record(participant_id, replica_id) is None:
+            if await self._record(tx, participant_id, replica_id) is None:
                 raise not_registered(participant_id, replica_id)
+            supervisor = await self._sup(tx)
             self._touched[(participant_id, replica_id)] = tx.now
             for instance_id in sorted(by_instance):
                 i = await store.get_instance(tx.conn, instance_id, lock=True)
@@ -690,8 +735,8 @@ class Runtime(BackgroundTask):
                     message=f"cannot deprime: composition {c.id!r} has instances",
                     reason="COMPOSITION_IN_USE", area=AREA, violations=[PreconditionViolation(
                         "INSTANCES", f"compositions/{c.id}", "the composition has instances")])
+            await self._check_ready(tx, c.element_types)
             supervisor = await self._sup(tx)
-            self._check_ready(supervisor, c.element_types, tx.now)
             tracker = ph.PrimingTracker(
                 c.element_types, now_us=tx.now,
                 default_timeout_us=self.settings.default_timeout_us,
@@ -699,7 +744,7 @@ class Runtime(BackgroundTask):
             owners = {t: supervisor.owner(t) or "" for t in c.element_types}
             priming = _Priming(c.id, action, tracker, owners, _attempt())
             for participant_id in sorted(set(owners.values())):
-                replica_id = self._pick(supervisor, participant_id, tx.now)
+                replica_id = await self._pick(tx, participant_id)
                 assert replica_id is not None  # every owner is online: checked above
                 await self._send(tx, participant_id, replica_id, c.id, priming.attempt,
                                  pb.ParticipantMessage(
@@ -741,7 +786,7 @@ class Runtime(BackgroundTask):
             message = priming.forced or (
                 "no answer within the timeout from element types "
                 + ", ".join(sorted(priming.pending())))
-        self._close_subject(c.id)
+        self._close_subject(c.id, result)
         c = await changes.save_composition(tx, replace(
             c, state=status.state, result=status.result, acknowledged_types=acknowledged,
             status_message=message, **self._note(priming)))
@@ -779,8 +824,7 @@ class Runtime(BackgroundTask):
         c = self._compositions.get(i.composition_id) or await store.get_composition(
             tx.conn, i.composition_id)
         assert c is not None  # a composition with instances cannot be deleted
-        supervisor = await self._sup(tx)
-        self._check_ready(supervisor, {e.type for e in i.elements}, tx.now)
+        await self._check_ready(tx, {e.type for e in i.elements})
         defaults = {d.name: d for d in c.elements}
         if properties:
             i = replace(i, elements=tuple(
@@ -810,13 +854,15 @@ class Runtime(BackgroundTask):
             return i
         op.current = step
         supervisor = await self._sup(tx)
+        if any(supervisor.owner(e.type) is None for e in step.elements):
+            supervisor = await self._confirmed(tx) or supervisor
         by_participant: dict[str, list[str]] = {}
         for e in step.elements:
             by_participant.setdefault(supervisor.owner(e.type) or "", []).append(e.id)
         elements = {e.name: e for e in i.elements}
         transitional = INSTANCE_TRANSITIONAL[op.action]
         for participant_id, names in sorted(by_participant.items()):
-            replica_id = self._pick(supervisor, participant_id, tx.now)
+            replica_id = await self._pick(tx, participant_id)
             if replica_id is None:
                 op.forced = f"participant {participant_id!r} is offline"
                 return i
@@ -846,7 +892,7 @@ class Runtime(BackgroundTask):
                                         + ", ".join(e.id for e in op.pending()))
             i = replace(i, deploy=status.deploy, lock=status.lock, result=status.result,
                         status_message=message)
-            self._close_subject(i.id)
+            self._close_subject(i.id, result)
         i = replace(i, **self._note(op))
         if self._deferred is None:
             return await changes.save_instance(tx, i)
@@ -929,6 +975,8 @@ class Runtime(BackgroundTask):
         acks = [w.acknowledged for w in batch if w.acknowledged is not None]
         if acks:
             supervisor = await self._sup(tx)
+            if any(supervisor.record(p, r) is None for _, p, r in acks):
+                supervisor = await self._confirmed(tx) or supervisor
             self._messages = await store.claim(tx.conn, [
                 (m, p) for m, p, r in acks if supervisor.record(p, r) is not None])
         subjects = {w.instance_id for w in batch if w.instance_id} | {
@@ -945,10 +993,10 @@ class Runtime(BackgroundTask):
     async def _apply(self, tx: Transaction, participant_id: str, replica_id: str,
                      message_id: int, results: Sequence[Result]) -> bool:
         """Applies one acknowledgement (in a batch: see `_begin_batch`)."""
-        supervisor = await self._sup(tx)
-        record = supervisor.record(participant_id, replica_id)
+        record = await self._record(tx, participant_id, replica_id)
         if record is None:
             raise not_registered(participant_id, replica_id)
+        supervisor = await self._sup(tx)
         if tx.now - record.last_seen_us > self.settings.heartbeat_bound_us // TOUCH_SLACK:
             supervisor.touch(participant_id, replica_id, tx.now)
             self._touched[(participant_id, replica_id)] = tx.now
@@ -1051,21 +1099,21 @@ class Runtime(BackgroundTask):
             if c is None or c.operation is None:
                 return  # ended meanwhile
             priming = _Priming.from_doc(c.id, c.operation)
-            if self._ends(await self._sup(tx), priming, tx.now):
+            if self._ends(await self._sup(tx, fresh=True), priming, tx.now):
                 await self._settle_priming(tx, priming, "")
             return
         i = await store.get_instance(tx.conn, subject, lock=True)
         if i is None or i.operation is None:
             return  # ended meanwhile
         op = _Operation.from_doc(i.id, i.operation)
-        if self._ends(await self._sup(tx), op, tx.now):
+        if self._ends(await self._sup(tx, fresh=True), op, tx.now):
             await self._save(tx, op, i)
 
     async def _move_stranded_messages(self, now: int) -> None:
         """Sends the unacknowledged messages of offline replicas again, each to a live replica
         of the same participant (as a new message; the old one is closed)."""
         async with self._transaction() as tx:
-            supervisor = await self._sup(tx)
+            supervisor = await self._sup(tx, fresh=True)
             for view in supervisor.participants(now):
                 if not view.online:
                     continue
@@ -1075,7 +1123,7 @@ class Runtime(BackgroundTask):
                     for m in rows:
                         if m.id not in claimed:
                             continue
-                        target = self._pick(supervisor, view.id, now)
+                        target = await self._pick(tx, view.id)
                         assert target is not None  # the participant is online
                         await self._send(tx, view.id, target, m.subject, m.attempt,
                                          pb.ParticipantMessage.FromString(m.payload))

@@ -39,7 +39,6 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -436,12 +435,13 @@ def _message(row: Any) -> StoredMessage:
 _INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
 _UNACKNOWLEDGED = messages.c.acknowledged.is_(False)
 _CLAIM = update(messages).where(messages.c.id.in_(
-    select(messages.c.id).where(
-        tuple_(messages.c.id, messages.c.participant_id).in_(bindparam("keys", expanding=True)),
-        _UNACKNOWLEDGED).order_by(messages.c.id).with_for_update()
+    select(messages.c.id).where(messages.c.id.in_(bindparam("ids", expanding=True)),
+                                _UNACKNOWLEDGED).order_by(messages.c.id).with_for_update()
     .scalar_subquery()), _UNACKNOWLEDGED).values(acknowledged=True).returning(
     messages.c.id, messages.c.participant_id, messages.c.replica_id, messages.c.subject,
     messages.c.attempt)
+_UNCLAIM = update(messages).where(messages.c.id.in_(bindparam("ids", expanding=True))).values(
+    acknowledged=False)
 _CLOSE = update(messages).where(messages.c.id.in_(
     select(messages.c.id).where(messages.c.subject.in_(bindparam("subjects", expanding=True)),
                                 _UNACKNOWLEDGED).with_for_update(skip_locked=True)
@@ -470,11 +470,16 @@ async def claim(conn: AsyncConnection, keys: Collection[tuple[int, str]]
     """Acknowledges the messages (id, participant id) not acknowledged yet, locking them in id
     order; returns those it acknowledged (without their payloads), by id: not one of another
     participant, nor one acknowledged before (or meanwhile, through another server)."""
-    if not keys:
+    wanted = set(keys)
+    if not wanted:
         return {}
-    rows = await conn.execute(_CLAIM, {"keys": sorted(set(keys))})
-    return {r.id: StoredMessage(r.id, r.participant_id, r.replica_id, r.subject, r.attempt,
-                                b"") for r in rows}
+    rows = await conn.execute(_CLAIM, {"ids": sorted({m for m, _ in wanted})})
+    claimed = {r.id: StoredMessage(r.id, r.participant_id, r.replica_id, r.subject, r.attempt,
+                                   b"") for r in rows}
+    others = [m for m, c in claimed.items() if (m, c.participant_id) not in wanted]
+    if others:  # (rows this transaction holds: as if never changed)
+        await conn.execute(_UNCLAIM, {"ids": others})
+    return {m: c for m, c in claimed.items() if m not in others}
 
 
 async def close_subjects(conn: AsyncConnection, subjects: Collection[str]) -> None:

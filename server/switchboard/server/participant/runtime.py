@@ -5,30 +5,32 @@ server clock.
 
 What the runtime knows lives in the database, so every server replica sharing it works alike:
 the registered participant replicas and their last signs of life, element-type ownership, the
-operations in progress (one row each, with its state) and the messages. An operation started
-through one server goes on through whichever server an acknowledgement reaches, or whose clock
-finds its deadline passed: the row of the instance (or composition) it concerns is locked
-first, and the operation read after, so two servers never apply the same step twice; of two
-acknowledgements of one message exactly one applies (`store.claim`).
+operations in progress (each on the row of its instance, or composition, with its state and
+deadline) and the messages. An operation started through one server goes on through whichever
+server an acknowledgement reaches, or whose clock finds its deadline passed: the row it is on
+is locked and read, so two servers never apply the same step twice; of two acknowledgements
+of one message exactly one applies (`store.claim`). The registered replicas are read once per
+transaction that needs them.
 
 Every change goes through one lock of this process and one database transaction: the rows, their
 events and the messages the change sends commit together. Messages are durable rows; each goes to
 one live replica of the participant owning the element types concerned, and stays pending until
 acknowledged. When an operation ends, its unacknowledged messages are closed (a participant that
-comes back later gets a sync instead). A ReceiveMessages stream reads its replica's pending rows:
-at once when this process commits a message for it, and, for messages other servers commit, when
-a poll every `poll_interval` finds a pending row it has not sent. (Polling the rows finds every
-message, including those no event accompanies (syncs, status requests, moved messages), and
-costs one query per poll for all the streams of this process.)
+comes back later gets a sync instead). A ReceiveMessages stream reads its replica's pending rows
+when it starts; then it is handed the messages this process commits for it, and reads the rows
+again when a poll (every `poll_interval`) finds one it has not sent: one that another server
+committed. (Polling the rows finds every message, including those no event accompanies: syncs,
+status requests, moved messages; it costs one query per poll for all the streams of this
+process.)
 
 Acknowledgements and instance actions that arrive together are applied in one transaction
 (`_apply_batches`): the instances and compositions they concern are read at once at its start,
-the instances they change are written at once at its end, and the messages it sends and
-acknowledges are written at once before it commits.
+the instances they change are written at once at its end, and the messages it sends are
+written at once before it commits.
 
 Every event records who caused it: the caller of the call whose work it is (an instance action's
 caller; the participant whose acknowledgement or status report it applies), or the server for
-its own work (deadlines, participants gone offline, recovery). Batched work runs in the batch
+its own work (deadlines, participants gone offline). Batched work runs in the batch
 loop's task, so each piece carries its call's principal and ownership (captured when it is
 queued); an instance that several pieces of one batch change records the last of them.
 
@@ -87,7 +89,6 @@ from switchboard.server.participant.store import Composition, Element, Instance
 from switchboard.server.participant.supervision import (
     ElementTypeOwned,
     ParticipantView,
-    ReplicaRecord,
     Supervisor,
 )
 from switchboard.server.policy import caller
@@ -108,13 +109,6 @@ MESSAGE_TYPES: Mapping[InstanceAction | CompositionAction, pb.MessageType] = {
 }
 ACK_BATCH = 200
 """Most acknowledgements applied in one transaction."""
-REPLICAS_KEPT = 10
-"""The registered replicas as read are used again for up to this part of the heartbeat bound
-(clock time), until this process writes one: an answer they give that refuses or ends something
-(a replica not registered, a type without owner, a participant offline) is checked against the
-database first. A replica's last sign of life only moves forward, so replicas read a while ago
-never show one online that is not; what they can miss for that while is a replica registered
-or deregistered through another server."""
 TOUCH_SLACK = 10
 """An acknowledgement refreshes its replica's last sign of life when that is older than this
 part of the heartbeat bound (heartbeats always do): one write in a while, not one per batch."""
@@ -339,12 +333,8 @@ class Runtime(BackgroundTask):
         self._mailboxes: dict[tuple[str, str], set[Mailbox]] = {}
         self._work: asyncio.Queue[_Work] = asyncio.Queue()
         # What the current transaction has read and is to write (the lock is held):
-        self._replicas_read: tuple[int, list[ReplicaRecord]] | None = None
-        """The registered replicas as last read, and when (`REPLICAS_KEPT`)."""
         self._supervisor: Supervisor | None = None
-        """The registered replicas, as the current transaction sees them (when first needed)."""
-        self._supervisor_fresh = False
-        """Whether they were read by the current transaction."""
+        """The registered replicas, read once per transaction when first needed."""
         self._touched: dict[tuple[str, str], int] = {}
         """Replicas seen (acknowledgements): their rows are written at the end."""
         self._picked: set[tuple[str, str]] = set()
@@ -400,9 +390,7 @@ class Runtime(BackgroundTask):
             committed = True
         finally:
             staged = self._staged
-            if self._touched or self._picked:
-                self._replicas_read = None
-            self._supervisor, self._supervisor_fresh = None, False
+            self._supervisor = None
             self._touched, self._picked, self._staged = {}, set(), []
             self._closed_subjects, self._outbox = set(), set()
             self._ops, self._due_min = {}, None
@@ -441,42 +429,20 @@ class Runtime(BackgroundTask):
         elif deadline < self._sleeping_until:
             self._wake.set()
 
-    async def _sup(self, tx: Transaction, fresh: bool = False) -> Supervisor:
-        """The registered replicas, as the current transaction sees them: as read a while ago
-        (`REPLICAS_KEPT`), or `fresh`ly read."""
-        if self._supervisor is not None and (self._supervisor_fresh or not fresh):
-            return self._supervisor
-        read = self._replicas_read
-        kept = self.settings.heartbeat_bound_us // REPLICAS_KEPT
-        if fresh or read is None or not 0 <= tx.now - read[0] <= kept:
-            read = self._replicas_read = (tx.now, await store.get_replicas(tx.conn))
-            self._supervisor_fresh = True
-        self._supervisor = Supervisor.of(self.settings.heartbeat_bound_us, read[1])
+    async def _sup(self, tx: Transaction) -> Supervisor:
+        """The registered replicas, as the current transaction sees them."""
+        if self._supervisor is None:
+            self._supervisor = Supervisor.of(self.settings.heartbeat_bound_us,
+                                             await store.get_replicas(tx.conn))
         return self._supervisor
-
-    async def _confirmed(self, tx: Transaction) -> Supervisor | None:
-        """The replicas freshly read, if the current transaction's were not (an answer they
-        gave that refuses or ends something is to be checked again); else None."""
-        return None if self._supervisor_fresh else await self._sup(tx, fresh=True)
 
     async def _pick(self, tx: Transaction, participant_id: str) -> str | None:
         """The replica of `participant_id` to message; None if it has none online."""
         supervisor = await self._sup(tx)
         replica_id = supervisor.pick_replica(participant_id, tx.now)
-        if replica_id is None and (confirmed := await self._confirmed(tx)) is not None:
-            supervisor = confirmed
-            replica_id = supervisor.pick_replica(participant_id, tx.now)
         if replica_id is not None and supervisor.replica_count(participant_id) > 1:
             self._picked.add((participant_id, replica_id))  # (with one, there is no choice)
         return replica_id
-
-    async def _record(self, tx: Transaction, participant_id: str, replica_id: str
-                      ) -> ReplicaRecord | None:
-        """A registered replica, None if it is not (checked against the database)."""
-        record = (await self._sup(tx)).record(participant_id, replica_id)
-        if record is None and (supervisor := await self._confirmed(tx)) is not None:
-            record = supervisor.record(participant_id, replica_id)
-        return record
 
     def _note(self, op: _Op) -> dict[str, Any]:
         """What to write on the row of the operation's subject: its document and deadline
@@ -579,10 +545,7 @@ class Runtime(BackgroundTask):
         self._outbox.add((participant_id, replica_id))
 
     async def _check_ready(self, tx: Transaction, element_types: Iterable[str]) -> None:
-        types = set(element_types)
-        readiness = (await self._sup(tx)).readiness(types, tx.now)
-        if not readiness.ok and (supervisor := await self._confirmed(tx)) is not None:
-            readiness = supervisor.readiness(types, tx.now)
+        readiness = (await self._sup(tx)).readiness(element_types, tx.now)
         if readiness.ok:
             return
         violations = [
@@ -605,8 +568,7 @@ class Runtime(BackgroundTask):
         """Registers a replica; a participant registered already gets a sync. Returns whether
         it rejoined."""
         async with self.write() as tx:
-            supervisor = await self._sup(tx, fresh=True)
-            self._replicas_read = None
+            supervisor = await self._sup(tx)
             try:
                 registration = supervisor.register(participant_id, replica_id, element_types,
                                                    tx.now)
@@ -626,8 +588,7 @@ class Runtime(BackgroundTask):
     async def deregister(self, participant_id: str, replica_id: str) -> None:
         """Removes a replica, and with the last one its participant's element types."""
         async with self.write() as tx:
-            supervisor = await self._sup(tx, fresh=True)
-            self._replicas_read = None
+            supervisor = await self._sup(tx)
             if supervisor.deregister(participant_id, replica_id):
                 await store.delete_replica(tx.conn, participant_id, replica_id)
                 await store.own(tx.conn, participant_id,
@@ -657,7 +618,7 @@ class Runtime(BackgroundTask):
     async def request_status(self, participant_id: str) -> list[str]:
         """Sends a status request to every online replica of a participant; returns them."""
         async with self.write() as tx:
-            view = next((v for v in (await self._sup(tx, fresh=True)).participants(tx.now)
+            view = next((v for v in (await self._sup(tx)).participants(tx.now)
                          if v.id == participant_id), None)
             if view is None:
                 raise NotFound(
@@ -681,7 +642,6 @@ class Runtime(BackgroundTask):
         """A sign of life from a replica; NotFound if it is not registered."""
         async with self.db.write() as conn:
             registered = await store.touch(conn, participant_id, replica_id, self.clock.now())
-        self._replicas_read = None
         if not registered:
             raise not_registered(participant_id, replica_id)
 
@@ -694,9 +654,9 @@ class Runtime(BackgroundTask):
         for s in statuses:
             by_instance.setdefault(s.instance_id, []).append(s)
         async with self.write() as tx:
-            if await self._record(tx, participant_id, replica_id) is None:
-                raise not_registered(participant_id, replica_id)
             supervisor = await self._sup(tx)
+            if supervisor.record(participant_id, replica_id) is None:
+                raise not_registered(participant_id, replica_id)
             self._touched[(participant_id, replica_id)] = tx.now
             for instance_id in sorted(by_instance):
                 i = await store.get_instance(tx.conn, instance_id, lock=True)
@@ -854,8 +814,6 @@ class Runtime(BackgroundTask):
             return i
         op.current = step
         supervisor = await self._sup(tx)
-        if any(supervisor.owner(e.type) is None for e in step.elements):
-            supervisor = await self._confirmed(tx) or supervisor
         by_participant: dict[str, list[str]] = {}
         for e in step.elements:
             by_participant.setdefault(supervisor.owner(e.type) or "", []).append(e.id)
@@ -975,8 +933,6 @@ class Runtime(BackgroundTask):
         acks = [w.acknowledged for w in batch if w.acknowledged is not None]
         if acks:
             supervisor = await self._sup(tx)
-            if any(supervisor.record(p, r) is None for _, p, r in acks):
-                supervisor = await self._confirmed(tx) or supervisor
             self._messages = await store.claim(tx.conn, [
                 (m, p) for m, p, r in acks if supervisor.record(p, r) is not None])
         subjects = {w.instance_id for w in batch if w.instance_id} | {
@@ -993,10 +949,10 @@ class Runtime(BackgroundTask):
     async def _apply(self, tx: Transaction, participant_id: str, replica_id: str,
                      message_id: int, results: Sequence[Result]) -> bool:
         """Applies one acknowledgement (in a batch: see `_begin_batch`)."""
-        record = await self._record(tx, participant_id, replica_id)
+        supervisor = await self._sup(tx)
+        record = supervisor.record(participant_id, replica_id)
         if record is None:
             raise not_registered(participant_id, replica_id)
-        supervisor = await self._sup(tx)
         if tx.now - record.last_seen_us > self.settings.heartbeat_bound_us // TOUCH_SLACK:
             supervisor.touch(participant_id, replica_id, tx.now)
             self._touched[(participant_id, replica_id)] = tx.now
@@ -1099,21 +1055,21 @@ class Runtime(BackgroundTask):
             if c is None or c.operation is None:
                 return  # ended meanwhile
             priming = _Priming.from_doc(c.id, c.operation)
-            if self._ends(await self._sup(tx, fresh=True), priming, tx.now):
+            if self._ends(await self._sup(tx), priming, tx.now):
                 await self._settle_priming(tx, priming, "")
             return
         i = await store.get_instance(tx.conn, subject, lock=True)
         if i is None or i.operation is None:
             return  # ended meanwhile
         op = _Operation.from_doc(i.id, i.operation)
-        if self._ends(await self._sup(tx, fresh=True), op, tx.now):
+        if self._ends(await self._sup(tx), op, tx.now):
             await self._save(tx, op, i)
 
     async def _move_stranded_messages(self, now: int) -> None:
         """Sends the unacknowledged messages of offline replicas again, each to a live replica
         of the same participant (as a new message; the old one is closed)."""
         async with self._transaction() as tx:
-            supervisor = await self._sup(tx, fresh=True)
+            supervisor = await self._sup(tx)
             for view in supervisor.participants(now):
                 if not view.online:
                     continue

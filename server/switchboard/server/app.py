@@ -145,6 +145,7 @@ class App:
         self.acm = Runtime(self.events, RuntimeSettings(
             heartbeat_bound_us=int(settings.participant_heartbeat_bound_seconds * MICROS),
             default_timeout_us=int(settings.participant_operation_timeout_seconds * MICROS),
+            poll_interval=settings.watch_poll_interval,
         ))
         self.compositions = AutomationCompositionServicer(self.acm, self.hub)
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
@@ -170,7 +171,6 @@ class App:
         self.dispatcher.start()
         self.module_sync.start()
         self.dmi_health.start()
-        await self.acm.recover()
         self.acm.start()
         server = grpc.aio.server(interceptors=[
             RpcInterceptor(self.authorizer(), self.limits), self.drain])

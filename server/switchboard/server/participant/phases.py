@@ -22,6 +22,9 @@ next step, but the rest of the step is still awaited, so that what finished is k
 it then ends FAILED, also when the deadline passes first (the failure is the cause). A deadline
 that passes with no failure ends TIMEOUT. An element is finished once it acknowledged success.
 
+Both keep their whole state in a JSON-able document (`to_doc`, `from_doc`), so that an operation
+can be stored and carried on by whichever server replica handles its next answer or deadline.
+
 Time is integer microseconds, passed in; nothing here reads a clock. An operation is past its
 deadline from the deadline itself on. Answers that are duplicates, late (after the end or the
 deadline), for unknown elements or for elements not in the current step are ignored.
@@ -32,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from switchboard.server.participant.states import InstanceAction, StateChangeResult
 
@@ -122,6 +126,17 @@ class _Wave:
     def deadline_us(self) -> int | None:
         return min(self.pending.values(), default=None)
 
+    def to_doc(self) -> dict[str, Any]:
+        return {"pending": self.pending, "succeeded": sorted(self.succeeded),
+                "failed": sorted(self.failed)}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> _Wave:
+        wave = cls(doc["pending"])
+        wave.succeeded = set(doc["succeeded"])
+        wave.failed = set(doc["failed"])
+        return wave
+
     def expired(self, now_us: int) -> bool:
         deadline = self.deadline_us
         return deadline is not None and now_us >= deadline
@@ -194,6 +209,36 @@ class PhasedOperation:
         """Elements a retry has to message."""
         return self._all - self._finished
 
+    @property
+    def index(self) -> int:
+        """The position of the step in progress (or last in progress) in `steps`."""
+        return self._index
+
+    def to_doc(self) -> dict[str, Any]:
+        """The whole state, as JSON-able values (`from_doc` makes it again)."""
+        return {
+            "action": self.action.value,
+            "steps": [[[e.id, e.type, e.start_phase, e.timeout_us] for e in step.elements]
+                      for step in self.steps],
+            "default_us": self._default_us, "all": sorted(self._all),
+            "finished": sorted(self._finished), "index": self._index,
+            "wave": self._wave.to_doc(),
+            "result": None if self.result is None else self.result.value,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> PhasedOperation:
+        op = cls.__new__(cls)
+        op.action = InstanceAction(doc["action"])
+        op.steps = tuple(Step(tuple(Element(*e) for e in step)) for step in doc["steps"])
+        op._default_us = doc["default_us"]
+        op._all = frozenset(doc["all"])
+        op._finished = set(doc["finished"])
+        op._index = doc["index"]
+        op._wave = _Wave.from_doc(doc["wave"])
+        op.result = None if doc["result"] is None else StateChangeResult(doc["result"])
+        return op
+
     def acknowledge(self, element_id: str, success: bool, now_us: int) -> Step | None:
         """Record an element's answer at `now_us`; the step it starts, if it starts one."""
         self.tick(now_us)
@@ -259,6 +304,19 @@ class PrimingTracker:
     def failed(self) -> frozenset[str]:
         """Element types that acknowledged failure."""
         return frozenset(self._wave.failed)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The whole state, as JSON-able values (`from_doc` makes it again)."""
+        return {"element_types": sorted(self.element_types), "wave": self._wave.to_doc(),
+                "result": None if self.result is None else self.result.value}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> PrimingTracker:
+        tracker = cls.__new__(cls)
+        tracker.element_types = frozenset(doc["element_types"])
+        tracker._wave = _Wave.from_doc(doc["wave"])
+        tracker.result = None if doc["result"] is None else StateChangeResult(doc["result"])
+        return tracker
 
     def acknowledge(self, element_type: str, success: bool, now_us: int) -> None:
         """Record an element type's answer at `now_us`."""

@@ -3,32 +3,45 @@ participants step by step (`phases`), applies their acknowledgements, and ends o
 their deadlines or when a participant they wait on goes offline (`supervision`), all on the
 server clock.
 
+What the runtime knows lives in the database, so every server replica sharing it works alike:
+the registered participant replicas and their last signs of life, element-type ownership, the
+operations in progress (each on the row of its instance, or composition, with its state and
+deadline) and the messages. An operation started through one server goes on through whichever
+server an acknowledgement reaches, or whose clock finds its deadline passed: the row it is on
+is locked and read, so two servers never apply the same step twice; of two acknowledgements
+of one message exactly one applies (`store.claim`). The registered replicas are read once per
+transaction that needs them.
+
 Every change goes through one lock of this process and one database transaction: the rows, their
 events and the messages the change sends commit together. Messages are durable rows; each goes to
 one live replica of the participant owning the element types concerned, and stays pending until
 acknowledged. When an operation ends, its unacknowledged messages are closed (a participant that
-comes back later gets a sync instead). The unacknowledged messages are also held in memory (every
-one was sent by this process: `recover` closes the others), and the streams are served from there.
+comes back later gets a sync instead). A ReceiveMessages stream reads its replica's pending rows
+when it starts; then it is handed the messages this process commits for it, and reads the rows
+again when a poll (every `poll_interval`) finds one it has not sent: one that another server
+committed. (Polling the rows finds every message, including those no event accompanies: syncs,
+status requests, moved messages; it costs one query per poll for all the streams of this
+process.)
 
 Acknowledgements and instance actions that arrive together are applied in one transaction
 (`_apply_batches`): the instances and compositions they concern are read at once at its start,
-the instances they change are written at once at its end, and the messages it sends and
-acknowledges are written at once before it commits.
+the instances they change are written at once at its end, and the messages it sends are
+written at once before it commits.
 
 Every event records who caused it: the caller of the call whose work it is (an instance action's
 caller; the participant whose acknowledgement or status report it applies), or the server for
-its own work (deadlines, participants gone offline, recovery). Batched work runs in the batch
+its own work (deadlines, participants gone offline). Batched work runs in the batch
 loop's task, so each piece carries its call's principal and ownership (captured when it is
 queued); an instance that several pieces of one batch change records the last of them.
 
-Operations in progress live in this process's memory. On start, operations a previous process
-left unfinished end in TIMEOUT (a retry picks them up), and their messages are closed.
+Operations in progress outlive the server process that started them: after a restart they go
+on, and their unacknowledged messages reach the participants when they reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -73,7 +86,11 @@ from switchboard.server.participant.states import (
     start_priming,
 )
 from switchboard.server.participant.store import Composition, Element, Instance
-from switchboard.server.participant.supervision import ElementTypeOwned, Supervisor
+from switchboard.server.participant.supervision import (
+    ElementTypeOwned,
+    ParticipantView,
+    Supervisor,
+)
 from switchboard.server.policy import caller
 from switchboard.server.tasks import BackgroundTask
 from switchboard.server.timestamps import from_micros
@@ -92,6 +109,9 @@ MESSAGE_TYPES: Mapping[InstanceAction | CompositionAction, pb.MessageType] = {
 }
 ACK_BATCH = 200
 """Most acknowledgements applied in one transaction."""
+TOUCH_SLACK = 10
+"""An acknowledgement refreshes its replica's last sign of life when that is older than this
+part of the heartbeat bound (heartbeats always do): one write in a while, not one per batch."""
 _TRANSITIONAL = frozenset(INSTANCE_TRANSITIONAL.values())
 
 
@@ -99,6 +119,8 @@ _TRANSITIONAL = frozenset(INSTANCE_TRANSITIONAL.values())
 class RuntimeSettings:
     heartbeat_bound_us: int
     default_timeout_us: int
+    poll_interval: float = 0.2
+    """Seconds between looks for messages other servers committed for this one's streams."""
 
 
 @dataclass(frozen=True)
@@ -111,16 +133,30 @@ class Result:
     out_properties: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class _Sent:
-    """An unacknowledged message, as committed (`message.id` set)."""
+@dataclass
+class _Staged:
+    """A message the current transaction sends (its id is given when it is inserted)."""
 
-    id: int
     participant_id: str
     replica_id: str
     subject: str
     attempt: int
     message: pb.ParticipantMessage
+
+
+@dataclass(eq=False)
+class Mailbox:
+    """One ReceiveMessages stream: `event` is set when it may have something new to send;
+    `queue` holds the messages this process committed for it since, and `look` says that the
+    database may hold others (at the start, and when a poll finds some); `delivered` holds the
+    ids of the pending messages it has sent."""
+
+    participant_id: str
+    replica_id: str
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    queue: list[pb.ParticipantMessage] = field(default_factory=list)
+    look: bool = True
+    delivered: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -134,6 +170,8 @@ class _Work:
     principal: str
     action: bool = False
     """An instance action: its result is the instance as written at the end of the batch."""
+    acknowledged: tuple[int, str, str] | None = None
+    """An acknowledgement: the message id, participant id and replica id."""
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -148,6 +186,28 @@ class _Operation:
     """Why the operation ended TIMEOUT early (a participant it waits on is offline)."""
     current: ph.Step | None = None
     """The step messaged last."""
+    kind = "instance"
+
+    @property
+    def subject(self) -> str:
+        return self.instance_id
+
+    @property
+    def deadline_us(self) -> int | None:
+        return self.phased.deadline_us
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"action": self.action.value, "attempt": self.attempt, "forced": self.forced,
+                "current": None if self.current is None
+                else self.phased.steps.index(self.current),
+                "phased": self.phased.to_doc()}
+
+    @classmethod
+    def from_doc(cls, subject: str, doc: Mapping[str, Any]) -> _Operation:
+        phased = ph.PhasedOperation.from_doc(doc["phased"])
+        return cls(subject, InstanceAction(doc["action"]), phased, doc["attempt"],
+                   doc["forced"], None if doc["current"] is None
+                   else phased.steps[doc["current"]])
 
     @property
     def result(self) -> StateChangeResult | None:
@@ -168,6 +228,26 @@ class _Priming:
     owners: dict[str, str]
     attempt: int
     forced: str = ""
+    kind = "priming"
+
+    @property
+    def subject(self) -> str:
+        return self.composition_id
+
+    @property
+    def deadline_us(self) -> int | None:
+        return self.tracker.deadline_us
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"action": self.action.value, "attempt": self.attempt, "forced": self.forced,
+                "owners": self.owners, "tracker": self.tracker.to_doc()}
+
+    @classmethod
+    def from_doc(cls, subject: str, doc: Mapping[str, Any]) -> _Priming:
+        action: PrimingAction = (CompositionAction.PRIME if doc["action"] == "prime"
+                                 else CompositionAction.DEPRIME)
+        return cls(subject, action, ph.PrimingTracker.from_doc(doc["tracker"]),
+                   dict(doc["owners"]), doc["attempt"], doc["forced"])
 
     @property
     def result(self) -> StateChangeResult | None:
@@ -175,6 +255,38 @@ class _Priming:
 
     def pending(self) -> set[str]:
         return set(self.tracker.element_types - self.tracker.primed - self.tracker.failed)
+
+
+_Op = _Operation | _Priming
+
+
+def _decode(stored: store.StoredOperation) -> _Op:
+    if stored.kind == _Priming.kind:
+        return _Priming.from_doc(stored.subject, stored.body)
+    return _Operation.from_doc(stored.subject, stored.body)
+
+
+def _attempt() -> int:
+    """A new attempt's number: messages of another attempt on the same subject are not its
+    own."""
+    return secrets.randbits(52)
+
+
+def not_registered(participant_id: str, replica_id: str) -> NotFound:
+    return NotFound(
+        message=f"replica {replica_id!r} of participant {participant_id!r} is not "
+                "registered; register again",
+        reason="REPLICA_NOT_REGISTERED", area=AREA, resource_type="replica",
+        resource_name=f"participants/{participant_id}/replicas/{replica_id}")
+
+
+def owned(error: ElementTypeOwned) -> FailedPrecondition:
+    return FailedPrecondition(
+        message=str(error), reason="ELEMENT_TYPE_OWNED", area=AREA,
+        violations=[PreconditionViolation(
+            "ELEMENT_TYPE", f"elementTypes/{t}",
+            f"element type {t!r} belongs to participant {owner!r}")
+            for t, owner in error.conflicts.items()])
 
 
 def refused(error: ActionRefused, subject: str) -> FailedPrecondition:
@@ -200,36 +312,47 @@ def visible_composition(c: Composition | None, seen: Access) -> Composition | No
 
 
 class Runtime(BackgroundTask):
-    """Operations in progress, the participants' supervisor, and the message mailboxes."""
+    """Operations in progress, the participants' supervisor, and the message mailboxes: all
+    read from and written to the database, so that any server replica may carry them on."""
 
     name = "participant-runtime"
 
     def __init__(self, events: EventLog, settings: RuntimeSettings) -> None:
         super().__init__()
         self.events = events
+        self.db = events.db
         self.clock = events.clock
         self.settings = settings
-        self.supervisor = Supervisor(settings.heartbeat_bound_us)
         self.lock = asyncio.Lock()
-        self.operations: dict[str, _Operation] = {}
-        self.primings: dict[str, _Priming] = {}
         self.closed = False
-        self._attempts = itertools.count(1)
         self._wake = asyncio.Event()
         self._sleeping_until: int | None = None
-        """When the clock loop wakes next by itself (None: only when woken)."""
-        self._mailboxes: dict[tuple[str, str], set[asyncio.Event]] = {}
+        """When the clock loop wakes next by itself (None: it is awake)."""
+        self._due_written: int | None = None
+        """The earliest deadline transactions wrote while the clock loop was awake."""
+        self._mailboxes: dict[tuple[str, str], set[Mailbox]] = {}
+        self._work: asyncio.Queue[_Work] = asyncio.Queue()
+        # What the current transaction has read and is to write (the lock is held):
+        self._supervisor: Supervisor | None = None
+        """The registered replicas, read once per transaction when first needed."""
+        self._touched: dict[tuple[str, str], int] = {}
+        """Replicas seen (acknowledgements): their rows are written at the end."""
+        self._picked: set[tuple[str, str]] = set()
+        """Replicas picked to receive a message: their rows are written at the end."""
+        self._staged: list[_Staged] = []
+        """Messages the current transaction sends: inserted at its end."""
+        self._closed_subjects: set[str] = set()
+        """Subjects whose operations ended: their unacknowledged messages are closed at the
+        end (before the staged messages are inserted)."""
         self._outbox: set[tuple[str, str]] = set()
-        self._unacknowledged: dict[int, _Sent] = {}
-        """Every message of this process not yet acknowledged or closed, as committed (`recover`
-        closes what a previous process sent, so this is exactly the database's pending set)."""
-        self._by_replica: dict[tuple[str, str], dict[int, _Sent]] = {}
-        self._by_subject: dict[str, set[int]] = {}
-        self._staged: list[_Sent] = []
-        """Messages the current transaction sends: inserted at its end, indexed once it
-        commits."""
-        self._closing: list[int] = []
-        """Messages the current transaction acknowledged or closed: marked at its end."""
+        self._ops: dict[tuple[str, str], _Op] = {}
+        """Operations in progress read (or started) by the current transaction, by kind and
+        subject: each is written with its subject's row."""
+        self._due_min: int | None = None
+        """The earliest deadline the current transaction wrote."""
+        self._messages: dict[int, store.StoredMessage] = {}
+        """While a batch is applied: the messages it acknowledged (not acknowledged before)
+        and has not applied yet."""
         self._deferred: dict[str, Instance] | None = None
         """While a batch is applied: the instances it changed, written together
         at the end of the batch."""
@@ -237,14 +360,13 @@ class Runtime(BackgroundTask):
         """While a batch is applied: per changed instance, the principal that changed it
         last."""
         self._loaded: dict[str, Instance] = {}
-        """While a batch is applied: the instances it concerns, read at once at the
+        """While a batch is applied: the instances it concerns, read (locked) at once at the
         start of the batch."""
         self._compositions: dict[str, Composition] = {}
         """While a batch is applied: the compositions of the instances its actions concern."""
-        self._next_message_id = 1
-        """Message ids are handed out here (`recover` starts after the highest stored one):
-        the rows of a transaction are then written in one statement at its end."""
-        self._work: asyncio.Queue[_Work] = asyncio.Queue()
+        self._locked_compositions: dict[str, Composition] = {}
+        """While a batch is applied: the compositions its acknowledgements of priming concern,
+        locked at the start of the batch."""
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -256,106 +378,174 @@ class Runtime(BackgroundTask):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:
-        """A transaction (the lock held already); once it has ended, the streams of replicas
-        it messaged and the clock loop are woken."""
+        """A transaction (the lock held already) that writes, at its end, the messages it sent
+        and closed, the operations it changed and the replicas it saw or picked; once it has
+        committed, the streams of replicas it messaged and the clock loop are woken."""
         committed = False
+        due: int | None = None
         try:
             async with self.events.transaction() as tx:
                 yield tx
-                await store.insert_messages(tx.conn, [
-                    store.StoredMessage(m.id, m.participant_id, m.replica_id, m.subject,
-                                        m.attempt, m.message.SerializeToString(), False)
-                    for m in self._staged], tx.now)
-                await store.acknowledge_many(tx.conn, self._closing)
+                due = await self._flush(tx)
             committed = True
         finally:
+            staged = self._staged
+            self._supervisor = None
+            self._touched, self._picked, self._staged = {}, set(), []
+            self._closed_subjects, self._outbox = set(), set()
+            self._ops, self._due_min = {}, None
             if committed:
-                for sent in self._staged:
-                    self._index(sent)
-            else:
-                self._outbox.clear()
-            self._staged.clear()
-            self._closing.clear()
-            for key in self._outbox:
-                for event in self._mailboxes.get(key, ()):
-                    event.set()
-            self._outbox.clear()
-            due = self._next_wake()
-            if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
-                self._wake.set()
+                for m in staged:
+                    for box in self._mailboxes.get((m.participant_id, m.replica_id), ()):
+                        box.queue.append(m.message)
+                        box.event.set()
+                if due is not None:
+                    self._due(due)
+
+    async def _flush(self, tx: Transaction) -> int | None:
+        """Writes what the transaction kept for its end (the messages now, with their ids;
+        the rest with the commit); returns the earliest deadline of the operations it wrote."""
+        await store.close_subjects(tx.conn, self._closed_subjects)
+        ids = await store.insert_messages(tx.conn, [
+            store.NewMessage(m.participant_id, m.replica_id, m.subject, m.attempt,
+                             m.message.SerializeToString()) for m in self._staged], tx.now)
+        for m, message_id in zip(self._staged, ids, strict=True):
+            m.message.id = message_id
+        supervisor = self._supervisor
+        if supervisor is not None:
+            tx.defer(store.SEEN, *(
+                store.seen_row(*key, self._touched.get(key, -1),
+                               r.last_picked if key in self._picked else -1)
+                for key in sorted(self._touched.keys() | self._picked)
+                if (r := supervisor.record(*key)) is not None))
+        return self._due_min
+
+    def _due(self, deadline: int) -> None:
+        """An operation's deadline was written: the clock loop wakes for it if it is earlier
+        than it would."""
+        if self._sleeping_until is None:
+            if self._due_written is None or deadline < self._due_written:
+                self._due_written = deadline
+        elif deadline < self._sleeping_until:
+            self._wake.set()
+
+    async def _sup(self, tx: Transaction) -> Supervisor:
+        """The registered replicas, as the current transaction sees them."""
+        if self._supervisor is None:
+            self._supervisor = Supervisor.of(self.settings.heartbeat_bound_us,
+                                             await store.get_replicas(tx.conn))
+        return self._supervisor
+
+    async def _pick(self, tx: Transaction, participant_id: str) -> str | None:
+        """The replica of `participant_id` to message; None if it has none online."""
+        supervisor = await self._sup(tx)
+        replica_id = supervisor.pick_replica(participant_id, tx.now)
+        if replica_id is not None and supervisor.replica_count(participant_id) > 1:
+            self._picked.add((participant_id, replica_id))  # (with one, there is no choice)
+        return replica_id
+
+    def _note(self, op: _Op) -> dict[str, Any]:
+        """What to write on the row of the operation's subject: its document and deadline
+        while it is in progress, none once it has ended."""
+        key = (op.kind, op.subject)
+        if op.result is not None:
+            self._ops.pop(key, None)
+            return {"operation": None, "deadline": None}
+        self._ops[key] = op
+        deadline = op.deadline_us
+        if deadline is not None and (self._due_min is None or deadline < self._due_min):
+            self._due_min = deadline
+        return {"operation": op.to_doc(), "deadline": deadline}
+
+    def _read_ops(self, rows: Iterable[Instance | Composition]) -> None:
+        """Takes the operations in progress on rows read (locked) by the current transaction."""
+        for row in rows:
+            if row.operation is not None:
+                op = (_Operation.from_doc(row.id, row.operation) if isinstance(row, Instance)
+                      else _Priming.from_doc(row.id, row.operation))
+                self._ops[(op.kind, op.subject)] = op
 
     @asynccontextmanager
-    async def mailbox(self, participant_id: str, replica_id: str) -> AsyncIterator[asyncio.Event]:
-        """An event set whenever a message for the replica is committed (or streams close)."""
+    async def mailbox(self, participant_id: str, replica_id: str) -> AsyncIterator[Mailbox]:
+        """A stream's mailbox, woken whenever a message for the replica may have been
+        committed (or streams close)."""
         key = (participant_id, replica_id)
-        event = asyncio.Event()
-        self._mailboxes.setdefault(key, set()).add(event)
+        box = Mailbox(participant_id, replica_id)
+        self._mailboxes.setdefault(key, set()).add(box)
         try:
-            yield event
+            yield box
         finally:
-            self._mailboxes[key].discard(event)
+            self._mailboxes[key].discard(box)
+            if not self._mailboxes[key]:
+                del self._mailboxes[key]
 
-    def pending(self, participant_id: str, replica_id: str, after: int
-                ) -> list[pb.ParticipantMessage]:
-        """A replica's unacknowledged messages with id > `after`, in id order (from memory: the
-        same rows as `store.pending`)."""
-        queue = self._by_replica.get((participant_id, replica_id))
-        if not queue:
-            return []
-        return [s.message for message_id, s in queue.items() if message_id > after]
+    async def pending(self, box: Mailbox) -> list[pb.ParticipantMessage]:
+        """The replica's unacknowledged messages the stream has not sent (marked sent): from
+        the database if it is to look there, then those this process committed since."""
+        found = []
+        if box.look:
+            box.look = False
+            async with self.db.read() as conn:
+                rows = await store.pending(conn, box.participant_id, box.replica_id)
+            box.delivered &= {m.id for m in rows}
+            for m in rows:
+                if m.id not in box.delivered:
+                    message = pb.ParticipantMessage.FromString(m.payload)
+                    message.id = m.id
+                    found.append(message)
+                    box.delivered.add(m.id)
+        queued, box.queue = box.queue, []
+        for message in queued:
+            if message.id not in box.delivered:
+                found.append(message)
+                box.delivered.add(message.id)
+        return found
 
-    def _index(self, sent: _Sent) -> None:
-        self._unacknowledged[sent.id] = sent
-        self._by_replica.setdefault((sent.participant_id, sent.replica_id), {})[sent.id] = sent
-        if sent.subject:
-            self._by_subject.setdefault(sent.subject, set()).add(sent.id)
+    async def _poll_messages(self) -> None:
+        """Wakes the streams of this process that have pending messages they have not sent:
+        those other servers committed."""
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            if not self._mailboxes:
+                continue
+            try:
+                async with self.db.read() as conn:
+                    found = await store.pending_ids(conn, {p for p, _ in self._mailboxes})
+            except Exception:
+                log.exception("looking for messages failed")
+                continue
+            for key, boxes in self._mailboxes.items():
+                ids = found.get(key, set())
+                for box in boxes:
+                    box.delivered &= ids | {m.id for m in box.queue}  # (forget acknowledged)
+                    if ids - box.delivered:
+                        box.look = True
+                        box.event.set()
 
-    def _forget(self, message_id: int) -> None:
-        sent = self._unacknowledged.pop(message_id, None)
-        if sent is None:
-            return
-        key = (sent.participant_id, sent.replica_id)
-        queue = self._by_replica.get(key)
-        if queue is not None:
-            queue.pop(message_id, None)
-            if not queue:
-                del self._by_replica[key]
-        ids = self._by_subject.get(sent.subject)
-        if ids is not None:
-            ids.discard(message_id)
-            if not ids:
-                del self._by_subject[sent.subject]
-
-    def _close_subject(self, subject: str) -> None:
-        """Closes the unacknowledged messages about `subject`: its operation ended. (Those the
-        current transaction was to send are not sent.)"""
-        for message_id in list(self._by_subject.get(subject, ())):
-            self._acknowledge(message_id)
+    def _close_subject(self, subject: str, result: StateChangeResult) -> None:
+        """Closes the unacknowledged messages about `subject`: its operation ended with
+        `result`. (Those the current transaction was to send are not sent. An operation that
+        succeeded has none left: every one of its messages was acknowledged.)"""
+        if result is not StateChangeResult.NO_ERROR:
+            self._closed_subjects.add(subject)
         self._staged = [s for s in self._staged if s.subject != subject]
-
-    def _acknowledge(self, message_id: int) -> None:
-        """Marks a message acknowledged, in memory now and in its row with the transaction."""
-        self._forget(message_id)
-        self._closing.append(message_id)
 
     def close_streams(self) -> None:
         """Ends every ReceiveMessages stream (the server is stopping)."""
         self.closed = True
-        for events in self._mailboxes.values():
-            for event in events:
-                event.set()
+        for boxes in self._mailboxes.values():
+            for box in boxes:
+                box.event.set()
 
     async def _send(self, tx: Transaction, participant_id: str, replica_id: str, subject: str,
                     attempt: int, message: pb.ParticipantMessage) -> None:
         message.time.CopyFrom(from_micros(tx.now))
-        message.id = self._next_message_id
-        self._next_message_id += 1
-        self._staged.append(_Sent(message.id, participant_id, replica_id, subject, attempt,
-                                  message))
+        message.ClearField("id")
+        self._staged.append(_Staged(participant_id, replica_id, subject, attempt, message))
         self._outbox.add((participant_id, replica_id))
 
-    def _check_ready(self, element_types: Iterable[str], now: int) -> None:
-        readiness = self.supervisor.readiness(element_types, now)
+    async def _check_ready(self, tx: Transaction, element_types: Iterable[str]) -> None:
+        readiness = (await self._sup(tx)).readiness(element_types, tx.now)
         if readiness.ok:
             return
         violations = [
@@ -378,40 +568,57 @@ class Runtime(BackgroundTask):
         """Registers a replica; a participant registered already gets a sync. Returns whether
         it rejoined."""
         async with self.write() as tx:
+            supervisor = await self._sup(tx)
             try:
-                registration = self.supervisor.register(participant_id, replica_id,
-                                                        element_types, tx.now)
+                registration = supervisor.register(participant_id, replica_id, element_types,
+                                                   tx.now)
             except ElementTypeOwned as error:
-                raise FailedPrecondition(
-                    message=str(error), reason="ELEMENT_TYPE_OWNED", area=AREA,
-                    violations=[PreconditionViolation(
-                        "ELEMENT_TYPE", f"elementTypes/{t}",
-                        f"element type {t!r} belongs to participant {owner!r}")
-                        for t, owner in error.conflicts.items()]) from error
+                raise owned(error) from error
+            record = supervisor.record(participant_id, replica_id)
+            assert record is not None
+            await store.put_replica(tx.conn, record)
+            conflicts = await store.own(tx.conn, participant_id,
+                                        supervisor.element_types_of(participant_id))
+            if conflicts:  # registered meanwhile through another server
+                raise owned(ElementTypeOwned(conflicts))
             if registration.rejoined:
-                await self._sync(tx, participant_id, replica_id)
+                await self._sync(tx, supervisor, participant_id, replica_id)
         return registration.rejoined
 
-    async def _sync(self, tx: Transaction, participant_id: str, replica_id: str) -> None:
-        owned: set[str] = set()
-        for view in self.supervisor.participants(tx.now):
-            if view.id == participant_id:
-                owned |= view.element_types
+    async def deregister(self, participant_id: str, replica_id: str) -> None:
+        """Removes a replica, and with the last one its participant's element types."""
+        async with self.write() as tx:
+            supervisor = await self._sup(tx)
+            if supervisor.deregister(participant_id, replica_id):
+                await store.delete_replica(tx.conn, participant_id, replica_id)
+                await store.own(tx.conn, participant_id,
+                                supervisor.element_types_of(participant_id))
+
+    async def participants(self) -> tuple[ParticipantView, ...]:
+        """Every registered participant, now."""
+        async with self.db.read() as conn:
+            records = await store.get_replicas(conn)
+        return Supervisor.of(self.settings.heartbeat_bound_us, records).participants(
+            self.clock.now())
+
+    async def _sync(self, tx: Transaction, supervisor: Supervisor, participant_id: str,
+                    replica_id: str) -> None:
+        owned_types = supervisor.element_types_of(participant_id)
         primed = [c for c in await store.list_compositions(tx.conn, 0, 1_000_000,
                                                            [CompositionState.PRIMED])
-                  if c.element_types & owned]
+                  if c.element_types & owned_types]
         message = pb.ParticipantMessage(
             type=pb.MESSAGE_TYPE_SYNC, compositions=[composition_pb(c) for c in primed])
         for c in primed:
             for i in await store.list_instances(tx.conn, c.id, 0, 1_000_000):
-                if any(e.type in owned for e in i.elements):
+                if any(e.type in owned_types for e in i.elements):
                     message.instances.append(instance_pb(i))
         await self._send(tx, participant_id, replica_id, "", 0, message)
 
     async def request_status(self, participant_id: str) -> list[str]:
         """Sends a status request to every online replica of a participant; returns them."""
         async with self.write() as tx:
-            view = next((v for v in self.supervisor.participants(tx.now)
+            view = next((v for v in (await self._sup(tx)).participants(tx.now)
                          if v.id == participant_id), None)
             if view is None:
                 raise NotFound(
@@ -431,24 +638,26 @@ class Runtime(BackgroundTask):
                                  pb.ParticipantMessage(type=pb.MESSAGE_TYPE_STATUS_REQUEST))
         return replicas
 
-    def touch(self, participant_id: str, replica_id: str) -> None:
+    async def touch(self, participant_id: str, replica_id: str) -> None:
         """A sign of life from a replica; NotFound if it is not registered."""
-        if not self.supervisor.touch(participant_id, replica_id, self.clock.now()):
-            raise NotFound(
-                message=f"replica {replica_id!r} of participant {participant_id!r} is not "
-                        "registered; register again",
-                reason="REPLICA_NOT_REGISTERED", area=AREA, resource_type="replica",
-                resource_name=f"participants/{participant_id}/replicas/{replica_id}")
+        async with self.db.write() as conn:
+            registered = await store.touch(conn, participant_id, replica_id, self.clock.now())
+        if not registered:
+            raise not_registered(participant_id, replica_id)
 
     async def report_status(self, participant_id: str, replica_id: str,
                             statuses: Sequence[pb.ElementStatus]) -> None:
-        self.touch(participant_id, replica_id)
         if not statuses:
+            await self.touch(participant_id, replica_id)
             return
         by_instance: dict[str, list[pb.ElementStatus]] = {}
         for s in statuses:
             by_instance.setdefault(s.instance_id, []).append(s)
         async with self.write() as tx:
+            supervisor = await self._sup(tx)
+            if supervisor.record(participant_id, replica_id) is None:
+                raise not_registered(participant_id, replica_id)
+            self._touched[(participant_id, replica_id)] = tx.now
             for instance_id in sorted(by_instance):
                 i = await store.get_instance(tx.conn, instance_id, lock=True)
                 if i is None:
@@ -456,7 +665,7 @@ class Runtime(BackgroundTask):
                 elements = {e.name: e for e in i.elements}
                 for s in by_instance[instance_id]:
                     e = elements.get(s.name)
-                    if e is None or self.supervisor.owner(e.type) != participant_id:
+                    if e is None or supervisor.owner(e.type) != participant_id:
                         continue
                     elements[s.name] = replace(
                         e, use_state=s.use_state, operational_state=s.operational_state,
@@ -486,15 +695,16 @@ class Runtime(BackgroundTask):
                     message=f"cannot deprime: composition {c.id!r} has instances",
                     reason="COMPOSITION_IN_USE", area=AREA, violations=[PreconditionViolation(
                         "INSTANCES", f"compositions/{c.id}", "the composition has instances")])
-            self._check_ready(c.element_types, tx.now)
+            await self._check_ready(tx, c.element_types)
+            supervisor = await self._sup(tx)
             tracker = ph.PrimingTracker(
                 c.element_types, now_us=tx.now,
                 default_timeout_us=self.settings.default_timeout_us,
                 composition_timeout_us=c.timeouts_us.get(action.value))
-            owners = {t: self.supervisor.owner(t) or "" for t in c.element_types}
-            priming = _Priming(c.id, action, tracker, owners, next(self._attempts))
+            owners = {t: supervisor.owner(t) or "" for t in c.element_types}
+            priming = _Priming(c.id, action, tracker, owners, _attempt())
             for participant_id in sorted(set(owners.values())):
-                replica_id = self.supervisor.pick_replica(participant_id, tx.now)
+                replica_id = await self._pick(tx, participant_id)
                 assert replica_id is not None  # every owner is online: checked above
                 await self._send(tx, participant_id, replica_id, c.id, priming.attempt,
                                  pb.ParticipantMessage(
@@ -507,20 +717,26 @@ class Runtime(BackgroundTask):
                                          if owners[d.type] == participant_id]))
             changed = await changes.save_composition(tx, replace(
                 c, state=entered.state, result=entered.result, acknowledged_types=(),
-                status_message=""))
-            self.primings[c.id] = priming
+                status_message="", **self._note(priming)))
         return changed
 
     async def _settle_priming(self, tx: Transaction, priming: _Priming, failures: str) -> None:
-        c = await store.get_composition(tx.conn, priming.composition_id, lock=True)
+        c = self._locked_compositions.get(priming.composition_id) or await store.get_composition(
+            tx.conn, priming.composition_id, lock=True)
         if c is None:
-            self.primings.pop(priming.composition_id, None)
+            self._ops.pop((priming.kind, priming.subject), None)
             return
         acknowledged = tuple(sorted(priming.tracker.primed))
         result = priming.result
         if result is None:
+            going = replace(c, **self._note(priming))
             if acknowledged != c.acknowledged_types:
-                await changes.save_composition(tx, replace(c, acknowledged_types=acknowledged))
+                going = await changes.save_composition(tx, replace(
+                    going, acknowledged_types=acknowledged))
+            else:  # only the operation's state changed: no event
+                await store.save_composition(tx.conn, going)
+            if c.id in self._locked_compositions:
+                self._locked_compositions[c.id] = going
             return
         status = settle_priming(CompositionStatus(c.state, c.result), priming.action, result)
         message = ""
@@ -530,11 +746,12 @@ class Runtime(BackgroundTask):
             message = priming.forced or (
                 "no answer within the timeout from element types "
                 + ", ".join(sorted(priming.pending())))
-        self._close_subject(c.id)
-        del self.primings[c.id]
-        await changes.save_composition(tx, replace(
+        self._close_subject(c.id, result)
+        c = await changes.save_composition(tx, replace(
             c, state=status.state, result=status.result, acknowledged_types=acknowledged,
-            status_message=message))
+            status_message=message, **self._note(priming)))
+        if c.id in self._locked_compositions:
+            self._locked_compositions[c.id] = c
 
     # -- instances ---------------------------------------------------------------------------------
 
@@ -567,7 +784,7 @@ class Runtime(BackgroundTask):
         c = self._compositions.get(i.composition_id) or await store.get_composition(
             tx.conn, i.composition_id)
         assert c is not None  # a composition with instances cannot be deleted
-        self._check_ready({e.type for e in i.elements}, tx.now)
+        await self._check_ready(tx, {e.type for e in i.elements})
         defaults = {d.name: d for d in c.elements}
         if properties:
             i = replace(i, elements=tuple(
@@ -583,11 +800,10 @@ class Runtime(BackgroundTask):
                         defaults[e.name].timeouts_us.get(action.value)) for e in i.elements],
             now_us=tx.now, default_timeout_us=self.settings.default_timeout_us,
             composition_timeout_us=c.timeouts_us.get(action.value), finished=finished)
-        op = _Operation(i.id, action, phased, next(self._attempts))
+        op = _Operation(i.id, action, phased, _attempt())
         i = replace(i, deploy=entered.deploy, lock=entered.lock, result=entered.result,
                     status_message="")
         i = await self._message_step(tx, op, i, phased.step)
-        self.operations[i.id] = op
         return await self._save(tx, op, i)
 
     async def _message_step(self, tx: Transaction, op: _Operation, i: Instance,
@@ -597,13 +813,14 @@ class Runtime(BackgroundTask):
         if step is None or op.result is not None:
             return i
         op.current = step
+        supervisor = await self._sup(tx)
         by_participant: dict[str, list[str]] = {}
         for e in step.elements:
-            by_participant.setdefault(self.supervisor.owner(e.type) or "", []).append(e.id)
+            by_participant.setdefault(supervisor.owner(e.type) or "", []).append(e.id)
         elements = {e.name: e for e in i.elements}
         transitional = INSTANCE_TRANSITIONAL[op.action]
         for participant_id, names in sorted(by_participant.items()):
-            replica_id = self.supervisor.pick_replica(participant_id, tx.now)
+            replica_id = await self._pick(tx, participant_id)
             if replica_id is None:
                 op.forced = f"participant {participant_id!r} is offline"
                 return i
@@ -633,8 +850,8 @@ class Runtime(BackgroundTask):
                                         + ", ".join(e.id for e in op.pending()))
             i = replace(i, deploy=status.deploy, lock=status.lock, result=status.result,
                         status_message=message)
-            self._close_subject(i.id)
-            self.operations.pop(i.id, None)
+            self._close_subject(i.id, result)
+        i = replace(i, **self._note(op))
         if self._deferred is None:
             return await changes.save_instance(tx, i)
         self._deferred[i.id] = i
@@ -646,16 +863,16 @@ class Runtime(BackgroundTask):
     async def acknowledge(self, participant_id: str, replica_id: str, message_id: int,
                           results: Sequence[Result]) -> bool:
         """Applies an acknowledgement; False if the message was acknowledged before (or is not
-        this participant's), and then nothing changes. Acknowledgements that arrive together
-        are applied in one transaction, in arrival order."""
-        self.touch(participant_id, replica_id)
-        sent = self._unacknowledged.get(message_id)
+        this participant's), and then nothing changes; NotFound if the replica is not
+        registered. Acknowledgements that arrive together are applied in one transaction, in
+        arrival order."""
 
         async def apply(tx: Transaction) -> bool:
-            return await self._apply(tx, participant_id, message_id, results)
+            return await self._apply(tx, participant_id, replica_id, message_id, results)
 
         return await self._batched(  # type: ignore[no-any-return]
-            _Work(apply, sent.subject if sent is not None else "", caller.get().name))
+            _Work(apply, "", caller.get().name,
+                  acknowledged=(message_id, participant_id, replica_id)))
 
     async def _batched(self, work: _Work) -> Any:
         self._work.put_nowait(work)
@@ -664,8 +881,9 @@ class Runtime(BackgroundTask):
     async def _apply_batches(self) -> None:
         """Applies acknowledgements and instance actions: those that arrive together in one
         transaction, in arrival order (an action refused raises before writing anything, and
-        the others go on). The instances they concern are read at once at the start, and those
-        acknowledgements change are written at once at the end."""
+        the others go on). The instances and compositions they concern are locked at once at
+        the start, then their operations read and their messages acknowledged; the instances
+        they change are written at once at the end."""
         while True:
             batch = [await self._work.get()]
             while not self._work.empty() and len(batch) < ACK_BATCH:
@@ -675,11 +893,7 @@ class Runtime(BackgroundTask):
                 async with self.write() as tx:
                     self._deferred = {}
                     try:
-                        self._loaded = await store.get_instances(tx.conn, [
-                            w.instance_id for w in batch if w.instance_id], lock=True)
-                        self._compositions = await store.get_compositions(tx.conn, [
-                            i.composition_id for w in batch if w.action
-                            and (i := self._loaded.get(w.instance_id)) is not None])
+                        await self._begin_batch(tx, batch)
                         for w in batch:
                             try:
                                 with tx.acting(w.principal):
@@ -696,6 +910,8 @@ class Runtime(BackgroundTask):
                         self._deferred_by = {}
                         self._loaded = {}
                         self._compositions = {}
+                        self._locked_compositions = {}
+                        self._messages = {}
             except Exception as error:
                 log.exception("applying acknowledgements and actions failed")
                 for w in batch:
@@ -710,23 +926,50 @@ class Runtime(BackgroundTask):
                 else:
                     w.done.set_exception(value)
 
-    async def _apply(self, tx: Transaction, participant_id: str, message_id: int,
-                     results: Sequence[Result]) -> bool:
-        """Applies one acknowledgement. Whether a message is still unacknowledged is known
-        from memory."""
-        message = self._unacknowledged.get(message_id)
-        if message is None or message.participant_id != participant_id:
+    async def _begin_batch(self, tx: Transaction, batch: Sequence[_Work]) -> None:
+        """Reads what a batch concerns: acknowledges its messages (those of registered replicas
+        not acknowledged before), then reads (locked, in id order) the instances and
+        compositions they and its actions concern, with their operations."""
+        acks = [w.acknowledged for w in batch if w.acknowledged is not None]
+        if acks:
+            supervisor = await self._sup(tx)
+            self._messages = await store.claim(tx.conn, [
+                (m, p) for m, p, r in acks if supervisor.record(p, r) is not None])
+        subjects = {w.instance_id for w in batch if w.instance_id} | {
+            m.subject for m in self._messages.values() if m.subject}
+        self._loaded = await store.get_instances(tx.conn, sorted(subjects), lock=True)
+        primings = {m.subject for m in self._messages.values() if m.subject} - set(self._loaded)
+        self._locked_compositions = await store.get_compositions(tx.conn, sorted(primings),
+                                                                 lock=True)
+        self._read_ops([*self._loaded.values(), *self._locked_compositions.values()])
+        self._compositions = await store.get_compositions(tx.conn, [
+            i.composition_id for w in batch if w.action
+            and (i := self._loaded.get(w.instance_id)) is not None])
+
+    async def _apply(self, tx: Transaction, participant_id: str, replica_id: str,
+                     message_id: int, results: Sequence[Result]) -> bool:
+        """Applies one acknowledgement (in a batch: see `_begin_batch`)."""
+        supervisor = await self._sup(tx)
+        record = supervisor.record(participant_id, replica_id)
+        if record is None:
+            raise not_registered(participant_id, replica_id)
+        if tx.now - record.last_seen_us > self.settings.heartbeat_bound_us // TOUCH_SLACK:
+            supervisor.touch(participant_id, replica_id, tx.now)
+            self._touched[(participant_id, replica_id)] = tx.now
+        message = self._messages.pop(message_id, None)
+        if message is None:
             return False
-        self._acknowledge(message_id)
-        if message.subject in self.primings:
-            await self._priming_answered(tx, message, results)
-        elif message.subject in self.operations:
-            await self._operation_answered(tx, message, results)
+        priming = self._ops.get((_Priming.kind, message.subject))
+        op = self._ops.get((_Operation.kind, message.subject))
+        if isinstance(priming, _Priming):
+            await self._priming_answered(tx, priming, message, results)
+        elif isinstance(op, _Operation):
+            await self._operation_answered(tx, op, message, results)
         return True
 
-    async def _priming_answered(self, tx: Transaction, message: _Sent,
+    async def _priming_answered(self, tx: Transaction, priming: _Priming,
+                                message: store.StoredMessage,
                                 results: Sequence[Result]) -> None:
-        priming = self.primings[message.subject]
         if priming.attempt != message.attempt:
             return
         for r in results:
@@ -735,16 +978,14 @@ class Runtime(BackgroundTask):
         failures = ", ".join(f"{r.name} ({r.message})" for r in results if not r.success)
         await self._settle_priming(tx, priming, failures)
 
-    async def _operation_answered(self, tx: Transaction, message: _Sent,
+    async def _operation_answered(self, tx: Transaction, op: _Operation,
+                                  message: store.StoredMessage,
                                   results: Sequence[Result]) -> None:
-        op = self.operations[message.subject]
         if op.attempt != message.attempt:
             return
         i = (self._deferred or {}).get(op.instance_id) or self._loaded.get(op.instance_id)
-        if i is None:
-            i = await store.get_instance(tx.conn, op.instance_id, lock=True)
-        if i is None:
-            self.operations.pop(op.instance_id, None)
+        if i is None:  # (its row was read at the start of the batch)
+            self._ops.pop((op.kind, op.subject), None)
             return
         outcome = INSTANCE_OUTCOME[op.action]
         elements = {e.name: e for e in i.elements}
@@ -767,95 +1008,110 @@ class Runtime(BackgroundTask):
             i = await self._message_step(tx, op, i, step)
         await self._save(tx, op, i)
 
-    def _offline_owner(self, element_types: Iterable[str], now: int) -> str:
-        offline = self.supervisor.readiness(element_types, now).offline
+    def _offline_owner(self, supervisor: Supervisor, element_types: Iterable[str],
+                       now: int) -> str:
+        offline = supervisor.readiness(element_types, now).offline
         return f"participant {min(offline)!r} went offline" if offline else ""
 
-    async def tick(self) -> None:
+    def _ends(self, supervisor: Supervisor, op: _Op, now: int) -> bool:
+        """Lets the clock reach `now` for an operation: whether it has ended (its deadline
+        passed, or a participant it waits on is offline)."""
+        if isinstance(op, _Operation):
+            op.phased.tick(now)
+            if op.result is None:
+                op.forced = self._offline_owner(supervisor, (e.type for e in op.pending()), now)
+        else:
+            op.tracker.tick(now)
+            if op.result is None:
+                op.forced = self._offline_owner(supervisor, op.pending(), now)
+        return op.result is not None
+
+    async def tick(self) -> int:
         """Lets the clock reach now: ends operations past their deadline or waiting on an
-        offline participant."""
+        offline participant, whichever server started them. Each is ended in a transaction of
+        its own that locks its instance (or composition) and reads it again: if another
+        server ended it first, nothing is written. Returns the time it let the clock reach."""
         async with self.lock:
             now = self.clock.now()
-            for op in list(self.operations.values()):
-                op.phased.tick(now)
-                if op.result is None:
-                    op.forced = self._offline_owner((e.type for e in op.pending()), now)
-                if op.result is not None:
-                    async with self._transaction() as tx:
-                        i = await store.get_instance(tx.conn, op.instance_id, lock=True)
-                        if i is None:
-                            self.operations.pop(op.instance_id, None)
-                        else:
-                            await self._save(tx, op, i)
-            for priming in list(self.primings.values()):
-                priming.tracker.tick(now)
-                if priming.result is None:
-                    priming.forced = self._offline_owner(priming.pending(), now)
-                if priming.result is not None:
-                    async with self._transaction() as tx:
-                        await self._settle_priming(tx, priming, "")
-            if self.operations or self.primings:
+            async with self.db.read() as conn:
+                supervisor = Supervisor.of(self.settings.heartbeat_bound_us,
+                                           await store.get_replicas(conn))
+                views = supervisor.participants(now)
+                stranded = any(v.online and v.offline_replicas for v in views)
+                every = stranded or not all(v.online for v in views)
+                found = await store.operations_due(conn, now, every)
+            for stored in found:
+                if not self._ends(supervisor, _decode(stored), now):
+                    continue
+                async with self._transaction() as tx:
+                    await self._end_if_due(tx, stored.kind, stored.subject)
+            if found and stranded:
                 await self._move_stranded_messages(now)
+        return now
+
+    async def _end_if_due(self, tx: Transaction, kind: str, subject: str) -> None:
+        if kind == _Priming.kind:
+            c = await store.get_composition(tx.conn, subject, lock=True)
+            if c is None or c.operation is None:
+                return  # ended meanwhile
+            priming = _Priming.from_doc(c.id, c.operation)
+            if self._ends(await self._sup(tx), priming, tx.now):
+                await self._settle_priming(tx, priming, "")
+            return
+        i = await store.get_instance(tx.conn, subject, lock=True)
+        if i is None or i.operation is None:
+            return  # ended meanwhile
+        op = _Operation.from_doc(i.id, i.operation)
+        if self._ends(await self._sup(tx), op, tx.now):
+            await self._save(tx, op, i)
 
     async def _move_stranded_messages(self, now: int) -> None:
         """Sends the unacknowledged messages of offline replicas again, each to a live replica
         of the same participant (as a new message; the old one is closed)."""
-        stranded = [(view.id, replica_id) for view in self.supervisor.participants(now)
-                    if view.online for replica_id in view.offline_replicas]
-        if not stranded:
-            return
         async with self._transaction() as tx:
-            for participant_id, replica_id in stranded:
-                queue = self._by_replica.get((participant_id, replica_id), {})
-                for m in list(queue.values()):
-                    target = self.supervisor.pick_replica(participant_id, now)
-                    assert target is not None  # the participant is online
-                    self._acknowledge(m.id)
-                    moved = pb.ParticipantMessage()
-                    moved.CopyFrom(m.message)
-                    await self._send(tx, participant_id, target, m.subject, m.attempt, moved)
+            supervisor = await self._sup(tx)
+            for view in supervisor.participants(now):
+                if not view.online:
+                    continue
+                for replica_id in view.offline_replicas:
+                    rows = await store.pending(tx.conn, view.id, replica_id)
+                    claimed = await store.claim(tx.conn, [(m.id, view.id) for m in rows])
+                    for m in rows:
+                        if m.id not in claimed:
+                            continue
+                        target = await self._pick(tx, view.id)
+                        assert target is not None  # the participant is online
+                        await self._send(tx, view.id, target, m.subject, m.attempt,
+                                         pb.ParticipantMessage.FromString(m.payload))
 
-    def _next_wake(self) -> int | None:
-        deadlines = [op.phased.deadline_us for op in self.operations.values()]
-        deadlines += [p.tracker.deadline_us for p in self.primings.values()]
-        due = [d for d in deadlines if d is not None]
-        if not due:
-            return None
-        # While operations wait, check every half bound whether their participants went offline.
-        return min(*due, self.clock.now() + self.settings.heartbeat_bound_us // 2)
-
-    async def recover(self) -> None:
-        """Ends what a previous process left in progress with TIMEOUT and closes its messages."""
-        async with self.write() as tx:
-            await store.close_all(tx.conn)
-            self._next_message_id = await store.max_message_id(tx.conn) + 1
-            for c in await store.list_compositions(
-                    tx.conn, 0, 1_000_000, [CompositionState.PRIMING, CompositionState.DEPRIMING]):
-                if c.result is StateChangeResult.NO_ERROR:
-                    await changes.save_composition(tx, replace(
-                        c, result=StateChangeResult.TIMEOUT,
-                        status_message="the server restarted during the operation"))
-            for i in await store.in_progress(tx.conn):
-                status = InstanceStatus(i.deploy, i.lock)
-                if status in _TRANSITIONAL:
-                    await changes.save_instance(tx, replace(
-                        i, result=StateChangeResult.TIMEOUT,
-                        status_message="the server restarted during the operation"))
+    async def _next_wake(self, ticked: int) -> int:
+        """The earliest deadline of an operation in progress; at the latest, half a heartbeat
+        bound after the last tick (to see participants go offline, and operations other
+        servers started)."""
+        async with self.db.read() as conn:
+            deadline = await store.next_deadline(conn)
+        latest = ticked + self.settings.heartbeat_bound_us // 2
+        return latest if deadline is None else min(deadline, latest)
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._follow_clock())
             group.create_task(self._apply_batches())
+            group.create_task(self._poll_messages())
 
     async def _follow_clock(self) -> None:
         while True:
             self._wake.clear()
+            self._sleeping_until, self._due_written = None, None
             try:
-                await self.tick()
+                until = await self._next_wake(await self.tick())
             except Exception:
                 log.exception("participant runtime tick failed")
-            self._sleeping_until = self._next_wake()
-            await sleep_until_woken(self.clock, self._sleeping_until, self._wake)
+                until = self.clock.now() + self.settings.heartbeat_bound_us // 2
+            if self._due_written is not None:
+                until = min(until, self._due_written)
+            self._sleeping_until = until
+            await sleep_until_woken(self.clock, until, self._wake)
 
 
 def _element_message(e: Element) -> pb.ElementMessage:

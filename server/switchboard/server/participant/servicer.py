@@ -327,7 +327,7 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
 
     async def ListParticipants(self, request: pb.ListParticipantsRequest,
                                context: Context) -> pb.ListParticipantsResponse:
-        views = self.runtime.supervisor.participants(self.runtime.clock.now())
+        views = await self.runtime.participants()
         return pb.ListParticipantsResponse(participants=[participant_pb(p) for p in views])
 
     async def RequestParticipantStatus(self, request: pb.RequestParticipantStatusRequest,
@@ -406,25 +406,22 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
     async def Deregister(self, request: pb.DeregisterRequest,
                          context: Context) -> pb.DeregisterResponse:
         _check_replica(request.participant_id, request.replica_id)
-        async with self.runtime.lock:
-            self.runtime.supervisor.deregister(request.participant_id, request.replica_id)
+        await self.runtime.deregister(request.participant_id, request.replica_id)
         return pb.DeregisterResponse()
 
     async def ReceiveMessages(self, request: pb.ReceiveMessagesRequest,
                               context: Context) -> AsyncIterator[pb.ReceiveMessagesResponse]:
         _check_replica(request.participant_id, request.replica_id)
         participant_id, replica_id = request.participant_id, request.replica_id
-        self.runtime.touch(participant_id, replica_id)
-        last = 0
+        await self.runtime.touch(participant_id, replica_id)
         async with self.runtime.mailbox(participant_id, replica_id) as mailbox:
             while not self.runtime.closed:
-                mailbox.clear()
-                found = self.runtime.pending(participant_id, replica_id, last)
+                mailbox.event.clear()
+                found = await self.runtime.pending(mailbox)
                 for message in found:
                     yield pb.ReceiveMessagesResponse(message=message)
-                    last = message.id
                 if not found:
-                    await mailbox.wait()
+                    await mailbox.event.wait()
 
     async def Acknowledge(self, request: pb.AcknowledgeRequest,
                           context: Context) -> pb.AcknowledgeResponse:

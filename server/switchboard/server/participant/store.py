@@ -1,11 +1,20 @@
-"""Participant-protocol storage: composition definitions, instances and the durable messages to
-participants, with the records the runtime and the servicers pass around.
+"""Participant-protocol storage: composition definitions, instances, the durable messages to
+participants, the registered participant replicas and the operations in progress, with the
+records the runtime and the servicers pass around. Everything the runtime knows is here, so that
+every server replica sharing the database sees the same participants and operations.
 
 A composition's elements and timeouts, and an instance's elements, are one JSON document on the
 row; what queries filter on has its own column. An instance belongs to its composition's
 project (`ownership`), copied onto its row so that lists filter on it in SQL. Messages are rows
-with an increasing id: a replica's unacknowledged ones, in id order, are what it receives when
-it (re)connects.
+with an increasing id (given by the database): a replica's unacknowledged ones, in id order, are
+what it receives when it (re)connects; acknowledging one is a conditional update, so of two
+acknowledgements of the same message (through two server replicas) exactly one applies.
+
+Element-type ownership has its own table keyed by type beside the replicas' rows: two
+participants registering the same type through two server replicas cannot both hold it.
+The operation in progress on an instance (or the priming of a composition) is on its row: its
+state as a JSON document (`phases`) and its deadline, read and written with the row, under its
+lock; no operation, no deadline.
 """
 
 from __future__ import annotations
@@ -25,20 +34,23 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     delete,
     func,
+    literal_column,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from switchboard.server.db import metadata
+from switchboard.server.db import BulkWrite, insert_if_absent, metadata
 from switchboard.server.participant.states import (
     CompositionState,
     DeployState,
     LockState,
     StateChangeResult,
 )
+from switchboard.server.participant.supervision import ReplicaRecord
 
 OPERATIONS = ("prime", "deprime", "deploy", "undeploy", "lock", "unlock", "update", "delete")
 """The operations a timeout can be set for."""
@@ -69,6 +81,10 @@ class Composition:
     created_revision: int = 0
     revision: int = 0
     project: str = ""
+    operation: dict[str, Any] | None = None
+    """The prime or deprime in progress (the runtime's document), if any."""
+    deadline: int | None = None
+    """When that operation times out."""
 
     @property
     def element_types(self) -> frozenset[str]:
@@ -105,6 +121,10 @@ class Instance:
     revision: int = 0
     project: str = ""
     """Its composition's project."""
+    operation: dict[str, Any] | None = None
+    """The operation in progress (the runtime's document), if any."""
+    deadline: int | None = None
+    """When that operation's current step times out."""
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
@@ -122,6 +142,9 @@ compositions = Table(
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
     Column("project", String(63), nullable=False, server_default=""),
+    Column("operation", JSON(none_as_null=True), nullable=True),
+    Column("deadline", BigInteger, nullable=True),
+    Index("acm_compositions_deadline", "deadline"),
 )
 
 instances = Table(
@@ -138,7 +161,10 @@ instances = Table(
     Column("created_revision", BigInteger, nullable=False, unique=True),
     Column("revision", BigInteger, nullable=False),
     Column("project", String(63), nullable=False, server_default=""),
+    Column("operation", JSON(none_as_null=True), nullable=True),
+    Column("deadline", BigInteger, nullable=True),
     Index("acm_instances_composition", "composition_id", "created_revision"),
+    Index("acm_instances_deadline", "deadline"),
 )
 
 messages = Table(
@@ -155,6 +181,33 @@ messages = Table(
     Column("time", BigInteger, nullable=False),
     Index("acm_messages_replica", "participant_id", "replica_id", "acknowledged", "id"),
     Index("acm_messages_subject", "subject", "acknowledged"),
+)
+
+replicas = Table(
+    "acm_replicas",
+    metadata,
+    Column("participant_id", String(255), primary_key=True),
+    Column("replica_id", String(255), primary_key=True),
+    Column("element_types", JSON, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("last_picked", BigInteger, nullable=False),
+)
+
+element_owners = Table(
+    "acm_element_owners",
+    metadata,
+    Column("element_type", String(255), primary_key=True),
+    Column("participant_id", String(255), nullable=False),
+)
+
+operations = Table(
+    "acm_operations",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("subject", String(63), primary_key=True),
+    Column("deadline", BigInteger, nullable=True),
+    Column("body", JSON, nullable=False),
+    Index("acm_operations_deadline", "deadline"),
 )
 
 
@@ -185,7 +238,8 @@ def _composition(row: Any) -> Composition:
         acknowledged_types=tuple(body["acknowledged_types"]),
         status_message=body["status_message"], create_time=row.create_time,
         update_time=row.update_time, created_revision=row.created_revision,
-        revision=row.revision, project=row.project,
+        revision=row.revision, project=row.project, operation=row.operation,
+        deadline=row.deadline,
     )
 
 
@@ -193,7 +247,8 @@ def _composition_values(c: Composition) -> dict[str, Any]:
     return {"id": c.id, "state": c.state.value, "result": c.result.value,
             "body": _composition_body(c), "create_time": c.create_time,
             "update_time": c.update_time, "created_revision": c.created_revision,
-            "revision": c.revision, "project": c.project}
+            "revision": c.revision, "project": c.project, "operation": c.operation,
+            "deadline": c.deadline}
 
 
 async def insert_composition(conn: AsyncConnection, c: Composition) -> None:
@@ -218,12 +273,15 @@ async def get_composition(conn: AsyncConnection, composition_id: str, lock: bool
     return None if row is None else _composition(row)
 
 
-async def get_compositions(conn: AsyncConnection, composition_ids: Sequence[str]
-                           ) -> dict[str, Composition]:
-    """The compositions with these ids that exist, by id, in one query."""
+async def get_compositions(conn: AsyncConnection, composition_ids: Sequence[str],
+                           lock: bool = False) -> dict[str, Composition]:
+    """The compositions with these ids that exist, by id, in one query (`lock`: locked, in id
+    order)."""
     if not composition_ids:
         return {}
     query = select(compositions).where(compositions.c.id.in_(sorted(set(composition_ids))))
+    if lock:
+        query = query.order_by(compositions.c.id).with_for_update()
     return {c.id: c for c in (_composition(r) for r in await conn.execute(query))}
 
 
@@ -267,6 +325,7 @@ def _instance(row: Any) -> Instance:
         result=StateChangeResult(row.result), status_message=row.body["status_message"],
         create_time=row.create_time, update_time=row.update_time,
         created_revision=row.created_revision, revision=row.revision, project=row.project,
+        operation=row.operation, deadline=row.deadline,
     )
 
 
@@ -277,7 +336,7 @@ def _instance_values(i: Instance) -> dict[str, Any]:
                      "status_message": i.status_message},
             "create_time": i.create_time, "update_time": i.update_time,
             "created_revision": i.created_revision, "revision": i.revision,
-            "project": i.project}
+            "project": i.project, "operation": i.operation, "deadline": i.deadline}
 
 
 async def insert_instance(conn: AsyncConnection, i: Instance) -> None:
@@ -315,12 +374,13 @@ async def get_instance(conn: AsyncConnection, instance_id: str, lock: bool = Fal
 
 async def get_instances(conn: AsyncConnection, instance_ids: Sequence[str], lock: bool = False
                         ) -> dict[str, Instance]:
-    """The instances with these ids that exist, by id, in one query."""
+    """The instances with these ids that exist, by id, in one query (`lock`: locked, in id
+    order, so that two transactions locking some of the same never wait on each other)."""
     if not instance_ids:
         return {}
     query = select(instances).where(instances.c.id.in_(sorted(set(instance_ids))))
     if lock:
-        query = query.with_for_update()
+        query = query.order_by(instances.c.id).with_for_update()
     return {i.id: i for i in (_instance(r) for r in await conn.execute(query))}
 
 
@@ -344,6 +404,17 @@ async def count_instances(conn: AsyncConnection, composition_id: str) -> int:
 
 
 # -- messages --------------------------------------------------------------------------------------
+# The statements of the acknowledgement path are built once (building and keying one each time
+# costs about as much as running it).
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    participant_id: str
+    replica_id: str
+    subject: str
+    attempt: int
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -354,55 +425,190 @@ class StoredMessage:
     subject: str
     attempt: int
     payload: bytes
-    acknowledged: bool
 
 
 def _message(row: Any) -> StoredMessage:
     return StoredMessage(row.id, row.participant_id, row.replica_id, row.subject, row.attempt,
-                         row.payload, row.acknowledged)
+                         row.payload)
 
 
-async def insert_messages(conn: AsyncConnection, rows: Sequence[StoredMessage],
-                          now: int) -> None:
-    """Inserts messages with the ids given (the runtime hands them out)."""
-    if rows:
-        await conn.execute(messages.insert(), [
-            {"id": m.id, "participant_id": m.participant_id, "replica_id": m.replica_id,
-             "subject": m.subject, "attempt": m.attempt, "payload": m.payload,
-             "acknowledged": m.acknowledged, "time": now} for m in rows])
+_INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
+_UNACKNOWLEDGED = messages.c.acknowledged.is_(False)
+_CLAIM = update(messages).where(messages.c.id.in_(
+    select(messages.c.id).where(messages.c.id.in_(bindparam("ids", expanding=True)),
+                                _UNACKNOWLEDGED).order_by(messages.c.id).with_for_update()
+    .scalar_subquery()), _UNACKNOWLEDGED).values(acknowledged=True).returning(
+    messages.c.id, messages.c.participant_id, messages.c.replica_id, messages.c.subject,
+    messages.c.attempt)
+_UNCLAIM = update(messages).where(messages.c.id.in_(bindparam("ids", expanding=True))).values(
+    acknowledged=False)
+_CLOSE = update(messages).where(messages.c.id.in_(
+    select(messages.c.id).where(messages.c.subject.in_(bindparam("subjects", expanding=True)),
+                                _UNACKNOWLEDGED).with_for_update(skip_locked=True)
+    .scalar_subquery())).values(acknowledged=True)
+_PENDING = select(messages).where(
+    messages.c.participant_id == bindparam("participant_id"),
+    messages.c.replica_id == bindparam("replica_id"), _UNACKNOWLEDGED).order_by(messages.c.id)
+_PENDING_IDS = select(messages.c.participant_id, messages.c.replica_id, messages.c.id).where(
+    messages.c.participant_id.in_(bindparam("participants", expanding=True)), _UNACKNOWLEDGED)
 
 
-async def max_message_id(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.max(messages.c.id)))).scalar() or 0)
+async def insert_messages(conn: AsyncConnection, rows: Sequence[NewMessage], now: int
+                          ) -> list[int]:
+    """Inserts messages, unacknowledged; returns the ids the database gave them, in order."""
+    if not rows:
+        return []
+    result = await conn.execute(_INSERT_MESSAGES, [
+        {"participant_id": m.participant_id, "replica_id": m.replica_id, "subject": m.subject,
+         "attempt": m.attempt, "payload": m.payload, "acknowledged": False, "time": now}
+        for m in rows])
+    return [int(r.id) for r in result]
 
 
-async def acknowledge_many(conn: AsyncConnection, message_ids: Sequence[int]) -> None:
-    if message_ids:
-        await conn.execute(update(messages).where(messages.c.id.in_(message_ids))
-                           .values(acknowledged=True))
+async def claim(conn: AsyncConnection, keys: Collection[tuple[int, str]]
+                ) -> dict[int, StoredMessage]:
+    """Acknowledges the messages (id, participant id) not acknowledged yet, locking them in id
+    order; returns those it acknowledged (without their payloads), by id: not one of another
+    participant, nor one acknowledged before (or meanwhile, through another server)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = await conn.execute(_CLAIM, {"ids": sorted({m for m, _ in wanted})})
+    claimed = {r.id: StoredMessage(r.id, r.participant_id, r.replica_id, r.subject, r.attempt,
+                                   b"") for r in rows}
+    others = [m for m, c in claimed.items() if (m, c.participant_id) not in wanted]
+    if others:  # (rows this transaction holds: as if never changed)
+        await conn.execute(_UNCLAIM, {"ids": others})
+    return {m: c for m, c in claimed.items() if m not in others}
 
 
-async def pending(conn: AsyncConnection, participant_id: str, replica_id: str, after: int,
-                  limit: int) -> list[StoredMessage]:
-    """A replica's unacknowledged messages with id > `after`, in id order."""
-    query = select(messages).where(
-        messages.c.participant_id == participant_id, messages.c.replica_id == replica_id,
-        messages.c.acknowledged.is_(False), messages.c.id > after,
-    ).order_by(messages.c.id).limit(limit)
-    return [_message(r) for r in await conn.execute(query)]
+async def close_subjects(conn: AsyncConnection, subjects: Collection[str]) -> None:
+    """Acknowledges every unacknowledged message about these subjects (their operations
+    ended), but those another transaction holds: that one is acknowledging them (`claim`)."""
+    if subjects:
+        await conn.execute(_CLOSE, {"subjects": sorted(set(subjects))})
 
 
-async def close_all(conn: AsyncConnection) -> None:
-    """Marks every unacknowledged message acknowledged (what a previous process sent)."""
-    await conn.execute(update(messages).where(messages.c.acknowledged.is_(False))
-                       .values(acknowledged=True))
+async def pending(conn: AsyncConnection, participant_id: str, replica_id: str
+                  ) -> list[StoredMessage]:
+    """A replica's unacknowledged messages, in id order."""
+    rows = await conn.execute(_PENDING, {"participant_id": participant_id,
+                                         "replica_id": replica_id})
+    return [_message(r) for r in rows]
 
 
-async def in_progress(conn: AsyncConnection) -> list[Instance]:
-    """Instances whose last operation has not ended (result NO_ERROR, state transitional)."""
-    query = select(instances).where(instances.c.result == StateChangeResult.NO_ERROR.value).where(
-        instances.c.deploy_state.in_([DeployState.DEPLOYING.value, DeployState.UNDEPLOYING.value,
-                                      DeployState.UPDATING.value, DeployState.DELETING.value])
-        | instances.c.lock_state.in_([LockState.LOCKING.value, LockState.UNLOCKING.value])
-    ).order_by(instances.c.created_revision)
-    return [_instance(r) for r in await conn.execute(query)]
+async def pending_ids(conn: AsyncConnection, participant_ids: Collection[str]
+                      ) -> dict[tuple[str, str], set[int]]:
+    """The ids of the unacknowledged messages of these participants, by replica."""
+    found: dict[tuple[str, str], set[int]] = {}
+    if not participant_ids:
+        return found
+    for r in await conn.execute(_PENDING_IDS, {"participants": sorted(set(participant_ids))}):
+        found.setdefault((r.participant_id, r.replica_id), set()).add(int(r.id))
+    return found
+
+
+# -- participant replicas --------------------------------------------------------------------------
+
+_GET_REPLICAS = select(replicas)
+_REPLICA_KEY = (replicas.c.participant_id == bindparam("key_participant"),
+                replicas.c.replica_id == bindparam("key_replica"))
+SEEN = BulkWrite(update(replicas).where(*_REPLICA_KEY).values(
+    last_seen=case((replicas.c.last_seen < bindparam("seen"), bindparam("seen")),
+                   else_=replicas.c.last_seen),
+    last_picked=case((bindparam("picked") >= literal_column("0"), bindparam("picked")),
+                     else_=replicas.c.last_picked)))
+"""Moves replicas' last signs of life forward and stores when they were last picked (rows
+from `seen_row`), one statement for both so that rows are locked in key order."""
+
+
+def seen_row(participant_id: str, replica_id: str, seen: int, picked: int) -> dict[str, Any]:
+    """`seen` -1: not seen; `picked` -1: not picked."""
+    return {"key_participant": participant_id, "key_replica": replica_id, "seen": seen,
+            "picked": picked}
+
+
+async def get_replicas(conn: AsyncConnection) -> list[ReplicaRecord]:
+    """Every registered replica."""
+    return [ReplicaRecord(r.participant_id, r.replica_id, frozenset(r.element_types),
+                          r.last_seen, r.last_picked)
+            for r in await conn.execute(_GET_REPLICAS)]
+
+
+async def put_replica(conn: AsyncConnection, r: ReplicaRecord) -> None:
+    """Registers (or registers again) a replica."""
+    await delete_replica(conn, r.participant_id, r.replica_id)
+    await conn.execute(replicas.insert().values(
+        participant_id=r.participant_id, replica_id=r.replica_id,
+        element_types=sorted(r.element_types), last_seen=r.last_seen_us,
+        last_picked=r.last_picked))
+
+
+async def delete_replica(conn: AsyncConnection, participant_id: str, replica_id: str) -> None:
+    await conn.execute(delete(replicas).where(replicas.c.participant_id == participant_id,
+                                              replicas.c.replica_id == replica_id))
+
+
+async def touch(conn: AsyncConnection, participant_id: str, replica_id: str, now: int) -> bool:
+    """Moves a replica's last sign of life forward to `now` (never back); False if it is not
+    registered."""
+    result = await conn.execute(
+        update(replicas).where(replicas.c.participant_id == participant_id,
+                               replicas.c.replica_id == replica_id,
+                               replicas.c.last_seen <= now).values(last_seen=now))
+    if result.rowcount:
+        return True
+    found = await conn.execute(select(replicas.c.replica_id).where(
+        replicas.c.participant_id == participant_id, replicas.c.replica_id == replica_id))
+    return found.first() is not None
+
+
+async def own(conn: AsyncConnection, participant_id: str, element_types: Collection[str]
+              ) -> dict[str, str]:
+    """Makes `element_types` exactly the types `participant_id` owns, unless another
+    participant owns one of them: then returns those (type -> owner), and the caller rolls
+    back. (A concurrent claim of the same type waits for the other transaction.)"""
+    await conn.execute(delete(element_owners).where(
+        element_owners.c.participant_id == participant_id,
+        element_owners.c.element_type.not_in(sorted(element_types))))
+    if not element_types:
+        return {}
+    await conn.execute(insert_if_absent(conn, element_owners, *(
+        {"element_type": t, "participant_id": participant_id} for t in sorted(element_types))))
+    query = select(element_owners).where(element_owners.c.element_type.in_(
+        sorted(element_types)), element_owners.c.participant_id != participant_id)
+    return {r.element_type: r.participant_id for r in await conn.execute(query)}
+
+
+# -- operations in progress ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    """An operation in progress: on an instance (`kind` "instance") or a composition
+    ("priming")."""
+
+    kind: str
+    subject: str
+    body: dict[str, Any]
+
+
+async def operations_due(conn: AsyncConnection, now: int, every: bool
+                         ) -> list[StoredOperation]:
+    """The operations in progress whose deadline has come (`every`: all of them)."""
+    found = []
+    for table, kind in ((compositions, "priming"), (instances, "instance")):
+        query = select(table.c.id, table.c.operation).where(table.c.deadline.is_not(None))
+        if not every:
+            query = query.where(table.c.deadline <= now)
+        found += [StoredOperation(kind, r.id, r.operation)
+                  for r in await conn.execute(query.order_by(table.c.id))]
+    return found
+
+
+async def next_deadline(conn: AsyncConnection) -> int | None:
+    """The earliest deadline of an operation in progress."""
+    found = [d for table in (compositions, instances)
+             if (d := (await conn.execute(select(func.min(table.c.deadline)))).scalar())
+             is not None]
+    return min(found, default=None)

@@ -11,6 +11,9 @@ registration, heartbeat or message is at most `heartbeat_bound_us` old, offline 
 participant is online while any of its replicas is. An offline replica keeps its place and its
 participant keeps its types, so a restarted participant takes its work back; only deregistering
 its last replica releases a participant's types.
+
+A supervisor is a snapshot: the runtime builds one from the stored replicas (`of`, each as a
+`ReplicaRecord`) for each transaction, and stores back the records it changed (`record`).
 """
 
 from __future__ import annotations
@@ -74,6 +77,18 @@ class _Replica:
     last_picked: int = -1
 
 
+@dataclass(frozen=True)
+class ReplicaRecord:
+    """A registered replica as stored: its types, when it was last seen, and the pick count
+    when it was last picked (-1: never)."""
+
+    participant_id: str
+    replica_id: str
+    element_types: frozenset[str]
+    last_seen_us: int
+    last_picked: int = -1
+
+
 class Supervisor:
     """The registered participants and replicas of one server."""
 
@@ -84,6 +99,34 @@ class Supervisor:
         self._replicas: dict[str, dict[str, _Replica]] = {}
         self._owners: dict[str, str] = {}
         self._picks = 0
+
+    @classmethod
+    def of(cls, heartbeat_bound_us: int, records: Iterable[ReplicaRecord]) -> Supervisor:
+        """A supervisor holding the replicas recorded (see `record`)."""
+        s = cls(heartbeat_bound_us)
+        for r in records:
+            s._replicas.setdefault(r.participant_id, {})[r.replica_id] = _Replica(
+                r.element_types, r.last_seen_us, r.last_picked)
+            s._picks = max(s._picks, r.last_picked + 1)
+        for participant_id in s._replicas:
+            s._reown(participant_id)
+        return s
+
+    def record(self, participant_id: str, replica_id: str) -> ReplicaRecord | None:
+        """A registered replica as it is now, to store; None if it is not registered."""
+        replica = self._replicas.get(participant_id, {}).get(replica_id)
+        if replica is None:
+            return None
+        return ReplicaRecord(participant_id, replica_id, replica.element_types,
+                             replica.last_seen_us, replica.last_picked)
+
+    def replica_count(self, participant_id: str) -> int:
+        """How many replicas `participant_id` has registered, online or not."""
+        return len(self._replicas.get(participant_id, {}))
+
+    def element_types_of(self, participant_id: str) -> frozenset[str]:
+        """The element types `participant_id` holds (none if it is not registered)."""
+        return frozenset(t for t, p in self._owners.items() if p == participant_id)
 
     def register(
         self, participant_id: str, replica_id: str, element_types: Iterable[str], now_us: int

@@ -134,13 +134,16 @@ async def acm(app: App) -> AsyncIterator[Acm]:
 
 
 @contextlib.asynccontextmanager
-async def participants(app: App, *specs: tuple[str, str, Sequence[str], SimulatedHandler]
+async def participants(server: App | str,
+                       *specs: tuple[str, str, Sequence[str], SimulatedHandler]
                        ) -> AsyncIterator[list[Participant]]:
-    """In-process simulated participants (participant id, replica id, types, handler)."""
+    """In-process simulated participants (participant id, replica id, types, handler) of a
+    server (an App, or a target)."""
+    target = server if isinstance(server, str) else f"127.0.0.1:{server.port}"
     started = []
     try:
         for participant_id, replica_id, types, handler in specs:
-            p = Participant(f"127.0.0.1:{app.port}", participant_id, replica_id, types, handler,
+            p = Participant(target, participant_id, replica_id, types, handler,
                             heartbeat_interval=HEARTBEAT, retry_delay=0.02)
             await p.start()
             started.append(p)

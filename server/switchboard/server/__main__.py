@@ -1,25 +1,23 @@
-"""`switchboard-server` and `python -m switchboard.server`: run until SIGTERM or SIGINT."""
+"""`switchboard-server` and `python -m switchboard.server`: run until SIGTERM or SIGINT; with
+`--workers` above 1, as the supervisor of that many server processes (`workers`)."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from collections.abc import Sequence
 
-from switchboard.server.app import App
+from switchboard.server.app import App, tune_gc
 from switchboard.server.config import Settings, parse_settings
 from switchboard.server.logs import configure
+from switchboard.server.workers import supervise
 
 
 async def serve(settings: Settings) -> None:
     configure(settings.log_format, settings.log_level)
     app = App(settings)
     await app.start()
-    # Fewer, cheaper collections: what start-up made lives for good, and the default gen-0
-    # threshold (700) collects every few requests, which showed as 40 ms of p99 latency.
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    tune_gc()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -30,7 +28,10 @@ async def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Checks the settings (a bad one: a line each on stderr, exit status 2), then serves."""
-    asyncio.run(serve(parse_settings(argv)))
+    settings = parse_settings(argv)
+    if settings.workers > 1:
+        raise SystemExit(supervise(settings))
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

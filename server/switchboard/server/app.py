@@ -3,11 +3,12 @@ background tasks it owns; starts and stops them in order."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import grpc
 import structlog
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from switchboard.allocation.v1 import allocation_pb2, allocation_pb2_grpc
@@ -28,7 +29,7 @@ from switchboard.server.config import Settings, is_loopback
 from switchboard.server.db import Database
 from switchboard.server.drain import Drain
 from switchboard.server.eventlog import EventLog
-from switchboard.server.health import HealthServicer
+from switchboard.server.health import NOT_SERVING, SERVING, HealthServicer
 from switchboard.server.identity import Authorizer, JwtVerifier
 from switchboard.server.limits import Limits, LimitSettings
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
@@ -85,13 +86,21 @@ def outbound_credentials(settings: Settings) -> ReloadingChannelCredentials | No
         settings.outbound_tls_key_file))
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper collections, once a server has started: what start-up made lives for
+    good, and the default gen-0 threshold (700) collects every few requests, which showed as
+    40 ms of p99 latency."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 class App:
     """One Switchboard server process."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, shared=settings.workers > 1)
         self.events = EventLog(self.db, self.clock, settings.event_retention,
                                notify=not settings.watch_poll_only)
         self.hub = Hub(self.events, self.clock, WatchSettings(
@@ -159,8 +168,10 @@ class App:
         self.tls: ReloadingCredentials | None = None
         self.port = 0
 
-    async def start(self) -> int:
-        """Creates the schema, starts background work, then serves; returns the bound port."""
+    async def start(self, ready: bool = True) -> int:
+        """Creates the schema, starts background work, then serves; returns the bound port.
+        Health is NOT_SERVING until `ready` (now, unless False: a worker of `--workers` waits
+        for its supervisor)."""
         await self.db.create_schema()
         await self.events.initialize()
         await self.hub.start()
@@ -173,7 +184,8 @@ class App:
         self.dmi_health.start()
         self.acm.start()
         server = grpc.aio.server(interceptors=[
-            RpcInterceptor(self.authorizer(), self.limits), self.drain])
+            RpcInterceptor(self.authorizer(), self.limits), self.drain],
+            options=[("grpc.so_reuseport", 1)] if self.settings.workers > 1 else None)
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(self.reservations, server)
         allocation_pb2_grpc.add_AllocationServiceServicer_to_server(self.allocations, server)
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(self.schedules, server)
@@ -187,14 +199,20 @@ class App:
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
+        await self.health.set("", NOT_SERVING)
         self.port = self._bind(server)
         await server.start()
         self.server = server
-        for name in ("", *SERVICES):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if ready:
+            await self.ready()
         log.info("serving", host=self.settings.host, port=self.port, transport=self.transport,
                  database=self.db.engine.url.render_as_string())
         return self.port
+
+    async def ready(self) -> None:
+        """Health SERVING: the server and each service it serves."""
+        for name in ("", *SERVICES):
+            await self.health.set(name, SERVING)
 
     def authorizer(self) -> Authorizer | None:
         """Who may call what, from the policy file; None (authorization off) without one."""

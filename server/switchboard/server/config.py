@@ -17,6 +17,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from switchboard.server.allocation.model import parse_flavors
 from switchboard.server.identity import CERT_IDENTITIES, load_keys
 from switchboard.server.policy import parse_policy
@@ -29,6 +31,7 @@ class Settings:
 
     host: str = "localhost"
     port: int = 50051
+    workers: int = 1
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
@@ -82,6 +85,9 @@ class Settings:
 _HELP = {
     "host": "address to listen on; without TLS only a loopback one unless --insecure",
     "port": "port to listen on (0 picks a free one)",
+    "workers": "server processes on this host sharing the port, under one supervisor; more "
+               "than 1 refuses the participant protocol (it needs one process: README, "
+               "Workers)",
     "tls_cert_file": "PEM certificate chain the server presents (TLS); re-read when it changes",
     "tls_key_file": "PEM private key of --tls-cert-file; re-read when it changes",
     "tls_client_ca_file": "PEM CA certificates: clients must present a certificate signed by "
@@ -213,6 +219,7 @@ _FILE = ("must be empty or name a readable file",
 RULES: dict[str, tuple[str, Check]] = {
     "host": ("must not be empty", bool),
     "port": _range(0, 65535),
+    "workers": _range(1, 256),
     "tls_cert_file": _FILE,
     "tls_key_file": _FILE,
     "tls_client_ca_file": _FILE,
@@ -308,6 +315,13 @@ def _loads_ca(ca_file: str) -> bool:
     return True
 
 
+def _in_memory(url: str) -> bool:
+    """Whether a database URL names an in-memory SQLite database (one per process)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory")
+
+
 def _both_or_neither(a: str, b: str) -> bool:
     return bool(a) == bool(b)
 
@@ -349,6 +363,10 @@ REQUIREMENTS: tuple[tuple[tuple[str, ...], str, Callable[[Settings], bool]], ...
      "--jwt-key-file (or SWITCHBOARD_JWT_KEY_FILE) needs --policy-file: tokens name "
      "principals, the policy gives them roles",
      lambda s: not s.jwt_key_file or bool(s.policy_file)),
+    (("workers", "database_url"),
+     "--workers (or SWITCHBOARD_WORKERS) above 1 needs a database the workers share: a SQLite "
+     "file or PostgreSQL, not an in-memory SQLite database",
+     lambda s: s.workers == 1 or not _in_memory(s.database_url)),
     (("request_burst_per_principal", "request_rate_per_principal"),
      "--request-burst-per-principal (or SWITCHBOARD_REQUEST_BURST_PER_PRINCIPAL) needs "
      "--request-rate-per-principal: a burst bounds a rate",

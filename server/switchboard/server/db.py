@@ -2,7 +2,8 @@
 PostgreSQL through asyncpg).
 
 Write transactions are serialized where the engine needs it: on SQLite one writer at a time in
-this process (`BEGIN IMMEDIATE`, with a busy timeout for other processes); on PostgreSQL, row
+this process (`BEGIN IMMEDIATE`, with a busy timeout for other processes, and for the workers
+of `--workers` a lock file that hands the write lock between them at once); on PostgreSQL, row
 locks taken inside the transaction do the serializing. On PostgreSQL a `Listener` hears
 notifications (LISTEN/NOTIFY) on a dedicated connection of its own.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +24,7 @@ import structlog
 from sqlalchemy import Column, Insert, MetaData, Table, UpdateBase, bindparam, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
@@ -38,13 +41,22 @@ metadata = MetaData()
 class Database:
     """One engine, its dialect's quirks, and the transaction entry points."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, shared: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.serializes_writes = self._write_lock is not None
-        """Whether this process runs one write transaction at a time: then what the last one
-        left can be counted on, checked at commit by guarded writes (`BulkWrite`)."""
+        """Whether optimistic transactions are worth trying: this process runs one write
+        transaction at a time, so what the last one left (in this process, or as the writer
+        lock records it) is likely still so. Correctness never rests on it: an optimistic
+        transaction checks at commit what it counted on with guarded writes (`BulkWrite`),
+        under the database's write lock (on SQLite, BEGIN IMMEDIATE excludes every other
+        process's writers), and fails with `StaleWrite` if another process changed it."""
+        self._writer_lock = _WriterLock(url) if self.is_sqlite and shared else None
+        self.shared_head: int | None = None
+        """Inside `write`, for the workers of `--workers` on SQLite: the event log's head as
+        the last write transaction of any of them recorded it (`record_head`); else None."""
+        self._recorded: int | None = None
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(
                 url, async_creator=sqlite_onetrip.connector(url), pool_size=8, max_overflow=8,
@@ -64,8 +76,26 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock:
+            if self._writer_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+                return
+            self.shared_head = await self._writer_lock.acquire()
+            self._recorded = None
+            try:
+                async with self.engine.begin() as conn:
+                    yield conn
+                if self._recorded is not None:
+                    self._writer_lock.record(self._recorded)
+            finally:
+                self.shared_head = None
+                self._writer_lock.release()
+
+    def record_head(self, head: int) -> None:
+        """Inside `write`: the event log's head once this transaction commits, for the next
+        writer of any worker (`shared_head`; recorded only if it commits)."""
+        self._recorded = head
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -101,6 +131,51 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
+
+
+class _WriterLock:
+    """An exclusive `flock` on a file beside a SQLite database, taken around each write
+    transaction by processes that share the database (`--workers`), and the event log's head
+    as the last of them to commit recorded it in the file.
+
+    SQLite makes a writer that finds the database locked by another process poll: it sleeps
+    1, 2, 5, 10 ... up to 100 ms between tries (the busy timeout), so under steady writes the
+    lock passes between processes late and mostly idle. A process waiting on this lock is
+    woken by the kernel as soon as it is released, and then finds SQLite's lock free. The head
+    lets the next writer's optimistic transaction count on from the true head, whichever
+    worker wrote last (where a writer died between its commit and the record, or a process
+    outside the lock wrote, the head's guarded write catches it)."""
+
+    def __init__(self, url: str) -> None:
+        database = make_url(url).database or ""
+        self._fd = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> int | None:
+        """Takes the lock; returns the recorded head (None if none is)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting = asyncio.get_running_loop().run_in_executor(
+                None, fcntl.flock, self._fd, fcntl.LOCK_EX)
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread still takes the lock: give it back once it has.
+                waiting.add_done_callback(lambda _: self.release())
+                raise
+        recorded = os.pread(self._fd, 8, 0)
+        return int.from_bytes(recorded, "little") if len(recorded) == 8 else None
+
+    def record(self, head: int) -> None:
+        os.pwrite(self._fd, head.to_bytes(8, "little"), 0)
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 class Listener:

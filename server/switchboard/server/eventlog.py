@@ -116,9 +116,11 @@ class Transaction:
     call; `acting` for writes made on behalf of another, as in batches).
 
     An `optimistic` one counts on what this process's last write transactions left (the head,
-    cached pool holdings, instances as admitted) without reading it, and checks at commit with
-    guarded writes (`BulkWrite`): it fails with `StaleWrite` if that changed meanwhile. Only
-    where the database's writes are serialized in-process (`Database.serializes_writes`)."""
+    or as the workers' writer lock recorded it: `Database.shared_head`; cached pool holdings;
+    instances as admitted) without reading it, and checks at commit with guarded writes
+    (`BulkWrite`): it fails with `StaleWrite` if that changed meanwhile, whichever process
+    changed it. Only where the database's writes are serialized in-process
+    (`Database.serializes_writes`)."""
 
     def __init__(self, conn: AsyncConnection, clock: Clock, optimistic: bool = False,
                  head: int | None = None, notify: bool = False) -> None:
@@ -212,8 +214,9 @@ class EventLog:
         `optimistic` asks for an optimistic one (`Transaction`) where the database allows."""
         try:
             async with self.db.write() as conn:
+                head = self._head if self.db.shared_head is None else self.db.shared_head
                 tx = Transaction(conn, self.clock, optimistic and self.db.serializes_writes,
-                                 self._head, self.notifies)
+                                 head, self.notifies)
                 yield tx
                 if tx.events:
                     tx.defer(_APPEND, *({
@@ -223,6 +226,8 @@ class EventLog:
                     } for e in tx.events))
                 if tx.deferred:
                     await self.db.flush(conn, tx.deferred)
+                if tx.head is not None:
+                    self.db.record_head(tx.head)
         except StaleWrite:
             self._head = None
             raise

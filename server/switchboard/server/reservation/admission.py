@@ -18,7 +18,9 @@ optimistic transaction (`eventlog.Transaction`): the pools whose holdings are ca
 read, only their versions moved at commit, guarded (as is the log's head, and whatever riders
 counted on), so a batch of creates takes one trip to the database. If something changed
 meanwhile (another process wrote), the commit fails and the batch, riders included, is admitted
-again the ordinary way.
+again the ordinary way. The workers of `--workers` learn the head from their shared writer lock
+(`Database.shared_head`), so their batches go on taking one trip while each pool is written by
+one of them.
 
 A batch runs as the server, on behalf of many calls: each candidate and rider keeps its call's
 principal and `ownership.Access` from when it queued, so that a call sees only the pools (and

@@ -4,6 +4,8 @@ a fresh database per test on SQLite and, when SWITCHBOARD_TEST_POSTGRES_URL name
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -82,7 +84,27 @@ async def start_server(settings: Settings, clock: ManualClock) -> AsyncIterator[
     yield start
     for app in apps:
         if app.server is not None and not app.hub.closed:
-            await app.stop(grace=0)
+            await stopped(app)
+
+
+STOP_SECONDS = 30
+"""How long a server may take to stop at the end of a test before the test fails, showing
+what every task was waiting on (a stop that hangs would otherwise hang the whole run)."""
+
+
+async def stopped(app: App) -> None:
+    stopping = asyncio.ensure_future(app.stop(grace=0))
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_SECONDS)
+    if done:
+        stopping.result()
+        return
+    stacks = io.StringIO()
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}", file=stacks)
+        task.print_stack(limit=12, file=stacks)
+    stopping.cancel()
+    pytest.fail(f"the server did not stop within {STOP_SECONDS} s; its tasks:\n"
+                f"{stacks.getvalue()}")
 
 
 @pytest.fixture

@@ -86,6 +86,12 @@ def test_addresses_become_one_balanced_target() -> None:
     assert dict(named.options)["grpc.ssl_target_name_override"] == "sb.test"
 
 
+async def test_a_dns_target_and_a_list_of_one_reach_the_server(server: App) -> None:
+    for target in (f"dns:///localhost:{server.port}", [f"localhost:{server.port}"]):
+        async with AsyncClient(target) as client:
+            await client.reservations.ListPools(pb.ListPoolsRequest(), timeout=5)
+
+
 # Three replicas -------------------------------------------------------------------------------
 
 

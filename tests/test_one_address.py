@@ -143,8 +143,10 @@ async def test_every_service_works_through_one_client(start_server: StartServer)
                 schedule_id="s1"))).schedule.id == "s1"
             assert (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(
                 cm_handle_id="h1"))).cm_handle.id == "h1"
-        # Participants on A; prime, instance and deploy through the one client.
-        async with participants(a, *two_participants(journal)), acm_of(client) as via:
+        # Participants given the three addresses too; prime, instance and deploy through the
+        # one client.
+        async with participants(addresses([a, b, c]), *two_participants(journal)), \
+                acm_of(client) as via:
             await via.primed(composition())
             await via.instance()
             deployed = await via.act("Deploy")

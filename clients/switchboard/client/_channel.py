@@ -34,12 +34,23 @@ would send every call to the first that answers)."""
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """What a channel is made with: `grpc.secure_channel(target, credentials, options)`, or
-    `grpc.insecure_channel(target, options)` when `credentials` is None."""
+    """What a channel is made with: `target`, `credentials` (None: plaintext) and `options`."""
 
     target: str
     credentials: grpc.ChannelCredentials | None
     options: tuple[tuple[str, str], ...]
+
+    def aio(self) -> grpc.aio.Channel:
+        """An asyncio channel."""
+        if self.credentials is None:
+            return grpc.aio.insecure_channel(self.target, self.options)
+        return grpc.aio.secure_channel(self.target, self.credentials, self.options)
+
+    def blocking(self) -> grpc.Channel:
+        """A blocking channel."""
+        if self.credentials is None:
+            return grpc.insecure_channel(self.target, self.options)
+        return grpc.secure_channel(self.target, self.credentials, self.options)
 
 
 def channel_spec(target: Target, tls: TlsConfig | None, token: str | None) -> ChannelSpec:

@@ -83,12 +83,7 @@ class AsyncClient:
         address only)."""
         if channel is not None and (tls is not None or token is not None):
             raise ValueError("AsyncClient: give a channel or tls/token, not both")
-        if channel is None:
-            spec = channel_spec(target, tls, token)
-            channel = (grpc.aio.secure_channel(spec.target, spec.credentials, spec.options)
-                       if spec.credentials is not None
-                       else grpc.aio.insecure_channel(spec.target, spec.options))
-        self.channel = channel
+        self.channel = channel or channel_spec(target, tls, token).aio()
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
         self.allocations = allocation_grpc.AllocationServiceStub(self.channel)
         self.schedules = scheduler_grpc.SchedulerServiceStub(self.channel)

@@ -85,12 +85,7 @@ class Client:
         address only)."""
         if channel is not None and (tls is not None or token is not None):
             raise ValueError("Client: give a channel or tls/token, not both")
-        if channel is None:
-            spec = channel_spec(target, tls, token)
-            channel = (grpc.secure_channel(spec.target, spec.credentials, spec.options)
-                       if spec.credentials is not None
-                       else grpc.insecure_channel(spec.target, spec.options))
-        self.channel = channel
+        self.channel = channel or channel_spec(target, tls, token).blocking()
         self.reservations = reservation_grpc.ReservationServiceStub(self.channel)
         self.allocations = allocation_grpc.AllocationServiceStub(self.channel)
         self.schedules = scheduler_grpc.SchedulerServiceStub(self.channel)

@@ -241,6 +241,13 @@ async def test_tls_checks_the_one_server_name_and_tokens_still_work(
     async with AsyncClient(addresses(apps), tls=named, token=token) as client:
         for _ in range(6):  # twice through each replica
             await client.reservations.ListPools(pb.ListPoolsRequest())
+
+    def blocking() -> None:
+        with Client(addresses(apps), tls=named, token=token) as client:
+            for _ in range(6):
+                client.reservations.ListPools(pb.ListPoolsRequest())
+
+    await asyncio.to_thread(blocking)
     async with AsyncClient(addresses(apps), tls=named) as anonymous:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await anonymous.reservations.ListPools(pb.ListPoolsRequest())

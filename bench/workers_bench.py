@@ -28,230 +28,17 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import random
-import resource
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from switchboard.reservation.v1 import reservation_pb2 as pb
-from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
-
-from benchlib import free_port, percentile
+from benchlib import percentile
+from loadlib import ServerProcess, run_window, setup_pools
 
 TARGET_RATIO = 1.4
-CALL_TIMEOUT = 30.0
-HOUR = 3600.0
-
-
-def create_request(pool_id: str, rng: random.Random) -> pb.CreateReservationRequest:
-    """A 1-hour, 1-core reservation at a random start over the next ~300 days (as
-    reservation_bench's (b))."""
-    start = time.time() + HOUR + rng.uniform(0, 300 * 24 * HOUR)
-    return pb.CreateReservationRequest(reservation=pb.Reservation(
-        pool_id=pool_id, name="bench", start_time=Timestamp(seconds=int(start)),
-        end_time=Timestamp(seconds=int(start + HOUR)), resources=pb.Resources(cores=1)))
-
-
-@dataclass(frozen=True)
-class Window:
-    target: str
-    pools: list[str]
-    connections: int
-    concurrency: int
-    start_at: float
-    measure_from: float
-    measure_to: float
-    seed: int
-    first_connection: int
-    """The index of this process's first connection among all load processes' (pools are
-    taken by that index)."""
-
-
-@dataclass
-class Result:
-    ok: int
-    failed: int
-    latencies_ms: list[float]
-    cpu: float
-    wall: float
-
-
-async def _load(w: Window) -> Result:
-    rng = random.Random(w.seed)
-    channels = [grpc.aio.insecure_channel(w.target, options=[
-        ("grpc.use_local_subchannel_pool", 1)]) for _ in range(w.connections)]
-    stubs = [pb_grpc.ReservationServiceStub(c) for c in channels]
-    result = Result(0, 0, [], 0.0, 0.0)
-    try:
-        await asyncio.gather(*(c.channel_ready() for c in channels))
-        await asyncio.sleep(max(0.0, w.start_at - time.time()))
-
-        async def one(slot: int) -> None:
-            stub = stubs[slot % len(stubs)]
-            pool = w.pools[(w.first_connection + slot % len(stubs)) % len(w.pools)]
-            while (now := time.time()) < w.measure_to:
-                try:
-                    await stub.CreateReservation(create_request(pool, rng),
-                                                 timeout=CALL_TIMEOUT)
-                    ok = True
-                except grpc.aio.AioRpcError:
-                    ok = False
-                done = time.time()
-                if w.measure_from <= now and done <= w.measure_to:
-                    if ok:
-                        result.ok += 1
-                        result.latencies_ms.append((done - now) * 1000)
-                    else:
-                        result.failed += 1
-
-        await asyncio.sleep(max(0.0, w.measure_from - time.time()))
-        cpu0, wall0 = _cpu_self(), time.time()
-        await asyncio.gather(*(one(i) for i in range(w.concurrency)))
-        result.cpu, result.wall = _cpu_self() - cpu0, time.time() - wall0
-    finally:
-        for c in channels:
-            await c.close()
-    return result
-
-
-def _cpu_self() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def load_process(w: Window, out: Any) -> None:
-    out.put(asyncio.run(_load(w)))
-
-
-def _cpu_of(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds of `root` and every process under it (alive now)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in tree:
-                tree.add(pid)
-                frontier.append(pid)
-    total = 0.0
-    for pid in tree:
-        try:
-            total += _cpu_of(pid)
-        except OSError:
-            continue
-    return total
-
-
-class Server:
-    """One `--workers N` server command on a fresh SQLite file (or the given database)."""
-
-    def __init__(self, workers: int, database_url: str, tmp: Path) -> None:
-        tmp.mkdir(parents=True)
-        self.workers = workers
-        self.target = f"127.0.0.1:{free_port()}"
-        url = database_url or f"sqlite+aiosqlite:///{tmp / f'bench-{workers}.db'}"
-        self.log = open(tmp / f"server-{workers}.log", "wb")  # closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "switchboard.server", "--host", "127.0.0.1",
-             "--port", self.target.rpartition(":")[2], "--database-url", url,
-             "--workers", str(workers), "--log-level", "warning", "--shutdown-grace", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp)
-
-    def wait_serving(self, timeout: float = 60.0) -> None:
-        async def probe() -> bool:
-            async with grpc.aio.insecure_channel(self.target) as channel:
-                try:
-                    r = await health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=1)
-                except grpc.aio.AioRpcError:
-                    return False
-                return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
-
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"--workers {self.workers} exited {self.proc.returncode}")
-            if asyncio.run(probe()):
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"--workers {self.workers} not SERVING after {timeout} s")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-async def setup_pools(target: str, n: int) -> list[str]:
-    pools = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(n)]
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = pb_grpc.ReservationServiceStub(channel)
-        for pool_id in pools:
-            await stub.CreatePool(pb.CreatePoolRequest(
-                pool=pb.Pool(id=pool_id, provider="bench", availability_zone="az1")), timeout=10)
-            await stub.IncreaseCapacity(pb.IncreaseCapacityRequest(
-                pool_id=pool_id, resources=pb.Resources(cores=10**12), reason="bench"),
-                timeout=10)
-    return pools
-
-
-def run_window(ctx: Any, args: argparse.Namespace, server: Server, pools: list[str],
-               seed: int) -> tuple[list[Result], float, float]:
-    """One window against `server`: the load processes' results, the server's CPU seconds
-    and the wall seconds over the measured part."""
-    start_at = time.time() + 1.5  # the load processes start and connect meanwhile
-    measure_from = start_at + args.warmup
-    measure_to = measure_from + args.seconds / args.rounds
-    out = ctx.Queue()
-    procs = []
-    per_proc = [args.concurrency // args.client_procs + (i < args.concurrency % args.client_procs)
-                for i in range(args.client_procs)]
-    for i, concurrency in enumerate(per_proc):
-        w = Window(server.target, pools, args.connections, concurrency, start_at, measure_from,
-                   measure_to, seed * 100 + i, i * args.connections)
-        p = ctx.Process(target=load_process, args=(w, out))
-        p.start()
-        procs.append(p)
-    time.sleep(max(0.0, measure_from - time.time()))
-    cpu0, wall0 = tree_cpu(server.proc.pid), time.time()
-    time.sleep(max(0.0, measure_to - time.time()))
-    server_cpu, wall = tree_cpu(server.proc.pid) - cpu0, time.time() - wall0
-    results = [out.get(timeout=CALL_TIMEOUT + 30) for _ in procs]
-    for p in procs:
-        p.join()
-    return results, server_cpu, wall
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -281,19 +68,24 @@ def measure(ctx: Any, args: argparse.Namespace, counts: list[int], n_pools: int,
     """One layout of pools: a server per configuration, the rounds, and the table."""
     label = f"{n_pools} pool(s)" if n_pools else "a pool per connection"
     n_pools = n_pools or args.client_procs * args.connections
-    servers = [Server(n, args.database_url, tmp / f"{n_pools}-{n}") for n in counts]
+    servers = {n: ServerProcess(
+        f"server-{n}", args.database_url or f"sqlite+aiosqlite:///{tmp}/{n_pools}-{n}.db",
+        tmp / f"{n_pools}-{n}", ["--workers", str(n)]) for n in counts}
     totals: dict[int, dict[str, Any]] = {n: {"ok": 0, "failed": 0, "lat": [], "server_cpu": 0.0,
                                              "client_cpu": 0.0, "wall": 0.0, "rates": []}
                                          for n in counts}
     try:
-        for s in servers:
+        for s in servers.values():
             s.wait_serving()
-        pools = {s.workers: asyncio.run(setup_pools(s.target, n_pools)) for s in servers}
+        pools = {n: asyncio.run(setup_pools(s.target, n_pools)) for n, s in servers.items()}
         for r in range(args.rounds):
-            for s in servers:
-                results, server_cpu, wall = run_window(ctx, args, s, pools[s.workers],
-                                                       seed=r * 10 + s.workers)
-                t = totals[s.workers]
+            for n, s in servers.items():
+                results, server_cpu, wall = run_window(
+                    ctx, [s.target], "CreateReservation", pools[n], [s.proc.pid],
+                    client_procs=args.client_procs, connections=args.connections,
+                    concurrency=args.concurrency, warmup=args.warmup,
+                    seconds=args.seconds / args.rounds, seed=r * 10 + n)
+                t = totals[n]
                 ok = sum(x.ok for x in results)
                 t["ok"] += ok
                 t["failed"] += sum(x.failed for x in results)
@@ -303,7 +95,7 @@ def measure(ctx: Any, args: argparse.Namespace, counts: list[int], n_pools: int,
                 t["wall"] += wall
                 t["rates"].append(ok / wall)
     finally:
-        codes = [s.stop() for s in servers]
+        codes = [s.stop() for s in servers.values()]
     base = totals[counts[0]]["ok"] / totals[counts[0]]["wall"]
     print(f"\n{label}; servers exited {codes}")
     print(f"{'--workers':>9} {'calls/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'server CPU':>10} "

@@ -134,12 +134,12 @@ async def acm(app: App) -> AsyncIterator[Acm]:
 
 
 @contextlib.asynccontextmanager
-async def participants(server: App | str,
+async def participants(server: App | str | Sequence[str],
                        *specs: tuple[str, str, Sequence[str], SimulatedHandler]
                        ) -> AsyncIterator[list[Participant]]:
     """In-process simulated participants (participant id, replica id, types, handler) of a
-    server (an App, or a target)."""
-    target = server if isinstance(server, str) else f"127.0.0.1:{server.port}"
+    server (an App, or a target or several replicas' addresses)."""
+    target = f"127.0.0.1:{server.port}" if isinstance(server, App) else server
     started = []
     try:
         for participant_id, replica_id, types, handler in specs:

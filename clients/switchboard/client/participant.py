@@ -25,7 +25,8 @@ import grpc
 import structlog
 from google.protobuf.struct_pb2 import Struct
 
-from switchboard.client.tls import TlsConfig, channel_credentials
+from switchboard.client._channel import Target, channel_spec
+from switchboard.client.tls import TlsConfig
 from switchboard.participant.v1 import participant_pb2 as pb
 from switchboard.participant.v1 import participant_pb2_grpc as pb_grpc
 
@@ -110,15 +111,16 @@ class Participant:
     """One participant replica. `await start()` registers it (raising the server's error, e.g.
     FAILED_PRECONDITION for an element type another participant owns) and runs it in the
     background until `await stop()` (which may be called again: it then does nothing).
-    `tls` and `token` as for `AsyncClient`: TLS (mTLS with a client certificate) and a bearer
-    token naming the participant's principal; plaintext without."""
+    `target`, `tls` and `token` as for `AsyncClient`: one target or several replicas'
+    addresses, TLS (mTLS with a client certificate) and a bearer token naming the
+    participant's principal; plaintext without."""
 
-    def __init__(self, target: str, participant_id: str, replica_id: str,
+    def __init__(self, target: Target, participant_id: str, replica_id: str,
                  element_types: Sequence[str], handler: Handler, *,
                  heartbeat_interval: float | None = None, retry_delay: float = 0.2,
                  tls: TlsConfig | None = None, token: str | None = None) -> None:
         self.target = target
-        self._credentials = channel_credentials(tls, token)
+        self._spec = channel_spec(target, tls, token)
         self.participant_id = participant_id
         self.replica_id = replica_id
         self.element_types = list(element_types)
@@ -140,8 +142,7 @@ class Participant:
         return self._stub
 
     async def start(self) -> None:
-        self._channel = (grpc.aio.insecure_channel(self.target) if self._credentials is None
-                         else grpc.aio.secure_channel(self.target, self._credentials))
+        self._channel = self._spec.aio()
         self._stub = pb_grpc.ParticipantProtocolServiceStub(self._channel)
         await self._register()
         self._loops = [asyncio.create_task(self._receive(), name="participant-receive"),

@@ -22,11 +22,14 @@ def _read(pem: Pem | None) -> bytes | None:
 class TlsConfig:
     """`ca`: the CA certificates the server's certificate must be signed by (None: the
     system's roots); `cert` and `key` (both or neither): the client's certificate chain and
-    private key, for a server that asks for one (mTLS)."""
+    private key, for a server that asks for one (mTLS); `server_name`: the name the server's
+    certificate must hold, instead of the target's host (needed with several addresses, which
+    name no one host; "": the target's)."""
 
     ca: Pem | None = None
     cert: Pem | None = None
     key: Pem | None = None
+    server_name: str = ""
 
     def __post_init__(self) -> None:
         if (self.cert is None) != (self.key is None):

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import socket
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from switchboard.allocation.v1 import allocation_pb2 as allocation_pb
@@ -136,35 +132,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def server_process(database_url: str, *flags: str) -> AsyncIterator[str]:
-    """A real `python -m switchboard.server` process on a free loopback port; yields its target
-    once it answers health checks, and stops it with SIGTERM at the end."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "switchboard.server", "--host", "127.0.0.1", "--port", str(port),
-        "--database-url", database_url, "--log-level", "warning", "--watch-poll-interval",
-        "0.05", *flags,
-    )
-    target = f"127.0.0.1:{port}"
-    try:
-        async with grpc.aio.insecure_channel(target) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                        break
-                    except grpc.aio.AioRpcError:
-                        await asyncio.sleep(0.1)
-        yield target
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            await process.wait()
 
 
 async def advance_until(clock: ManualClock, seconds: float, watch: Collector,

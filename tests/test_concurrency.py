@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
+from processes import server_process
 
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
@@ -22,7 +23,7 @@ from switchboard.server.reservation.model import CapacityChange
 from switchboard.server.timestamps import from_micros, to_micros
 
 from conftest import StartServer
-from support import HOUR, at, make_pool, reserve, server_process
+from support import HOUR, at, make_pool, reserve
 
 CAPACITY = 100
 CLIENTS = 50
@@ -103,7 +104,8 @@ async def test_fifty_clients_one_server(server: App, client: AsyncClient) -> Non
 
 
 async def test_fifty_clients_two_server_processes(database_url: str) -> None:
-    async with server_process(database_url) as a, server_process(database_url) as b:
+    async with server_process(database_url) as first, server_process(database_url) as second:
+        a, b = first.target, second.target
         async with AsyncClient(a) as client:
             now = time.time_ns() // 1000
             await setup_pool(client, now)

@@ -11,6 +11,7 @@ import time
 import grpc
 import pytest
 from google.rpc import error_details_pb2
+from processes import server_process
 
 from switchboard.client import AsyncClient, WatchOutOfRange
 from switchboard.reservation.v1 import reservation_pb2 as pb
@@ -20,7 +21,7 @@ from switchboard.server.eventlog import Event
 from switchboard.server.timestamps import from_micros
 from switchboard.server.watch import encode_response
 
-from support import Collector, at, detail, make_pool, reserve, server_process
+from support import Collector, at, detail, make_pool, reserve
 
 
 async def test_reconnect_with_last_plus_one_misses_nothing(client: AsyncClient) -> None:
@@ -172,7 +173,8 @@ async def test_stalled_watcher_is_cut_off_not_buffered(start_server: object) -> 
 
 
 async def test_watch_on_one_process_sees_writes_of_another(database_url: str) -> None:
-    async with server_process(database_url) as a, server_process(database_url) as b:
+    async with server_process(database_url) as first, server_process(database_url) as second:
+        a, b = first.target, second.target
         async with AsyncClient(a) as writer, AsyncClient(b) as reader:
             watch = await Collector(reader.reservations.WatchReservations(
                 pb.WatchReservationsRequest())).live()

@@ -5,10 +5,8 @@ or one PostgreSQL database, called over many connections that the kernel spreads
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +16,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from processes import ServerProcess, alive, server_process
 from test_participant_flow import (
     DEPLOYED,
     NO_ERROR,
@@ -48,79 +47,14 @@ SEPARATE = [("grpc.use_local_subchannel_pool", 1)]
 """Channel options that give each channel a connection of its own."""
 
 
-class Supervisor:
-    """A running `--workers` command and what it and its workers log (JSON lines)."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.lines: list[dict[str, Any]] = []
-        self._changed = asyncio.Condition()
-        self._reader = asyncio.create_task(self._read())
-        self.port = 0
-        self.pids: list[int] = []
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        async for raw in self.process.stderr:
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                line = {"event": raw.decode(errors="replace")}
-            async with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def logged(self, event: str, count: int = 1, **fields: Any) -> list[dict[str, Any]]:
-        """Waits (at most 30 s) until `count` lines of `event` with these fields are logged."""
-        def found() -> list[dict[str, Any]]:
-            return [line for line in self.lines if line.get("event") == event
-                    and all(line.get(k) == v for k, v in fields.items())]
-
-        async with asyncio.timeout(30), self._changed:
-            await self._changed.wait_for(lambda: len(found()) >= count or self._reader.done())
-        assert len(found()) >= count, f"no {count} x {event} {fields}: {self.lines[-20:]}"
-        return found()
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def stop(self) -> int:
-        """SIGTERM to the supervisor; its exit status."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            code = await self.process.wait()
-            await self._reader
-        return code
-
-
 @asynccontextmanager
-async def workers(database_url: str, n: int = 2) -> AsyncIterator[Supervisor]:
+async def workers(database_url: str, n: int = 2) -> AsyncIterator[ServerProcess]:
     """`--workers n` on port 0 (the first worker picks the port, the others share it), until
-    every worker serves; stopped at the end if the test has not."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "switchboard.server", "--workers", str(n), "--host", "127.0.0.1",
-        "--port", "0", "--database-url", database_url, "--log-format", "json",
-        "--log-level", "info", "--watch-poll-interval", "0.05", "--shutdown-grace", "1",
-        stderr=asyncio.subprocess.PIPE)
-    supervisor = Supervisor(process)
-    try:
-        serving = (await supervisor.logged("workers serving"))[0]
-        supervisor.port, supervisor.pids = serving["port"], serving["pids"]
+    every worker serves (`pids`: theirs); stopped at the end if the test has not."""
+    async with server_process(database_url, "--workers", str(n),
+                              ready="workers serving") as supervisor:
+        supervisor.pids = supervisor.found("workers serving")[0]["pids"]
         yield supervisor
-    finally:
-        await supervisor.stop()
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def health(target: str, service: str = "") -> int:

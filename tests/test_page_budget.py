@@ -79,13 +79,15 @@ async def test_pools_stored_before_the_bounds_still_list(server: App, client: As
 
 def test_a_page_stops_before_the_budget_and_always_holds_one_item() -> None:
     pools = [Pool(f"p{i}", "p" * 1_000_000, "az", 0) for i in range(5)]
-    items, token = page(pools, 4, lambda p: p.id, pool_pb)
-    assert [p.id for p in items] == ["p0", "p1", "p2"] and decode_token(token, Violations("")) \
-        == "p2"
+    request = pb.ListPoolsRequest()
+    items, token = page(request, pools, 4, lambda p: p.id, pool_pb)
+    request.page_token = token
+    assert [p.id for p in items] == ["p0", "p1", "p2"] and decode_token(
+        request, Violations("")) == "p2"
     huge = [Pool("big", "p" * 5_000_000, "az", 0), Pool("next", "", "az", 0)]
-    items, token = page(huge, 1, lambda p: p.id, pool_pb)
+    items, token = page(request, huge, 1, lambda p: p.id, pool_pb)
     assert [p.id for p in items] == ["big"] and token  # alone over budget, still listed
-    items, token = page(pools[:2], 2, lambda p: p.id, pool_pb)
+    items, token = page(request, pools[:2], 2, lambda p: p.id, pool_pb)
     assert len(items) == 2 and token == ""
 
 

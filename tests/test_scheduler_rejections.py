@@ -70,6 +70,27 @@ async def test_so_request_numbers_must_be_finite(server: App, client: AsyncClien
                                  "schedule.vnfs[0].so_request.steps[1].wait"}
 
 
+async def test_names_are_not_blank_padded_or_repeated(server: App,
+                                                      client: AsyncClient) -> None:
+    """Element names, VNF names, groups and the schedule's labels: blank, padded with
+    whitespace, holding control characters or listed twice in one VNF, each is named."""
+    body = schedule("s1", [vnf(" ", "ne1"), vnf("b", " ", "ne1", "ne1"), vnf("c ", "ne\t2"),
+                           vnf("d", "ne3")], [(1, 5)], domain="  ", user=" u")
+    body.vnfs[3].group = "\n"
+    error = await rejected(server, client, lambda: create(client, body))
+    assert bad_fields(error) == {
+        "schedule.vnfs[0].name", "schedule.vnfs[1].network_elements[0]",
+        "schedule.vnfs[1].network_elements[2]", "schedule.vnfs[2].name",
+        "schedule.vnfs[2].network_elements[0]", "schedule.vnfs[3].group",
+        "schedule.domain", "schedule.user"}
+    error = await rejected(server, client, lambda: client.schedules.CreateBlackout(
+        spb.CreateBlackoutRequest(blackout=spb.Blackout(
+            id="b", network_elements=["ne1", "\t", "ne1"], start_time=at(1),
+            end_time=at(2)))))
+    assert bad_fields(error) == {"blackout.network_elements[1]",
+                                 "blackout.network_elements[2]"}
+
+
 async def test_no_vnfs(server: App, client: AsyncClient) -> None:
     error = await rejected(server, client, lambda: create(client, schedule("s1", [], [(1, 2)])))
     assert bad_fields(error) == {"schedule.vnfs"}

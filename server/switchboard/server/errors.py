@@ -118,6 +118,19 @@ class Violations:
         if not value:
             self.add(field_path, "is required")
 
+    def name(self, field_path: str, value: str, required: bool = True) -> None:
+        """A name (of an element, a VNF, a group): required unless not, and when given not
+        blank, with no whitespace at either end and no control characters."""
+        if not value:
+            if required:
+                self.add(field_path, "is required")
+        elif not value.strip():
+            self.add(field_path, "must not be blank")
+        elif value != value.strip():
+            self.add(field_path, "must not start or end with whitespace")
+        elif not value.isprintable():
+            self.add(field_path, "must not hold control characters")
+
     def raise_if_any(self) -> None:
         """Raises InvalidArgument: the message says "field: reason" for as many violations as
         MESSAGE_CHARS holds, then how many more; the details list them (`status.to_status`)."""

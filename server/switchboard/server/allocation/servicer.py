@@ -100,7 +100,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
     ) -> pb.ListInstancesResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         statuses = enum_filter(request.statuses, STATUS_FROM_PB, "statuses", v)
         access = ownership.current()
         async with self.log.db.read() as conn:
@@ -113,7 +113,7 @@ class AllocationServicer(pb_grpc.AllocationServiceServicer):
                 statuses=statuses, after_revision=after, limit=size + 1,
                 projects=access.visible_projects(Visibility.OWNED),
             )
-        instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
+        instances, token = page(request, found, size, lambda x: x.created_revision, instance_pb)
         return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
     async def WatchInstances(

@@ -175,7 +175,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
     ) -> pb.SearchCmHandlesResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_token(request.page_token, v)
+        after = decode_token(request, v)
         state: HandleState | None = None
         if request.state != pb.CM_HANDLE_STATE_UNSPECIFIED:
             state = STATE_FROM_PB[request.state]
@@ -194,9 +194,9 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
                 plugin=request.dmi_plugin, after=after, limit=size + 1,
                 ids_only=request.ids_only)
         if request.ids_only:
-            found_ids, token = page(ids, size, lambda i: i, lambda i: i)
+            found_ids, token = page(request, ids, size, lambda i: i, lambda i: i)
             return pb.SearchCmHandlesResponse(cm_handle_ids=found_ids, next_page_token=token)
-        found, token = page(handles, size, lambda row: row.id, row_pb)
+        found, token = page(request, handles, size, lambda row: row.id, row_pb)
         return pb.SearchCmHandlesResponse(cm_handles=found, next_page_token=token)
 
     async def GetTrustLevels(

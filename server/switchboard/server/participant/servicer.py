@@ -166,12 +166,13 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                                context: Context) -> pb.ListCompositionsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         v.raise_if_any()
         async with self.db.read() as conn:
             found = await store.list_compositions(
                 conn, after, size + 1, projects=ownership.current().visible_projects())
-        compositions, token = page(found, size, lambda x: x.created_revision, composition_pb)
+        compositions, token = page(request, found, size, lambda x: x.created_revision,
+                                   composition_pb)
         return pb.ListCompositionsResponse(compositions=compositions, next_page_token=token)
 
     async def DeleteComposition(self, request: pb.DeleteCompositionRequest,
@@ -267,12 +268,12 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                             context: Context) -> pb.ListInstancesResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         v.raise_if_any()
         async with self.db.read() as conn:
             found = await store.list_instances(conn, request.composition_id, after, size + 1,
                                                ownership.current().visible_projects())
-        instances, token = page(found, size, lambda x: x.created_revision, instance_pb)
+        instances, token = page(request, found, size, lambda x: x.created_revision, instance_pb)
         return pb.ListInstancesResponse(instances=instances, next_page_token=token)
 
     async def _act(self, instance_id: str, action: InstanceAction) -> pb.Instance:

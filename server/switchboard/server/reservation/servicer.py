@@ -142,11 +142,11 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.ListPoolsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_token(request.page_token, v)
+        after = decode_token(request, v)
         v.raise_if_any()
         async with self.log.db.read() as conn:
             found = await store.list_pools(conn, after, size + 1, _visible(Visibility.SHARED))
-        pools, token = page(found, size, lambda p: p.id, pool_pb)
+        pools, token = page(request, found, size, lambda p: p.id, pool_pb)
         return pb.ListPoolsResponse(pools=pools, next_page_token=token)
 
     async def UpdatePool(
@@ -429,7 +429,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
     ) -> pb.ListReservationsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         statuses = enum_filter(request.statuses, STATUS_FROM_PB, "statuses", v)
         window_start = _micros(request, "window_start") if has(request, "window_start") else None
         window_end = _micros(request, "window_end") if has(request, "window_end") else None
@@ -450,7 +450,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
                 window_end=window_end, after_revision=after, limit=size + 1,
                 projects=_visible(Visibility.OWNED),
             )
-            reservations, token = page(found, size, lambda x: x.created_revision,
+            reservations, token = page(request, found, size, lambda x: x.created_revision,
                                        reservation_pb)
             response = pb.ListReservationsResponse(reservations=reservations,
                                                    next_page_token=token)

@@ -82,7 +82,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     ) -> pb.ListSchedulesResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         states = enum_filter(request.states, STATE_FROM_PB, "states", v)
         start = to_micros(request.start_time) if request.HasField("start_time") else None
         end = to_micros(request.end_time) if request.HasField("end_time") else None
@@ -103,7 +103,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                 if len(batch) <= size:
                     break
                 after = batch[-1].created_revision
-        schedules, token = page(found, size, lambda x: x.created_revision, schedule_pb)
+        schedules, token = page(request, found, size, lambda x: x.created_revision, schedule_pb)
         return pb.ListSchedulesResponse(schedules=schedules, next_page_token=token)
 
     async def ApproveSchedule(
@@ -182,7 +182,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     ) -> pb.ListBlackoutsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         start = to_micros(request.start_time) if request.HasField("start_time") else None
         end = to_micros(request.end_time) if request.HasField("end_time") else None
         if start is not None and end is not None and end <= start:
@@ -192,7 +192,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             found = await store.list_blackouts(
                 conn, element=request.network_element, start=start, end=end,
                 after_revision=after, limit=size + 1)
-        blackouts, token = page(found, size, lambda x: x.revision, blackout_pb)
+        blackouts, token = page(request, found, size, lambda x: x.revision, blackout_pb)
         return pb.ListBlackoutsResponse(blackouts=blackouts, next_page_token=token)
 
     async def ListTickets(
@@ -200,7 +200,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     ) -> pb.ListTicketsResponse:
         v = Violations(AREA)
         size = page_size(request.page_size, v)
-        after = decode_revision_token(request.page_token, v)
+        after = decode_revision_token(request, v)
         states = enum_filter(request.states, TICKET_STATE_FROM_PB, "states", v)
         v.raise_if_any()
         async with self.log.db.read() as conn:
@@ -209,7 +209,7 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             found = await self.tickets.list(
                 conn, schedule_id=request.schedule_id, states=states, after=after,
                 limit=size + 1, projects=ownership.current().visible_projects())
-        tickets, token = page(found, size, lambda x: x.sequence, ticket_pb)
+        tickets, token = page(request, found, size, lambda x: x.sequence, ticket_pb)
         return pb.ListTicketsResponse(tickets=tickets, next_page_token=token)
 
     async def WatchSchedules(

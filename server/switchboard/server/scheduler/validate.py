@@ -4,6 +4,7 @@ valid comes back as domain records."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import time
 
 from google.protobuf.duration_pb2 import Duration
@@ -62,6 +63,16 @@ def _policy(p: pb.AllowedTimePolicy, v: Violations) -> Policy:
     return Policy(tuple(sorted(set(days))), start, end)
 
 
+def _elements(path: str, elements: Sequence[str], v: Violations) -> None:
+    """Network element names: each a name, none twice."""
+    listed: dict[str, int] = {}
+    for i, element in enumerate(elements):
+        v.name(f"{path}[{i}]", element)
+        if element and element in listed:
+            v.add(f"{path}[{i}]", f"duplicates [{listed[element]}] {element!r}")
+        listed.setdefault(element, i)
+
+
 def _vnfs(body: pb.Schedule, v: Violations) -> tuple[Vnf, ...]:
     if not body.vnfs:
         v.add("schedule.vnfs", "at least one VNF is required")
@@ -69,12 +80,12 @@ def _vnfs(body: pb.Schedule, v: Violations) -> tuple[Vnf, ...]:
     out = []
     for i, vnf in enumerate(body.vnfs):
         path = f"schedule.vnfs[{i}]"
-        v.require(f"{path}.name", vnf.name)
+        v.name(f"{path}.name", vnf.name)
         if vnf.name and vnf.name in seen:
             v.add(f"{path}.name", f"duplicates vnfs[{seen[vnf.name]}].name {vnf.name!r}")
         seen.setdefault(vnf.name, i)
-        for j, element in enumerate(vnf.network_elements):
-            v.require(f"{path}.network_elements[{j}]", element)
+        v.name(f"{path}.group", vnf.group, required=False)
+        _elements(f"{path}.network_elements", vnf.network_elements, v)
         zone = vnf.time_zone or "UTC"
         try:
             time_zone(zone)
@@ -116,9 +127,9 @@ def new_schedule(request: pb.CreateScheduleRequest, now: int, access: Access,
         v.add("schedule", "is required")
     body = request.schedule
     check_id(body.id, "schedule.id", v)
-    v.require("schedule.domain", body.domain)
-    v.require("schedule.user", body.user)
-    v.require("schedule.workflow_name", body.workflow_name)
+    v.name("schedule.domain", body.domain)
+    v.name("schedule.user", body.user)
+    v.name("schedule.workflow_name", body.workflow_name)
     vnfs = _vnfs(body, v)
     windows = _windows(body, now, v)
     normal = _micros(body.normal_duration)
@@ -162,8 +173,7 @@ def new_blackout(request: pb.CreateBlackoutRequest, access: Access) -> Blackout:
     check_id(body.id, "blackout.id", v)
     if not body.network_elements:
         v.add("blackout.network_elements", "at least one network element is required")
-    for i, element in enumerate(body.network_elements):
-        v.require(f"blackout.network_elements[{i}]", element)
+    _elements("blackout.network_elements", body.network_elements, v)
     for name in ("start_time", "end_time"):
         if not body.HasField(name):
             v.add(f"blackout.{name}", "is required")

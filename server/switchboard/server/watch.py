@@ -63,8 +63,11 @@ class Subject:
 class Subscriber:
     """One watcher's bounded buffer of matching live events."""
 
-    def __init__(self, matches: Matcher, bound: int, progress_due: int) -> None:
+    def __init__(self, matches: Matcher, bound: int, progress_due: int,
+                 paced: bool = False) -> None:
         self.matches = matches
+        self.paced = paced
+        """A client's watch (`Hub.responses`), not one of the server's own."""
         self.bound = bound
         self.buffer: deque[Event] = deque()
         self.wakeup = asyncio.Event()
@@ -194,7 +197,7 @@ class Hub:
         """
         settings = self.settings
         interval = int(settings.progress_interval * MICROS)
-        sub = Subscriber(matches, settings.buffer_events, self.clock.now() + interval)
+        sub = Subscriber(matches, settings.buffer_events, self.clock.now() + interval, paced)
         self.subscribers.add(sub)
         try:
             live_from = self.head + 1
@@ -225,7 +228,7 @@ class Hub:
                         metadata={"buffer_events": str(sub.bound)},
                     )
                 if sub.buffer:
-                    wait = self._send_gap(sub) if paced else 0.0
+                    wait = self._send_gap(sub) if sub.paced else 0.0
                     if wait > 0 and len(sub.buffer) < settings.batch_events:
                         # What arrives meanwhile shares this response: fewer, fuller sends.
                         await asyncio.sleep(wait)

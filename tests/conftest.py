@@ -101,7 +101,9 @@ async def stopped(app: App) -> None:
     stacks = io.StringIO()
     for task in asyncio.all_tasks():
         print(f"--- {task.get_name()}", file=stacks)
-        task.print_stack(limit=12, file=stacks)
+        for frame in task.get_stack(limit=12):
+            code = frame.f_code
+            print(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}", file=stacks)
     stopping.cancel()
     pytest.fail(f"the server did not stop within {STOP_SECONDS} s; its tasks:\n"
                 f"{stacks.getvalue()}")

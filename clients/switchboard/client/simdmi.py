@@ -237,7 +237,8 @@ async def _main(args: argparse.Namespace) -> None:
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), args.heartbeat_interval or None)
+                async with asyncio.timeout(args.heartbeat_interval or None):
+                    await stop.wait()
             if not stop.is_set() and args.heartbeat_interval:
                 with contextlib.suppress(grpc.aio.AioRpcError):
                     await plugin.heartbeat()

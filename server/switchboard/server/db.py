@@ -261,7 +261,8 @@ class Listener:
         assert self._conn is not None
         while not self._lost.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), self.CHECK_SECONDS)
+                async with asyncio.timeout(self.CHECK_SECONDS):  # (not wait_for: see Hub)
+                    await self._lost.wait()
                 return
             try:
                 await self._conn.execute("SELECT 1", timeout=self.CHECK_SECONDS)

@@ -156,8 +156,12 @@ class Hub:
 
     async def _follow(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that comes as the poke is set (LISTEN/NOTIFY pokes often), and `stop` then
+            # waited on this task for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.settings.poll_interval)
+                async with asyncio.timeout(self.settings.poll_interval):
+                    await self._poke.wait()
             self._poke.clear()
             events = await self.log.read(self.head, None, 1000)
             fresh = [e for e in events if e.revision > self.head]

@@ -89,7 +89,6 @@ class Lifecycle(BackgroundTask):
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send())
             group.create_task(self._follow_vim())
-            group.create_task(self._follow_reservations())
 
     async def _send(self) -> None:
         while True:
@@ -166,9 +165,10 @@ class Lifecycle(BackgroundTask):
             found.update(await store.get_instances(tx.conn, changed))
         return found
 
-    async def _follow_reservations(self) -> None:
+    async def follow_reservations(self) -> None:
         """Destroys the instances of reservations that end, as they end; the first pass (when
-        the watch goes live) catches up with whatever ended while no process was watching."""
+        the watch goes live) catches up with whatever ended while no process was watching. In
+        one replica at a time (the app runs it under a lease); `run` is every replica's."""
         while not self.hub.closed:
             try:
                 async for _ in self.hub.watch(0, _reservation_ended, AREA):

@@ -242,3 +242,39 @@ async def _waiting(conn: asyncpg.Connection, count: int) -> bool:
 
 async def _lost(app: App) -> bool:
     return not app.leases.leases
+
+
+@only_postgresql
+async def test_a_holder_that_cannot_renew_stops_its_jobs_before_its_lease_ends(
+        start_server: StartServer, clock: ManualClock, settings: Settings) -> None:
+    """Renewals hang (the lease rows are locked): once the last renewal is three quarters of
+    the TTL old the jobs stop, before the lease ends; they start again, with the same term,
+    once a renewal gets through."""
+    app = await start_server(lease_ttl_seconds=TTL)
+    locker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        lock = locker.transaction()
+        await lock.start()
+        await locker.execute("SELECT 1 FROM leases FOR UPDATE")
+        clock.advance(TTL / 3)  # the renewal starts, and waits on the rows
+        await until(lambda: _waiting(locker, 1))
+        assert app.dispatcher._task is not None
+        clock.advance(TTL / 3)
+        assert app.dispatcher._task is not None  # not yet: the last renewal is 2/3 TTL old
+        clock.advance(TTL / 6)  # 5/6 of the TTL: the lease has not ended, the jobs stop
+        await until(lambda: _stopped(app))
+        await lock.rollback()
+        await until(lambda: _running(app))
+        assert await all_held_by(app, 1)
+    finally:
+        await locker.close()
+
+
+async def _stopped(app: App) -> bool:
+    return all(task._task is None for task in (app.sweeper, app.dispatcher, app.planner,
+                                               app.module_sync, app.dmi_health))
+
+
+async def _running(app: App) -> bool:
+    return all(task._task is not None for task in (app.sweeper, app.dispatcher, app.planner,
+                                                   app.module_sync, app.dmi_health))

@@ -99,6 +99,8 @@ class Leases(BackgroundTask):
         self._groups: dict[str, Sequence[BackgroundTask]] = {}
         self.leases: dict[str, Lease] = {}
         """The leases this replica holds (its jobs run), by name."""
+        self._running: set[str] = set()
+        """The leases whose jobs run."""
         self._valid_until = 0
         self._next_round = 0
         self._renewed = asyncio.Event()
@@ -118,7 +120,8 @@ class Leases(BackgroundTask):
 
     async def round(self) -> None:
         """Renews the leases held, stops the jobs of those lost, takes free or expired ones
-        and starts their jobs."""
+        and starts the jobs of every lease held that are not running (also those the deadline
+        stopped while this round was renewing: the lease still names this holder and term)."""
         began = self.clock.now()
         async with self.db.write() as conn:
             kept = {name: lease for name, lease in self.leases.items()
@@ -130,16 +133,13 @@ class Leases(BackgroundTask):
         for name in self.leases.keys() - kept.keys():
             log.warning("lease lost; its jobs stop", lease=name)
             await self._stop_group(name)
-        self.leases = kept
+        self.leases = {**kept, **taken}
         self._valid_until = began + self.ttl - self.margin
         self._renewed.set()
-        for name, lease in taken.items():
-            log.info("lease taken; its jobs start", lease=name, term=lease.term)
-            self.leases[name] = lease
-            context = contextvars.Context()
-            context.run(fencing.set, partial(fence, lease=lease))
-            for task in self._groups[name]:
-                task.start(context.copy())
+        for name, lease in self.leases.items():
+            if name not in self._running:
+                log.info("lease held; its jobs start", lease=name, term=lease.term)
+                self._start_group(lease)
 
     async def _renew(self, conn: AsyncConnection, lease: Lease, now: int) -> bool:
         renewed = await conn.execute(
@@ -162,29 +162,43 @@ class Leases(BackgroundTask):
             self._next_round = self.clock.now() + self.interval
             await self.clock.sleep_until(self._next_round)
             attempt = asyncio.create_task(self.round())
-            # A round that began past the deadline (the process was paused) gets a margin.
-            deadline = max(self._valid_until, self.clock.now() + self.margin)
-            self._renewed.clear()
-            while not attempt.done():
-                await sleep_until_woken(self.clock, deadline, self._renewed)
-                if not attempt.done() and self.clock.now() >= deadline and self.leases:
-                    log.warning("leases not renewed in time; their jobs stop",
-                                leases=sorted(self.leases))
-                    for name in list(self.leases):
-                        await self._stop_group(name)
-                    self.leases = {}
-                    await asyncio.wait({attempt})
+            try:
+                await self._watch(attempt)
+            finally:
+                attempt.cancel()
             if (error := attempt.exception()) is not None:
                 log.error("renewing leases failed", error=str(error))
 
+    async def _watch(self, attempt: asyncio.Task[None]) -> None:
+        """Waits for a round; stops every job if its deadline passes first. A round that
+        began past the deadline (the process was paused) gets a margin."""
+        deadline = max(self._valid_until, self.clock.now() + self.margin)
+        self._renewed.clear()
+        while not attempt.done():
+            await sleep_until_woken(self.clock, deadline, self._renewed)
+            if not attempt.done() and self.clock.now() >= deadline and self._running:
+                log.warning("leases not renewed in time; their jobs stop",
+                            leases=sorted(self._running))
+                for name in list(self._running):
+                    await self._stop_group(name)
+                await asyncio.wait({attempt})
+
+    def _start_group(self, lease: Lease) -> None:
+        self._running.add(lease.name)
+        context = contextvars.Context()
+        context.run(fencing.set, partial(fence, lease=lease))
+        for task in self._groups[lease.name]:
+            task.start(context.copy())
+
     async def _stop_group(self, name: str) -> None:
+        self._running.discard(name)
         for task in reversed(self._groups[name]):
             await task.stop()
 
     async def stop(self) -> None:
         """Stops renewing and every job (the leases stay held until they expire)."""
         await super().stop()
-        for name in list(self.leases):
+        for name in list(self._running):
             await self._stop_group(name)
 
     async def release(self) -> None:

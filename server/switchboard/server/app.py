@@ -7,7 +7,7 @@ import gc
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
@@ -248,7 +248,11 @@ class App:
         leases.add(Job("participant-timeouts", self.acm.follow_clock))
         return leases
 
-    def _reservations_changed(self, events: Iterable[Event]) -> None:
+    def _reservations_changed(self, events: Sequence[Event]) -> None:
+        """Tells the sweeper when the reservations `events` show next change by the clock (or,
+        with none: the waker fell behind, to look now)."""
+        if not events:
+            self.sweeper.due(self.clock.now())
         for e in events:
             r = e.decode(reservation_pb2.ReservationEvent).reservation
             if r.status == reservation_pb2.RESERVATION_STATUS_PENDING:

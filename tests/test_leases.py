@@ -31,6 +31,8 @@ from conftest import POSTGRES_URL, StartServer
 from support import HOUR, START, Collector, make_pool, reserve
 
 TTL = 15.0
+SOON = 1 / 3600
+"""One second after the clock's start, in the hours the helpers take."""
 SINGLETONS = {"reservation-sweeper", "scheduler-planner", "scheduler-dispatcher",
               "allocation-reaper", "cmhandle-module-sync", "cmhandle-health",
               "participant-timeouts"}
@@ -147,13 +149,13 @@ async def test_each_singleton_runs_on_one_of_two_replicas(
         await make_pool(client, cores=8)
         watch = await Collector(client.reservations.WatchReservations(
             pb.WatchReservationsRequest())).live()
-        r = await reserve(client, 1, 2, cores=1)
+        r = await reserve(client, SOON, 2, cores=1)
         sched = await Collector(client.schedules.WatchSchedules(
             spb.WatchSchedulesRequest())).live()
-        await create(client, schedule("s1", [vnf("a", "ne1")], [(1, 3)]))
+        await create(client, schedule("s1", [vnf("a", "ne1")], [(SOON, 3)]))
         await settled(sched, "s1", spb.SCHEDULE_STATE_PENDING_APPROVAL)
         await approve(client, "s1")
-        clock.set(START + HOUR)
+        clock.advance(TTL / 3)  # both start, well within a's lease
         await watch.wait_for(lambda c: any(
             e.reservation.id == r.id and e.reservation.status == pb.RESERVATION_STATUS_ACTIVE
             for e in c.events))
@@ -165,6 +167,7 @@ async def test_each_singleton_runs_on_one_of_two_replicas(
         assert len(activated) == 1
         assert set(a.so.sent) == {"s1/a"} and not b.so.sent  # sent once, by the holder
         assert await ticket_states(client, "s1") == [OPEN, IN_PROGRESS]
+        assert await all_held_by(a, 1) and not b.leases.leases
         await watch.close()
         await sched.close()
 

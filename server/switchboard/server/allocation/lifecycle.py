@@ -1,9 +1,11 @@
 """Instances after admission: requests go to the VIM, the VIM's reports move instances on, and
 instances whose reservation ended are destroyed (the reservation end policy).
 
-One background task the app owns. Reports are applied many per transaction, riding in pool
-admission's batches (`Admission.alongside`). On start it asks the VIM about every instance
-still building or deleting, so a restart loses no outcome.
+One background task the app owns in every replica (the VIM requests and reports of the
+instances it admitted), and one in the replica holding its lease (`follow_reservations`: the
+destruction of ended reservations' instances). Reports are applied many per transaction, riding
+in pool admission's batches (`Admission.alongside`). On start it asks the VIM about every
+instance still building or deleting, so a restart loses no outcome.
 """
 
 from __future__ import annotations

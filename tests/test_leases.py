@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from test_scheduler_dispatch import IN_PROGRESS, OPEN, approve, ticket_states
 from test_scheduler_flow import create, schedule, settled, vnf
+from test_workers import workers
 
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
@@ -22,7 +23,7 @@ from switchboard.server import leases
 from switchboard.server.app import App
 from switchboard.server.clock import MICROS, ManualClock
 from switchboard.server.config import Settings
-from switchboard.server.db import StaleWrite
+from switchboard.server.db import Database, StaleWrite
 from switchboard.server.eventlog import head_table
 from switchboard.server.scheduler.tickets import tickets as tickets_table
 from switchboard.server.tasks import Job
@@ -281,3 +282,20 @@ async def _stopped(app: App) -> bool:
 async def _running(app: App) -> bool:
     return all(task._task is not None for task in (app.sweeper, app.dispatcher, app.planner,
                                                    app.module_sync, app.dmi_health))
+
+
+async def test_one_of_the_workers_holds_every_lease(database_url: str) -> None:
+    """`--workers 2`: one worker takes every lease at its start (the other none), and the
+    leases are released when the command stops."""
+    async with workers(database_url) as supervisor:
+        taken = await supervisor.logged("lease held; its jobs start", len(SINGLETONS))
+        (pid,) = {line["pid"] for line in taken}
+        assert {line["lease"] for line in taken} == SINGLETONS
+        db = Database(database_url)
+        try:
+            (holder,) = {holder for holder, _, _ in (await leases.held(db)).values()}
+            assert f"/{pid}/" in holder  # the replica id names its process
+            assert await supervisor.stop() == 0
+            assert {expires for _, _, expires in (await leases.held(db)).values()} == {0}
+        finally:
+            await db.close()

@@ -234,6 +234,8 @@ async def test_blackouts(server: App, client: AsyncClient) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await client.schedules.DeleteBlackout(spb.DeleteBlackoutRequest(blackout_id="maint"))
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    await watch.wait_for(lambda w: spb.SCHEDULE_EVENT_TYPE_BLACKOUT_DELETED in {
+        e.type for e in w.events})  # delivered after the call's answer, not before
     kinds = [e.type for e in watch.events if e.HasField("blackout")]
     assert kinds == [spb.SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED,
                      spb.SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED,

@@ -4,6 +4,10 @@ background tasks it owns; starts and stops them in order."""
 from __future__ import annotations
 
 import gc
+import os
+import socket
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
@@ -21,6 +25,7 @@ from switchboard.server.allocation.model import DEFAULT_FLAVORS, Flavor, parse_f
 from switchboard.server.allocation.servicer import AllocationServicer
 from switchboard.server.allocation.simvim import SimulatedVim, SimulatedVimSettings
 from switchboard.server.clock import MICROS, Clock, SystemClock
+from switchboard.server.cmhandle.changes import LCM_KIND
 from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.modulesync import Backoff
 from switchboard.server.cmhandle.servicer import CmHandleServicer, InventoryServicer
@@ -28,9 +33,10 @@ from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugi
 from switchboard.server.config import Settings, is_loopback
 from switchboard.server.db import Database
 from switchboard.server.drain import Drain
-from switchboard.server.eventlog import EventLog
+from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.health import NOT_SERVING, SERVING, HealthServicer
 from switchboard.server.identity import Authorizer, JwtVerifier
+from switchboard.server.leases import Leases, Waker
 from switchboard.server.limits import Limits, LimitSettings
 from switchboard.server.participant.runtime import Runtime, RuntimeSettings
 from switchboard.server.participant.servicer import (
@@ -48,6 +54,8 @@ from switchboard.server.scheduler.planner import Planner, PlannerSettings
 from switchboard.server.scheduler.servicer import SchedulerServicer
 from switchboard.server.scheduler.so import SimulatedSo, SimulatedSoSettings
 from switchboard.server.scheduler.tickets import DatabaseTickets
+from switchboard.server.tasks import Job
+from switchboard.server.timestamps import to_micros
 from switchboard.server.tls import (
     ClientFiles,
     ReloadingChannelCredentials,
@@ -67,6 +75,20 @@ SERVICES = (
     participant_pb2.DESCRIPTOR.services_by_name["AutomationCompositionService"].full_name,
     participant_pb2.DESCRIPTOR.services_by_name["ParticipantProtocolService"].full_name,
 )
+
+_RUNNING = (reservation_pb2.RESERVATION_STATUS_ACTIVE, reservation_pb2.RESERVATION_STATUS_IMPAIRED)
+
+
+def _is_reservation(e: Event) -> bool:
+    return e.kind.startswith("reservation.")
+
+
+def _is_schedule(e: Event) -> bool:
+    return e.kind.startswith("schedule.")
+
+
+def _is_lcm(e: Event) -> bool:
+    return e.kind == LCM_KIND
 
 
 def flavors(settings: Settings) -> dict[str, Flavor]:
@@ -158,6 +180,9 @@ class App:
         ))
         self.compositions = AutomationCompositionServicer(self.acm, self.hub)
         self.participant_protocol = ParticipantProtocolServicer(self.acm)
+        self.replica_id = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        """This process among the replicas on its database (the holder in lease rows)."""
+        self.leases = self._singletons()
         self.drain = Drain()
         self.limits = Limits(LimitSettings(
             max_watches=settings.max_watches_per_principal,
@@ -175,14 +200,10 @@ class App:
         await self.db.create_schema()
         await self.events.initialize()
         await self.hub.start()
-        self.sweeper.start()
         self.admission.start()
         self.lifecycle.start()
-        self.planner.start()
-        self.dispatcher.start()
-        self.module_sync.start()
-        self.dmi_health.start()
         self.acm.start()
+        await self.leases.begin()
         server = grpc.aio.server(interceptors=[
             RpcInterceptor(self.authorizer(), self.limits), self.drain],
             options=[("grpc.so_reuseport", 1)] if self.settings.workers > 1 else None)
@@ -208,6 +229,36 @@ class App:
         log.info("serving", host=self.settings.host, port=self.port, transport=self.transport,
                  database=self.db.engine.url.render_as_string())
         return self.port
+
+    def _singletons(self) -> Leases:
+        """The background work that runs in one replica at a time, each under its lease, with
+        what wakes it for other replicas' writes."""
+        leases = Leases(self.db, self.clock, self.replica_id,
+                        int(self.settings.lease_ttl_seconds * MICROS))
+        leases.add(self.sweeper, Waker("reservation-sweeper-wake", self.hub, "reservation",
+                                       _is_reservation, self._reservations_changed))
+        leases.add(self.planner, Waker("scheduler-planner-wake", self.hub, "scheduler",
+                                       _is_schedule, lambda _: self.planner.wake()))
+        leases.add(self.dispatcher, Waker("scheduler-dispatcher-wake", self.hub, "scheduler",
+                                          _is_schedule, lambda _: self.dispatcher.wake()))
+        leases.add(Job("allocation-reaper", self.lifecycle.follow_reservations))
+        leases.add(self.module_sync, Waker("cmhandle-module-sync-wake", self.hub, "cmhandle",
+                                           _is_lcm, lambda _: self.module_sync.wake()))
+        leases.add(self.dmi_health)
+        leases.add(Job("participant-timeouts", self.acm.follow_clock))
+        return leases
+
+    def _reservations_changed(self, events: Sequence[Event]) -> None:
+        """Tells the sweeper when the reservations `events` show next change by the clock (or,
+        with none: the waker fell behind, to look now)."""
+        if not events:
+            self.sweeper.due(self.clock.now())
+        for e in events:
+            r = e.decode(reservation_pb2.ReservationEvent).reservation
+            if r.status == reservation_pb2.RESERVATION_STATUS_PENDING:
+                self.sweeper.due(to_micros(r.start_time))
+            elif r.HasField("end_time") and r.status in _RUNNING:
+                self.sweeper.due(to_micros(r.end_time))
 
     async def ready(self) -> None:
         """Health SERVING: the server and each service it serves."""
@@ -264,15 +315,12 @@ class App:
         if self.server is not None:
             await self.drain.drain(grace)
             await self.server.stop(grace)
-        await self.dmi_health.stop()
-        await self.module_sync.stop()
+        await self.leases.stop()
+        await self.leases.release()
         await self.dmi_plugins.close()
         await self.acm.stop()
-        await self.dispatcher.stop()
-        await self.planner.stop()
         await self.lifecycle.stop()
         await self.admission.stop()
-        await self.sweeper.stop()
         await self.db.close()
         log.info("stopped")
 

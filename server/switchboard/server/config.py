@@ -32,6 +32,7 @@ class Settings:
     host: str = "localhost"
     port: int = 50051
     workers: int = 1
+    lease_ttl_seconds: float = 15.0
     tls_cert_file: str = ""
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
@@ -88,6 +89,9 @@ _HELP = {
     "workers": "server processes on this host sharing the port, under one supervisor; more "
                "than 1 refuses the participant protocol (it needs one process: README, "
                "Workers)",
+    "lease_ttl_seconds": "seconds a background singleton's lease lasts unrenewed: another "
+                         "replica takes it over this long after its holder died (renewed "
+                         "every third of it)",
     "tls_cert_file": "PEM certificate chain the server presents (TLS); re-read when it changes",
     "tls_key_file": "PEM private key of --tls-cert-file; re-read when it changes",
     "tls_client_ca_file": "PEM CA certificates: clients must present a certificate signed by "
@@ -220,6 +224,7 @@ RULES: dict[str, tuple[str, Check]] = {
     "host": ("must not be empty", bool),
     "port": _range(0, 65535),
     "workers": _range(1, 256),
+    "lease_ttl_seconds": _range(0.03, 3600),
     "tls_cert_file": _FILE,
     "tls_key_file": _FILE,
     "tls_client_ca_file": _FILE,

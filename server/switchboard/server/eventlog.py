@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -82,6 +83,10 @@ _TAKE_REVISIONS_NOTIFYING = _TAKE_REVISIONS.returning(
     func.pg_notify(CHANNEL, cast(head_table.c.head, String)))
 _MOVE_HEAD = guarded_set(head_table.c.id, head_table.c.head)
 _APPEND = insert_of(events_table)
+
+fencing: ContextVar[Callable[[Transaction], None] | None] = ContextVar("fencing", default=None)
+"""What every write transaction of the current task adds to itself, if anything: a
+singleton's lease fence (`leases.fence`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +215,16 @@ class EventLog:
 
     @asynccontextmanager
     async def transaction(self, optimistic: bool = False) -> AsyncIterator[Transaction]:
-        """A write transaction whose events commit with it; listeners hear of them after.
-        `optimistic` asks for an optimistic one (`Transaction`) where the database allows."""
+        """A write transaction whose events commit with it; listeners hear of them after; in a
+        singleton's task, fenced by its lease (`fencing`). `optimistic` asks for an optimistic
+        one (`Transaction`) where the database allows."""
         try:
             async with self.db.write() as conn:
                 head = self._head if self.db.shared_head is None else self.db.shared_head
                 tx = Transaction(conn, self.clock, optimistic and self.db.serializes_writes,
                                  head, self.notifies)
+                if (fence := fencing.get()) is not None:
+                    fence(tx)
                 yield tx
                 if tx.events:
                     tx.defer(_APPEND, *({

@@ -1,9 +1,11 @@
 """Instances after admission: requests go to the VIM, the VIM's reports move instances on, and
 instances whose reservation ended are destroyed (the reservation end policy).
 
-One background task the app owns. Reports are applied many per transaction, riding in pool
-admission's batches (`Admission.alongside`). On start it asks the VIM about every instance
-still building or deleting, so a restart loses no outcome.
+One background task the app owns in every replica (the VIM requests and reports of the
+instances it admitted), and one in the replica holding its lease (`follow_reservations`: the
+destruction of ended reservations' instances). Reports are applied many per transaction, riding
+in pool admission's batches (`Admission.alongside`). On start it asks the VIM about every
+instance still building or deleting, so a restart loses no outcome.
 """
 
 from __future__ import annotations
@@ -89,7 +91,6 @@ class Lifecycle(BackgroundTask):
         async with asyncio.TaskGroup() as group:
             group.create_task(self._send())
             group.create_task(self._follow_vim())
-            group.create_task(self._follow_reservations())
 
     async def _send(self) -> None:
         while True:
@@ -166,9 +167,10 @@ class Lifecycle(BackgroundTask):
             found.update(await store.get_instances(tx.conn, changed))
         return found
 
-    async def _follow_reservations(self) -> None:
+    async def follow_reservations(self) -> None:
         """Destroys the instances of reservations that end, as they end; the first pass (when
-        the watch goes live) catches up with whatever ended while no process was watching."""
+        the watch goes live) catches up with whatever ended while no process was watching. In
+        one replica at a time (the app runs it under a lease); `run` is every replica's."""
         while not self.hub.closed:
             try:
                 async for _ in self.hub.watch(0, _reservation_ended, AREA):

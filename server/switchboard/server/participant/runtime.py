@@ -1095,11 +1095,12 @@ class Runtime(BackgroundTask):
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._follow_clock())
             group.create_task(self._apply_batches())
             group.create_task(self._poll_messages())
 
-    async def _follow_clock(self) -> None:
+    async def follow_clock(self) -> None:
+        """Ends operations as their deadlines pass (`tick`), in one replica at a time (the app
+        runs it under a lease)."""
         while True:
             self._wake.clear()
             self._sleeping_until, self._due_written = None, None

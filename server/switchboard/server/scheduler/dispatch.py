@@ -1,8 +1,10 @@
 """Dispatch: each SCHEDULED VNF's SO request goes out at its start (server clock), and the SO's
 reports end it COMPLETED or FAILED.
 
-One background task the app owns. Before a schedule's first request is sent the schedule becomes
-NOTIFICATIONS_INITIATED, so it can no longer be cancelled under a running change. A request is
+One background task, in the replica holding its lease (`leases`). Before a schedule's first
+request is sent the schedule becomes NOTIFICATIONS_INITIATED, so it can no longer be cancelled
+under a running change; that transaction, as every one of the task's, is fenced by the lease, so
+a dispatcher that lost its lease (paused past it) sends nothing. A request is
 sent, then its VNF is marked TRIGGERED with the SO request id; a crash between the two leaves the
 VNF SCHEDULED, and the send repeated after the restart is the same request to the driver (sends
 are idempotent by key), so nothing is dispatched twice. At most `max_outstanding` requests are

@@ -86,9 +86,8 @@ class Settings:
 _HELP = {
     "host": "address to listen on; without TLS only a loopback one unless --insecure",
     "port": "port to listen on (0 picks a free one)",
-    "workers": "server processes on this host sharing the port, under one supervisor; more "
-               "than 1 refuses the participant protocol (it needs one process: README, "
-               "Workers)",
+    "workers": "server processes on this host sharing the port, under one supervisor (README, "
+               "Workers); the database must then be a SQLite file or PostgreSQL",
     "lease_ttl_seconds": "seconds a background singleton's lease lasts unrenewed: another "
                          "replica takes it over this long after its holder died (renewed "
                          "every third of it)",

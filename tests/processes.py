@@ -59,6 +59,13 @@ class ServerProcess:
         assert len(found) >= count, f"no {count} x {event} {fields}: {self.lines[-20:]}"
         return found
 
+    async def logged_any(self, *events: str, within: float = 30) -> None:
+        """Waits (at most `within` s) until one of `events` is logged."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(
+                lambda: any(self.found(e) for e in events) or self._reader.done())
+        assert any(self.found(e) for e in events), f"none of {events}: {self.lines[-20:]}"
+
     @property
     def pid(self) -> int:
         return self.process.pid

@@ -110,9 +110,10 @@ class Collector:
     def events(self) -> list[Any]:
         return [e for r in self.responses for e in r.events]
 
-    async def wait_for(self, predicate: Any) -> None:
-        """Waits (at most 10 s, against a hang) until predicate(self) holds or the stream ends."""
-        async with asyncio.timeout(10), self._changed:
+    async def wait_for(self, predicate: Any, within: float = 10) -> None:
+        """Waits (at most `within` s, against a hang) until predicate(self) holds or the stream
+        ends."""
+        async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: predicate(self) or self.task.done())
         assert predicate(self), f"condition not met; error={self.error}"
 

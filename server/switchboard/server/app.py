@@ -148,7 +148,7 @@ class App:
         self.so = SimulatedSo(self.clock, SimulatedSoSettings(
             run_seconds=settings.so_run_seconds, failure_rate=settings.so_failure_rate,
             seed=settings.so_seed,
-        ))
+        ), self.db)
         self.tickets = DatabaseTickets()
         self.dispatcher = Dispatcher(self.events, self.so, self.tickets, DispatchSettings(
             max_outstanding=settings.scheduler_max_outstanding,

@@ -1,4 +1,5 @@
-"""The SO driver interface, and the built-in simulated SO.
+"""The SO driver interface, and the built-in simulated SO (its requests kept in the database
+the replicas share, so that it is idempotent by key across them, as a real SO is).
 
 A driver sends one VNF's workflow request to a service orchestrator and reports, through
 `updates()`, how each request ends. Requests are named by a key Switchboard chooses
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+import structlog
+from sqlalchemy import BigInteger, Column, String, Table, select
+
 from switchboard.server.clock import MICROS, Clock, DueQueue
+from switchboard.server.db import Database, insert_if_absent, metadata
+
+log = structlog.get_logger("switchboard.scheduler.so")
 
 
 class SoStatus(StrEnum):
@@ -77,14 +84,27 @@ SIMULATION_KEY = "simulation"
 its own run time and outcome in the simulated SO."""
 
 
+simulated_so_requests = Table(
+    "simulated_so_requests",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("accepted_at", BigInteger, nullable=False),
+)
+"""The simulated SO's requests: when each key was first accepted, by whichever replica."""
+
+
 class SimulatedSo:
     """An SoDriver with no SO behind it: each request runs a configured time on the server's
     clock (or its own), and fails by a configured share (drawn from its key and the seed, so a
-    restarted process reaches the same outcome) or by its own "outcome"."""
+    restarted process reaches the same outcome) or by its own "outcome". With `db`, a key is
+    accepted once over every replica on it: a replica that sends a key another accepted (it
+    took over a dispatch in doubt) gets the same request, running from its first acceptance."""
 
-    def __init__(self, clock: Clock, settings: SimulatedSoSettings) -> None:
+    def __init__(self, clock: Clock, settings: SimulatedSoSettings,
+                 db: Database | None = None) -> None:
         self.clock = clock
         self.settings = settings
+        self._db = db
         self.sent: dict[str, str] = {}
         """SO request id by key, for every request this instance has accepted."""
         self._due: DueQueue[SoUpdate] = DueQueue(clock)
@@ -109,9 +129,24 @@ class SimulatedSo:
         if request.key in self.sent:
             return self.sent[request.key]
         so_request_id = f"so-{request.key.replace('/', '-')}"
+        now = self.clock.now()
+        since = now if self._db is None else await self._accept(request.key, now)
         self.sent[request.key] = so_request_id
-        self._at(self.clock.now(), request, so_request_id)
+        if since == now:
+            log.info("simulated SO accepted a request", key=request.key)
+        else:
+            log.info("simulated SO already has the request", key=request.key)
+        self._at(since, request, so_request_id)
         return so_request_id
+
+    async def _accept(self, key: str, now: int) -> int:
+        """When `key` was first accepted: now, unless a replica accepted it before."""
+        assert self._db is not None
+        async with self._db.write() as conn:
+            await conn.execute(insert_if_absent(conn, simulated_so_requests, key=key,
+                                                accepted_at=now))
+            return int((await conn.execute(select(simulated_so_requests.c.accepted_at).where(
+                simulated_so_requests.c.key == key))).scalar_one())
 
     async def recheck(self, request: SoRequest, so_request_id: str, since: int) -> None:
         self.sent.setdefault(request.key, so_request_id)

@@ -16,6 +16,7 @@ from test_scheduler_dispatch import IN_PROGRESS, OPEN, approve, ticket_states
 from test_scheduler_flow import create, schedule, settled, vnf
 from test_workers import workers
 
+from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.client import AsyncClient
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.scheduler.v1 import scheduler_pb2 as spb
@@ -29,13 +30,13 @@ from switchboard.server.scheduler.tickets import tickets as tickets_table
 from switchboard.server.tasks import Job
 
 from conftest import POSTGRES_URL, StartServer
-from support import HOUR, START, Collector, make_pool, reserve
+from support import HOUR, START, Collector, advance_until, allocate, make_pool, reserve
 
 TTL = 15.0
 SOON = 1 / 3600
 """One second after the clock's start, in the hours the helpers take."""
 SINGLETONS = {"reservation-sweeper", "scheduler-planner", "scheduler-dispatcher",
-              "allocation-reaper", "cmhandle-module-sync", "cmhandle-health",
+              "allocation-reaper", "allocation-rechecks", "cmhandle-module-sync", "cmhandle-health",
               "participant-timeouts"}
 V = spb.VnfState
 
@@ -188,6 +189,29 @@ async def test_another_replica_takes_over_once_the_holder_stops_renewing(
         await until(lambda: all_held_by(b, 2))
         clock.set(START + HOUR)
         await until(reservation_active(client, r.id))
+
+
+@only_postgresql
+async def test_the_instances_a_dead_replica_was_building_still_end(
+        start_server: StartServer, clock: ManualClock) -> None:
+    """A builds an instance, then dies before its VIM reports: the lease holder asks its own
+    VIM about it once it has had no news for --vim-recheck-seconds, and it becomes ACTIVE."""
+    a = await start_server(lease_ttl_seconds=TTL, vim_build_seconds=5, vim_recheck_seconds=60)
+    b = await start_server(lease_ttl_seconds=TTL, vim_build_seconds=5, vim_recheck_seconds=60)
+    async with connected(a) as via_a, connected(b) as via_b:
+        await make_pool(via_a, instances=4, cores=16, ram_mb=32768, gigabytes=400)
+        watch = await Collector(via_b.allocations.WatchInstances(
+            apb.WatchInstancesRequest())).live()
+        built = await allocate(via_a)
+        await a.leases.stop()  # a dies: no renewals, no release, no VIM reports
+        await a.lifecycle.stop()
+        clock.advance(TTL + 1)
+        await until(lambda: all_held_by(b, 2))
+        assert not watch.events[1:]  # nobody follows the build now
+        await advance_until(clock, 10, watch, lambda w: any(  # past the recheck bound
+            e.instance.id == built.id and e.instance.status == apb.INSTANCE_STATUS_ACTIVE
+            for e in w.events))
+        await watch.close()
 
 
 async def _lock_waiters(conn: asyncpg.Connection) -> int:

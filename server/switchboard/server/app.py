@@ -142,7 +142,8 @@ class App:
             build_seconds=settings.vim_build_seconds, delete_seconds=settings.vim_delete_seconds,
             failure_rate=settings.vim_failure_rate, seed=settings.vim_seed,
         ))
-        self.lifecycle = Lifecycle(self.events, self.hub, self.vim, self.admission)
+        self.lifecycle = Lifecycle(self.events, self.hub, self.vim, self.admission,
+                                   int(settings.vim_recheck_seconds * MICROS))
         self.allocations = AllocationServicer(
             self.events, self.hub, self.admission, self.lifecycle, flavors(settings))
         self.so = SimulatedSo(self.clock, SimulatedSoSettings(
@@ -242,6 +243,7 @@ class App:
         leases.add(self.dispatcher, Waker("scheduler-dispatcher-wake", self.hub, "scheduler",
                                           _is_schedule, lambda _: self.dispatcher.wake()))
         leases.add(Job("allocation-reaper", self.lifecycle.follow_reservations))
+        leases.add(Job("allocation-rechecks", self.lifecycle.recheck_stale))
         leases.add(self.module_sync, Waker("cmhandle-module-sync-wake", self.hub, "cmhandle",
                                            _is_lcm, lambda _: self.module_sync.wake()))
         leases.add(self.dmi_health)

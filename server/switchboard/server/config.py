@@ -66,6 +66,7 @@ class Settings:
     vim_delete_seconds: float = 2.0
     vim_failure_rate: float = 0.0
     vim_seed: int = 0
+    vim_recheck_seconds: float = 60.0
     scheduler_optimizer_time_limit: float = 10.0
     scheduler_immediate_horizon_hours: float = 24.0
     scheduler_max_outstanding: int = 100
@@ -139,6 +140,9 @@ _HELP = {
     "vim_delete_seconds": "simulated VIM: seconds a delete takes",
     "vim_failure_rate": "simulated VIM: share of builds that fail, 0 to 1",
     "vim_seed": "simulated VIM: seed of which builds fail",
+    "vim_recheck_seconds": "seconds an instance may build or delete with no news before the "
+                           "lease holder asks the VIM about it again (the replica that sent "
+                           "it may have died)",
     "scheduler_optimizer_time_limit": "scheduler: most seconds one optimization searches",
     "scheduler_immediate_horizon_hours": "scheduler: how far ahead, in hours, the VNFs of a "
                                          "schedule with no change window may be placed",
@@ -265,6 +269,7 @@ RULES: dict[str, tuple[str, Check]] = {
     "vim_delete_seconds": _SECONDS,
     "vim_failure_rate": _SHARE,
     "vim_seed": _SEED,
+    "vim_recheck_seconds": _POSITIVE_SECONDS,
     "scheduler_optimizer_time_limit": _POSITIVE_SECONDS,
     "scheduler_immediate_horizon_hours": _range(0, 24 * 36_500, above=True),
     "scheduler_max_outstanding": _COUNT,

@@ -21,6 +21,7 @@ from switchboard.server.allocation import store
 from switchboard.server.allocation.changes import AREA, Move, set_statuses
 from switchboard.server.allocation.model import Instance, Status, releases, reported_status
 from switchboard.server.allocation.vim import ServerSpec, ServerState, ServerUpdate, VimDriver
+from switchboard.server.clock import MICROS
 from switchboard.server.errors import ResourceExhausted
 from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.reservation import claims
@@ -53,9 +54,13 @@ class Lifecycle(BackgroundTask):
 
     name = "allocation-lifecycle"
 
-    def __init__(self, events: EventLog, hub: Hub, vim: VimDriver, admission: Admission) -> None:
+    def __init__(self, events: EventLog, hub: Hub, vim: VimDriver, admission: Admission,
+                 recheck_after: int) -> None:
         super().__init__()
         self.events = events
+        self.recheck_after = recheck_after
+        """How long (µs) an instance may build or delete with no news before `recheck_stale`
+        asks the VIM about it again."""
         self.admission = admission
         self.hub = hub
         self.vim = vim
@@ -166,6 +171,21 @@ class Lifecycle(BackgroundTask):
         if changed:
             found.update(await store.get_instances(tx.conn, changed))
         return found
+
+    async def recheck_stale(self) -> None:
+        """Asks the VIM again about every instance building or deleting with no news for
+        `recheck_after`, so that what the replica that sent it (dead, perhaps) would have
+        followed still ends; its reports come through this replica's `run`. In one replica at
+        a time (the app runs it under a lease)."""
+        clock = self.events.clock
+        while True:
+            await clock.sleep(self.recheck_after / 2 / MICROS)
+            async with self.events.db.read() as conn:
+                waiting = await store.unfinished(conn)
+            stale = clock.now() - self.recheck_after
+            for i in waiting:
+                if i.update_time <= stale:
+                    await self.vim.recheck(i.id, i.status is Status.DELETING, i.update_time)
 
     async def follow_reservations(self) -> None:
         """Destroys the instances of reservations that end, as they end; the first pass (when

@@ -49,6 +49,8 @@ from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.tasks import BackgroundTask
 
 MAX_BATCH = 256
+GATHER_SECONDS = 0.005
+"""The longest a batch waits for the calls the event loop has yet to run (`_gather`)."""
 
 T = TypeVar("T")
 
@@ -163,6 +165,7 @@ class Admission(BackgroundTask):
             await self._ready.wait()
             self._ready.clear()
             while self._queue or self._riders:
+                await self._gather()
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 riders, self._riders = self._riders, []
                 admitted = await self._admit_batch(batch, riders, optimistic=True)
@@ -170,6 +173,23 @@ class Admission(BackgroundTask):
                     admitted = await self._admit_batch(batch, riders, optimistic=False)
                 if not admitted and riders and batch:
                     await self._admit_batch(batch, [], optimistic=False)
+
+    async def _gather(self) -> None:
+        """Before a batch is taken: lets the event loop first run what else is ready to run
+        (calls on their way here among it), while there is any, the queue holds less than a
+        batch, and for at most `GATHER_SECONDS`. Under load batches grow, and the cost of a
+        transaction is shared by more calls; with nothing else to do there is no wait."""
+        # Measured (December 2026, 2 shared cores, interleaved rounds, CreateReservation at
+        # 64 in flight): creates per batch 8.6 -> 15.6 with one process, 4.5 -> 9.6 with
+        # --workers 2; server CPU per call 734 -> 669 and 1,115 -> 961 µs.
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)  # asyncio's own loop: the callbacks to run next
+        if ready is None:
+            return
+        deadline = loop.time() + GATHER_SECONDS
+        # One turn of the loop at a time: there is no event to wait on.
+        while ready and len(self._queue) < MAX_BATCH and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0)
 
     async def _admit_batch(self, batch: list[Candidate[Any]], riders: list[_Rider[Any]],
                            optimistic: bool) -> bool | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 from typing import Any
 
@@ -236,61 +234,5 @@ async def test_optimistic_transactions_count_on_the_head_this_process_committed(
             stored = await conn.execute(select(events_table.c.revision))
             assert sorted(r.revision for r in stored) == [1, 2, 3, 4, 5, 6]
     finally:
-        await db.close()
-        await other.close()
-
-
-async def test_shared_sqlite_optimistic_transactions_take_their_revisions_at_commit(
-        tmp_path: Path, trips: list[str]) -> None:
-    """Processes sharing a SQLite file (`--workers`): an optimistic transaction that only
-    writes takes its revisions in its commit's one trip, from the head as it is then, whatever
-    the other process committed meanwhile (no StaleWrite); the writer lock file is held only
-    inside that trip, and so is SQLite's lock."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
-    db, other = Database(url, shared=True), Database(url, shared=True)
-    await db.create_schema()
-    log, other_log = (EventLog(d, ManualClock(START), retention=100) for d in (db, other))
-    await log.initialize()
-    lock_file = os.open(tmp_path / "switchboard.db.writer-lock", os.O_RDWR)
-
-    def lock_is_free() -> bool:
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(lock_file, fcntl.LOCK_UN)
-        return True
-
-    async def append(on: EventLog, count: int) -> list[int]:
-        taken: list[int] = []
-
-        def write(revisions: range) -> None:
-            taken.extend(revisions)
-            for revision in revisions:
-                tx.append(revision, "test", "test.event", "k", "s", b"")
-
-        async with on.transaction(optimistic=True) as tx:
-            await tx.write_revisions(count, write)
-            assert taken == []  # not before the commit
-            assert lock_is_free()
-        assert lock_is_free()
-        return taken
-
-    try:
-        trips.clear()
-        assert await append(log, 2) == [1, 2]
-        assert trips == ["_commit"]
-        assert await append(other_log, 1) == [3]
-        assert await append(log, 2) == [4, 5]  # counts on from the other's head
-        async with other.write() as conn:  # an ordinary transaction holds both locks
-            await conn.execute(update(head_table).values(oldest=1))
-            assert not lock_is_free()
-        assert lock_is_free()
-        assert await log.bounds() == (1, 5)
-        async with db.read() as conn:
-            stored = await conn.execute(select(events_table.c.revision))
-            assert sorted(r.revision for r in stored) == [1, 2, 3, 4, 5]
-    finally:
-        os.close(lock_file)
         await db.close()
         await other.close()

@@ -3,8 +3,7 @@ PostgreSQL through asyncpg).
 
 Write transactions are serialized where the engine needs it: on SQLite one writer at a time in
 this process (`BEGIN IMMEDIATE`, with a busy timeout for other processes, and for the workers
-of `--workers` a lock file that hands the write lock between them at once:
-`sqlite_onetrip.WriterLock`); on PostgreSQL, row
+of `--workers` a lock file that hands the write lock between them at once); on PostgreSQL, row
 locks taken inside the transaction do the serializing. On PostgreSQL a `Listener` hears
 notifications (LISTEN/NOTIFY) on a dedicated connection of its own.
 """
@@ -13,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,21 +47,20 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.serializes_writes = self._write_lock is not None
         """Whether optimistic transactions are worth trying: this process runs one write
-        transaction at a time, so what the last one left is likely still so. Correctness never
-        rests on it: an optimistic transaction checks at commit what it counted on with
-        guarded writes (`BulkWrite`), under the database's write lock (on SQLite, BEGIN
-        IMMEDIATE excludes every other process's writers), and fails with `StaleWrite` if
-        another process changed it."""
-        self.shared = self.is_sqlite and shared
-        """SQLite shared by sibling processes (`--workers`): write transactions take the
-        `sqlite_onetrip.WriterLock` on the database's file with SQLite's own lock, and an
-        optimistic transaction takes its revisions in its commit's trip (`flush_late`)."""
-        self._writer_lock = (sqlite_onetrip.WriterLock(make_url(url).database or "")
-                             if self.shared else None)
+        transaction at a time, so what the last one left (in this process, or as the writer
+        lock records it) is likely still so. Correctness never rests on it: an optimistic
+        transaction checks at commit what it counted on with guarded writes (`BulkWrite`),
+        under the database's write lock (on SQLite, BEGIN IMMEDIATE excludes every other
+        process's writers), and fails with `StaleWrite` if another process changed it."""
+        self._writer_lock = _WriterLock(url) if self.is_sqlite and shared else None
+        self.shared_head: int | None = None
+        """Inside `write`, for the workers of `--workers` on SQLite: the event log's head as
+        the last write transaction of any of them recorded it (`record_head`); else None."""
+        self._recorded: int | None = None
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(
-                url, async_creator=sqlite_onetrip.connector(url, self._writer_lock),
-                pool_size=8, max_overflow=8, pool_reset_on_return=None)
+                url, async_creator=sqlite_onetrip.connector(url), pool_size=8, max_overflow=8,
+                pool_reset_on_return=None)
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(url, pool_size=20, max_overflow=10)
@@ -76,8 +76,26 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock:
+            if self._writer_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+                return
+            self.shared_head = await self._writer_lock.acquire()
+            self._recorded = None
+            try:
+                async with self.engine.begin() as conn:
+                    yield conn
+                if self._recorded is not None:
+                    self._writer_lock.record(self._recorded)
+            finally:
+                self.shared_head = None
+                self._writer_lock.release()
+
+    def record_head(self, head: int) -> None:
+        """Inside `write`: the event log's head once this transaction commits, for the next
+        writer of any worker (`shared_head`; recorded only if it commits)."""
+        self._recorded = head
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -93,31 +111,16 @@ class Database:
         `StaleWrite` if one changed fewer rows than it has). On SQLite they go with the COMMIT,
         in its trip to the connection's thread (`sqlite_onetrip`), and so do the checks."""
         driver = (await conn.get_raw_connection()).driver_connection
-        if isinstance(driver, sqlite_onetrip.OneTripConnection):
-            for sql, rows, check in _driver_writes(conn.dialect, writes):
-                driver.defer(sql, rows, check)
-            return
-        for sql, rows, check in _driver_writes(conn.dialect, writes):
-            if check is None:
-                await conn.exec_driver_sql(sql, rows)
+        for write, rows in sorted(writes.items(), key=lambda item: not item[0].guarded):
+            sql, driver_rows = write.driver_rows(conn.dialect, rows)
+            if isinstance(driver, sqlite_onetrip.OneTripConnection):
+                check = _changes(len(driver_rows)) if write.guarded else None
+                driver.defer(sql, driver_rows, check)
+            elif not write.guarded:
+                await conn.exec_driver_sql(sql, driver_rows)
             else:
-                for row in rows:
+                for row in driver_rows:
                     _changes(1)((await conn.exec_driver_sql(sql, row)).rowcount)
-
-    async def flush_late(self, conn: AsyncConnection, build: Callable[[
-            Callable[[str], Any]], Mapping[BulkWrite, Sequence[Mapping[str, Any]]]]) -> None:
-        """As `flush`, for writes built only once the transaction holds the write lock, on
-        SQLite (`shared`) in the COMMIT's trip: `build(read)` returns them, where `read(sql)`
-        is the first row of a query (e.g. the event log's head)."""
-        assert self.shared
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert isinstance(driver, sqlite_onetrip.OneTripConnection)
-        dialect = conn.dialect
-
-        def prepare(sqlite: Any) -> list[tuple[str, list[Any], Callable[[int], None] | None]]:
-            return _driver_writes(dialect, build(lambda sql: sqlite.execute(sql).fetchone()))
-
-        driver.prepare(prepare)
 
     def listener(self, channel: str, on_notify: Callable[[str], None],
                  on_connect: Callable[[], None]) -> Listener:
@@ -130,6 +133,49 @@ class Database:
         await self.engine.dispose()
         if self._writer_lock is not None:
             self._writer_lock.close()
+
+
+class _WriterLock:
+    """An exclusive `flock` on a file beside a SQLite database, taken around each write
+    transaction by processes that share the database (`--workers`), and the event log's head
+    as the last of them to commit recorded it in the file.
+
+    SQLite makes a writer that finds the database locked by another process poll: it sleeps
+    1, 2, 5, 10 ... up to 100 ms between tries (the busy timeout), so under steady writes the
+    lock passes between processes late and mostly idle. A process waiting on this lock is
+    woken by the kernel as soon as it is released, and then finds SQLite's lock free. The head
+    lets the next writer's optimistic transaction count on from the true head, whichever
+    worker wrote last (where a writer died between its commit and the record, or a process
+    outside the lock wrote, the head's guarded write catches it)."""
+
+    def __init__(self, url: str) -> None:
+        database = make_url(url).database or ""
+        self._fd = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> int | None:
+        """Takes the lock; returns the recorded head (None if none is)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting = asyncio.get_running_loop().run_in_executor(
+                None, fcntl.flock, self._fd, fcntl.LOCK_EX)
+            try:
+                await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                # The thread still takes the lock: give it back once it has.
+                waiting.add_done_callback(lambda _: self.release())
+                raise
+        recorded = os.pread(self._fd, 8, 0)
+        return int.from_bytes(recorded, "little") if len(recorded) == 8 else None
+
+    def record(self, head: int) -> None:
+        os.pwrite(self._fd, head.to_bytes(8, "little"), 0)
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 class Listener:
@@ -253,24 +299,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get("switchboard_read_only", False)
-        conn.connection.driver_connection.begin(
-            "BEGIN" if read_only else sqlite_onetrip.WRITE_BEGIN)
+        conn.connection.driver_connection.begin("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class StaleWrite(Exception):
     """A guarded write found a row other than the transaction counted on: another writer changed
     it. The transaction is rolled back; read again and retry."""
-
-
-def _driver_writes(dialect: Dialect, writes: Mapping[BulkWrite, Sequence[Mapping[str, Any]]]
-                   ) -> list[tuple[str, list[Any], Callable[[int], None] | None]]:
-    """The writes as the driver takes them, guarded ones first, each guarded one with its
-    check (every row changes one row)."""
-    out = []
-    for write, rows in sorted(writes.items(), key=lambda item: not item[0].guarded):
-        sql, driver_rows = write.driver_rows(dialect, rows)
-        out.append((sql, driver_rows, _changes(len(driver_rows)) if write.guarded else None))
-    return out
 
 
 def _changes(expected: int) -> Callable[[int], None]:

@@ -12,7 +12,6 @@ that other processes' hubs can look for the new events at once instead of at the
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -83,7 +82,6 @@ _TAKE_REVISIONS_NOTIFYING = _TAKE_REVISIONS.returning(
     func.pg_notify(CHANNEL, cast(head_table.c.head, String)))
 _MOVE_HEAD = guarded_set(head_table.c.id, head_table.c.head)
 _APPEND = insert_of(events_table)
-_READ_HEAD = "SELECT head FROM event_head WHERE id = 1"
 _READ = (select(events_table).where(events_table.c.revision > bindparam("after"))
          .order_by(events_table.c.revision).limit(bindparam("limit")))
 _READ_UPTO = _READ.where(events_table.c.revision <= bindparam("upto"))
@@ -120,17 +118,15 @@ class Transaction:
     principal they record as their cause (`principal`: the caller's, or the server's outside a
     call; `acting` for writes made on behalf of another, as in batches).
 
-    An `optimistic` one counts on what this process's last write transactions left (the head;
-    cached pool holdings; instances as admitted) without reading it, and checks at commit with
-    guarded writes (`BulkWrite`): it fails with `StaleWrite` if that changed meanwhile,
-    whichever process changed it. Only where the database's writes are serialized in-process
-    (`Database.serializes_writes`). Where processes share the database (`Database.shared`),
-    another's commit moves the head between any two of this one's, so an optimistic
-    transaction there does not count on it: it takes its revisions `late`, under the write
-    lock in its commit's trip (`write_revisions`), so that all it did before holds no lock."""
+    An `optimistic` one counts on what this process's last write transactions left (the head,
+    or as the workers' writer lock recorded it: `Database.shared_head`; cached pool holdings;
+    instances as admitted) without reading it, and checks at commit with guarded writes
+    (`BulkWrite`): it fails with `StaleWrite` if that changed meanwhile, whichever process
+    changed it. Only where the database's writes are serialized in-process
+    (`Database.serializes_writes`)."""
 
     def __init__(self, conn: AsyncConnection, clock: Clock, optimistic: bool = False,
-                 head: int | None = None, notify: bool = False, late: bool = False) -> None:
+                 head: int | None = None, notify: bool = False) -> None:
         self.conn = conn
         self.clock = clock
         self.optimistic = optimistic
@@ -142,9 +138,6 @@ class Transaction:
         self._taken: int | None = None
         self._last: int | None = None
         self._take = _TAKE_REVISIONS_NOTIFYING if notify else _TAKE_REVISIONS
-        self._late = late and optimistic
-        self.pending: tuple[int, Callable[[range], None]] | None = None
-        """The revisions a `late` transaction takes at commit, and what writes under them."""
 
     async def next_revision(self) -> int:
         """Takes the next revision; from here on this transaction serializes every other writer.
@@ -160,42 +153,13 @@ class Transaction:
         not: it counts on from the head this process last committed); later ones count on from
         there, and the head they reach is written at commit. A `notify` transaction's first
         call also notifies `CHANNEL` (in the same statement: no extra trip)."""
-        assert self.pending is None
         if self._last is None:
+            self.now = max(self.now, self.clock.now())
             if self._head is None:
-                self.now = max(self.now, self.clock.now())
                 result = await self.conn.execute(self._take, {"count": count})
                 self._taken = self._last = int(result.scalar_one())
                 return range(self._last - count + 1, self._last + 1)
-            self._count_from(self._head)
-        return self._count(count)
-
-    async def write_revisions(self, count: int, write: Callable[[range], None]) -> None:
-        """Calls `write` with `count` consecutive revisions (`next_revisions`). In a `late`
-        transaction that has taken none yet, that is at commit, on the database connection's
-        thread once it holds the write lock: there `write` may only append events and defer
-        writes, and what it produces is ready once the transaction has committed."""
-        if self._late and self._last is None:
-            assert self.pending is None
-            self.pending = (count, write)
-            return
-        write(await self.next_revisions(count))
-
-    def take_pending(self, head: int) -> None:
-        """Runs the `pending` write with revisions counted on from `head`, the head as read
-        under the write lock."""
-        assert self.pending is not None
-        count, write = self.pending
-        self.pending = None
-        self._count_from(head)
-        write(self._count(count))
-
-    def _count_from(self, head: int) -> None:
-        self.now = max(self.now, self.clock.now())
-        self._taken = self._last = head
-
-    def _count(self, count: int) -> range:
-        assert self._last is not None and self._taken is not None
+            self._taken = self._last = self._head
         self._last += count
         self.deferred[_MOVE_HEAD] = [{"row_key": 1, "was": self._taken, "value": self._last}]
         return range(self._last - count + 1, self._last + 1)
@@ -251,40 +215,29 @@ class EventLog:
     async def transaction(self, optimistic: bool = False) -> AsyncIterator[Transaction]:
         """A write transaction whose events commit with it; listeners hear of them after.
         `optimistic` asks for an optimistic one (`Transaction`) where the database allows."""
-        shared = self.db.shared
         try:
             async with self.db.write() as conn:
+                head = self._head if self.db.shared_head is None else self.db.shared_head
                 tx = Transaction(conn, self.clock, optimistic and self.db.serializes_writes,
-                                 None if shared else self._head, self.notifies, late=shared)
+                                 head, self.notifies)
                 yield tx
-                if tx.pending is not None:
-                    await self.db.flush_late(conn, functools.partial(self._late_writes, tx))
-                elif self._writes(tx):
+                if tx.events:
+                    tx.defer(_APPEND, *({
+                        "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
+                        "scope": e.scope, "project": e.project, "payload": e.payload,
+                        "time": e.time,
+                    } for e in tx.events))
+                if tx.deferred:
                     await self.db.flush(conn, tx.deferred)
+                if tx.head is not None:
+                    self.db.record_head(tx.head)
         except StaleWrite:
             self._head = None
             raise
-        if tx.head is not None and self.db.serializes_writes and not shared:
+        if tx.head is not None and self.db.serializes_writes:
             self._head = tx.head
         if tx.events:
             self.on_commit(tx.events)
-
-    @staticmethod
-    def _writes(tx: Transaction) -> dict[BulkWrite, list[Mapping[str, Any]]]:
-        """The transaction's deferred writes, its events' appended to them."""
-        if tx.events:
-            tx.defer(_APPEND, *({
-                "revision": e.revision, "area": e.area, "kind": e.kind, "key": e.key,
-                "scope": e.scope, "project": e.project, "payload": e.payload, "time": e.time,
-            } for e in tx.events))
-        return tx.deferred
-
-    def _late_writes(self, tx: Transaction, read: Callable[[str], Any]
-                     ) -> dict[BulkWrite, list[Mapping[str, Any]]]:
-        """In a late transaction's commit (on the connection's thread, under the write lock):
-        its pending write under revisions from the head read now, and then all its writes."""
-        tx.take_pending(int(read(_READ_HEAD)[0]))
-        return self._writes(tx)
 
     async def bounds(self) -> tuple[int, int]:
         """(oldest retained revision, newest committed revision)."""

@@ -7,20 +7,12 @@ twice. Here a cursor is only a holder of results: execute opens the sqlite3 curs
 statement, fetches every row and closes the cursor, all in one trip.
 
 A transaction's BEGIN goes in the same trip as its first statement (`begin`), and writes
-whose results nobody reads can go in the same trip as its COMMIT (`defer`), as can writes built
-there once the transaction holds the write lock (`prepare`); a transaction that ran no
-statement ends without a trip.
-
-Processes that share a database (`--workers`) hand SQLite's write lock between them with a
-`WriterLock`: taken on the connection's thread in the trip that begins a write transaction,
-and given back in the trip that ends it, so it is held only as long as SQLite's own lock, never
-across the event loop's latency.
+whose results nobody reads can go in the same trip as its COMMIT (`defer`); a transaction that
+ran no statement ends without a trip.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -30,71 +22,16 @@ from sqlalchemy.engine import make_url
 
 _Result = tuple[Any, int, int | None, list[Any]]
 _Write = tuple[str, list[Any], Callable[[int], None] | None]
-_Prepare = Callable[[sqlite3.Connection], list[_Write]]
-WRITE_BEGIN = "BEGIN IMMEDIATE"
-
-
-class WriterLock:
-    """An exclusive `flock` on a file beside a SQLite database (`<file>.writer-lock`), taken
-    around each write transaction by the processes that share the database.
-
-    SQLite makes a writer that finds the database locked by another process poll: it sleeps
-    1, 2, 5, 10 ... up to 100 ms between tries (the busy timeout), so under steady writes the
-    lock passes between processes late and mostly idle. A process waiting on this lock is
-    woken by the kernel as soon as it is released, and then finds SQLite's lock free. One
-    connection of a process holds it at a time (the process runs one write transaction at a
-    time); each connection's `_Hold` says whether it is that one."""
-
-    def __init__(self, database: str) -> None:
-        self._fd = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
-
-    def take(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def give(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-class _Hold:
-    """One connection's use of a `WriterLock` (on the connection's thread)."""
-
-    def __init__(self, lock: WriterLock) -> None:
-        self.lock = lock
-        self.held = False
-
-    def take(self) -> None:
-        self.lock.take()
-        self.held = True
-
-    def give(self) -> None:
-        if self.held:
-            self.held = False
-            self.lock.give()
-
-
-def _start(conn: sqlite3.Connection, begin: str, hold: _Hold | None) -> None:
-    """Begins a transaction, a write one under the writer lock (given back if it fails)."""
-    if hold is not None and begin == WRITE_BEGIN:
-        hold.take()
-    try:
-        conn.execute(begin)
-    except BaseException:
-        if hold is not None:
-            hold.give()
-        raise
 
 
 def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
-         many: bool, hold: _Hold | None) -> _Result:
+         many: bool) -> _Result:
     """On the connection's thread: `begin` if any, then the statement; its description,
     rowcount, lastrowid and rows."""
-    if begin is not None:
-        _start(conn, begin, hold)
     cursor = conn.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -105,16 +42,12 @@ def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any,
         cursor.close()
 
 
-def _commit(conn: sqlite3.Connection, begin: str | None, writes: list[_Write],
-            prepare: _Prepare | None, hold: _Hold | None) -> None:
-    """On the connection's thread: `begin` if any, the deferred writes and those `prepare`
-    builds (each followed by its check of how many rows it changed), then COMMIT; on a
-    failure, ROLLBACK. The writer lock goes with either."""
-    if begin is not None:
-        _start(conn, begin, hold)
+def _commit(conn: sqlite3.Connection, begin: str | None, writes: list[_Write]) -> None:
+    """On the connection's thread: `begin` if any, the deferred writes (each followed by its
+    check of how many rows it changed), then COMMIT; on a failure, ROLLBACK."""
     try:
-        if prepare is not None:
-            writes = [*writes, *prepare(conn)]
+        if begin is not None:
+            conn.execute(begin)
         for sql, rows, check in writes:
             changed = conn.executemany(sql, rows).rowcount
             if check is not None:
@@ -123,20 +56,6 @@ def _commit(conn: sqlite3.Connection, begin: str | None, writes: list[_Write],
     except BaseException:
         conn.rollback()
         raise
-    finally:
-        if hold is not None:
-            hold.give()
-
-
-def _end(conn: sqlite3.Connection, commit: bool, hold: _Hold) -> None:
-    """On the connection's thread: COMMIT or ROLLBACK, and the writer lock goes with it."""
-    try:
-        if commit:
-            conn.commit()
-        else:
-            conn.rollback()
-    finally:
-        hold.give()
 
 
 class OneTripCursor:
@@ -187,8 +106,6 @@ class OneTripConnection(aiosqlite.Connection):
 
     _begin: str | None = None
     _deferred: list[_Write] | None = None
-    _prepare: _Prepare | None = None
-    _hold: _Hold | None = None
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         """A new cursor, at once (entering it, as the adapter does, takes no trip either)."""
@@ -202,7 +119,7 @@ class OneTripConnection(aiosqlite.Connection):
         """Runs one statement on the connection's thread (after a pending BEGIN): one trip."""
         begin, self._begin = self._begin, None
         result: _Result = await self._execute(  # type: ignore[no-untyped-call]
-            _run, self._conn, begin, sql, parameters, many, self._hold)
+            _run, self._conn, begin, sql, parameters, many)
         return result
 
     def defer(self, sql: str, rows: list[Any],
@@ -214,12 +131,6 @@ class OneTripConnection(aiosqlite.Connection):
             self._deferred = []
         self._deferred.append((sql, rows, check))
 
-    def prepare(self, build: _Prepare) -> None:
-        """Runs `build` on the connection's thread in the COMMIT's trip, once the transaction
-        holds the write lock (it may read through the connection it is given), and then the
-        writes it returns, as deferred ones (`defer`)."""
-        self._prepare = build
-
     @property
     def in_transaction(self) -> bool:
         return self._begin is not None or super().in_transaction
@@ -227,38 +138,21 @@ class OneTripConnection(aiosqlite.Connection):
     async def commit(self) -> None:
         begin, self._begin = self._begin, None
         writes, self._deferred = self._deferred, None
-        prepare, self._prepare = self._prepare, None
-        if writes or prepare:
-            await self._execute(  # type: ignore[no-untyped-call]
-                _commit, self._conn, begin, writes or [], prepare, self._hold)
+        if writes:
+            await self._execute(_commit, self._conn, begin, writes)  # type: ignore[no-untyped-call]
         elif begin is None:
-            await self._end(commit=True)
+            await super().commit()
         # else: a transaction that never began has nothing to commit
 
     async def rollback(self) -> None:
-        begin, self._begin, self._deferred, self._prepare = self._begin, None, None, None
+        begin, self._begin, self._deferred = self._begin, None, None
         if begin is None:
-            await self._end(commit=False)
-
-    async def _end(self, commit: bool) -> None:
-        if self._hold is None:
-            await (super().commit() if commit else super().rollback())
-        else:
-            await self._execute(_end, self._conn, commit, self._hold)  # type: ignore[no-untyped-call]
-
-    async def close(self) -> None:
-        try:
-            await super().close()
-        finally:  # closing rolled back whatever transaction was open
-            if self._hold is not None:
-                self._hold.give()
+            await super().rollback()
 
 
-def connector(url: str, lock: WriterLock | None = None
-              ) -> Callable[[], Awaitable[OneTripConnection]]:
+def connector(url: str) -> Callable[[], Awaitable[OneTripConnection]]:
     """The `async_creator` for an engine on this sqlite+aiosqlite URL: it connects with the
-    arguments the URL gives SQLAlchemy's own aiosqlite dialect; its write transactions take
-    `lock`, if given."""
+    arguments the URL gives SQLAlchemy's own aiosqlite dialect."""
     parsed = make_url(url)
     args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
     database: str = args[0]
@@ -267,8 +161,6 @@ def connector(url: str, lock: WriterLock | None = None
         connection = OneTripConnection(lambda: sqlite3.connect(database, **kwargs),
                                        iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy sets it: exit never waits on it
-        if lock is not None:
-            connection._hold = _Hold(lock)
         await connection
         return connection
 

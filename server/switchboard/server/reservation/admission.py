@@ -18,10 +18,9 @@ optimistic transaction (`eventlog.Transaction`): the pools whose holdings are ca
 read, only their versions moved at commit, guarded (as is the log's head, and whatever riders
 counted on), so a batch of creates takes one trip to the database. If something changed
 meanwhile (another process wrote), the commit fails and the batch, riders included, is admitted
-again the ordinary way. The workers of `--workers` take a batch's revisions and write its rows
-in its commit's trip, under the write lock (`Transaction.write_revisions`), so their batches go
-on taking one trip while each pool is written by one of them, and hold the lock only for the
-statements.
+again the ordinary way. The workers of `--workers` learn the head from their shared writer lock
+(`Database.shared_head`), so their batches go on taking one trip while each pool is written by
+one of them.
 
 A batch runs as the server, on behalf of many calls: each candidate and rider keeps its call's
 principal and `ownership.Access` from when it queued, so that a call sees only the pools (and
@@ -111,9 +110,7 @@ class Candidate(ABC, Generic[R]):
     @abstractmethod
     def write(self, tx: Transaction, revision: int) -> tuple[R, str]:
         """Writes the admitted resource under `revision` (its rows deferred to the commit,
-        `Transaction.defer`); returns it and its id. May run in the commit's trip, on the
-        database connection's thread (`Transaction.write_revisions`): no I/O, nothing the
-        event loop's tasks change."""
+        `Transaction.defer`); returns it and its id."""
 
     def committed(self, result: R) -> None:
         """Called once the batch that created `result` has committed."""
@@ -226,16 +223,13 @@ class Admission(BackgroundTask):
                         if outcomes[i] is None:
                             admitted.append(i)
                 if admitted:
-
-                    def write(revisions: range) -> None:
-                        for i, revision in zip(admitted, revisions, strict=True):
-                            candidate = batch[i]
-                            with tx.acting(candidate.principal):
-                                outcomes[i], resource_id = candidate.write(tx, revision)
-                            idempotency.remember(tx, candidate.method, candidate.request_id,
-                                                 resource_id)
-
-                    await tx.write_revisions(len(admitted), write)
+                    revisions = await tx.next_revisions(len(admitted))
+                    for i, revision in zip(admitted, revisions, strict=True):
+                        candidate = batch[i]
+                        with tx.acting(candidate.principal):
+                            outcomes[i], resource_id = candidate.write(tx, revision)
+                        idempotency.remember(tx, candidate.method, candidate.request_id,
+                                             resource_id)
                     written = admitted
             for pool_id, version in versions.items():
                 held = self._touched.get(pool_id)

@@ -64,6 +64,10 @@ _READ_LIMIT = 1000
 """The most events one read of the log by the hub takes."""
 
 
+def _revision(event: Event) -> int:
+    return event.revision
+
+
 class Subscriber:
     """One watcher's bounded buffer of matching live events."""
 
@@ -151,7 +155,8 @@ class Hub:
         if events[0].revision == self.head + 1 and not self._own:
             self._dispatch(events)
         elif events[-1].revision > self.head:
-            self._own.extend(events)
+            # In revision order: this process's transactions may return from commit out of it.
+            self._own = sorted([*self._own, *events], key=_revision)
             self._poke.set()
 
     def _dispatch(self, events: Sequence[Event]) -> None:

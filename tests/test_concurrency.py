@@ -258,3 +258,38 @@ async def test_admission_counts_on_its_cache_only_until_another_process_writes(
         assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         listed = await on_b.reservations.ListReservations(pb.ListReservationsRequest())
         assert sorted(r.resources.cores for r in listed.reservations) == [2, 4, 4]
+
+
+async def test_a_stale_cache_takes_in_others_creates_and_rereads_after_other_changes(
+        start_server: StartServer) -> None:
+    """A server whose cached holdings another server changed brings them up to date with the
+    reservations the other created since, reading only those; any other change of the pool
+    (here a capacity cut, then a cancellation) has it read the pool's holdings again. Either
+    way it admits exactly what fits."""
+    a, b = await start_server(), await start_server()
+    async with AsyncClient(f"127.0.0.1:{a.port}") as on_a, \
+            AsyncClient(f"127.0.0.1:{b.port}") as on_b:
+        await make_pool(on_a, cores=10)
+        first = await reserve(on_a, 1, 2, cores=3)  # a has the pool's holdings cached now
+        await reserve(on_b, 1, 2, cores=2)
+        await reserve(on_b, 1, 2, cores=1)
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reserve(on_a, 1, 2, cores=5)  # 4 are free, not the 7 a had cached
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        await reserve(on_a, 1, 2, cores=1)  # 3 left
+        await on_b.reservations.DecreaseCapacity(pb.DecreaseCapacityRequest(
+            pool_id="pool-a", resources=pb.Resources(cores=2), start_time=at(0),
+            reason="test"))
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reserve(on_a, 1, 2, cores=2)  # 1 left
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        await on_b.reservations.CancelReservation(
+            pb.CancelReservationRequest(reservation_id=first.id))
+        await reserve(on_a, 1, 2, cores=4)  # 4 left
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await reserve(on_a, 1, 2, cores=1)
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        capacity = await on_b.reservations.QueryCapacity(pb.QueryCapacityRequest(
+            pool_ids=["pool-a"], start_time=at(1), end_time=at(2)))
+        assert capacity.pools[0].minimum.reserved.cores == 8
+        assert capacity.pools[0].minimum.total.cores == 8

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -17,11 +18,12 @@ from switchboard.client import AsyncClient, WatchOutOfRange
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
-from switchboard.server.eventlog import Event
+from switchboard.server.db import Database
+from switchboard.server.eventlog import Event, EventLog
 from switchboard.server.timestamps import from_micros
-from switchboard.server.watch import encode_response
+from switchboard.server.watch import Hub, WatchSettings, encode_response
 
-from support import Collector, at, detail, make_pool, reserve
+from support import START, Collector, at, detail, make_pool, reserve
 
 
 async def test_reconnect_with_last_plus_one_misses_nothing(client: AsyncClient) -> None:
@@ -213,3 +215,59 @@ def test_encoded_responses_are_the_messages_on_the_wire() -> None:
             events=[e.decode(pb.ReservationEvent) for e in batch], revision=revision)
         assert pb.WatchReservationsResponse.FromString(wire) == expected
         assert wire == expected.SerializeToString()
+
+
+async def test_a_hub_reads_only_what_other_processes_committed_before_its_own(
+        tmp_path: Path) -> None:
+    """Two processes on one SQLite file (`--workers`): events this process commits after
+    another's it has not read yet wait while the hub reads only the other's (up to just
+    before its own), and then go out after them, in revision order, with no gap."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'switchboard.db'}"
+    db, other = Database(url, shared=True), Database(url, shared=True)
+    await db.create_schema()
+    clock = ManualClock(START)
+    log, other_log = EventLog(db, clock, retention=100), EventLog(other, clock, retention=100)
+    await log.initialize()
+    hub = Hub(log, clock, WatchSettings(progress_interval=60, poll_interval=60,
+                                        buffer_events=100, batch_events=100, send_rate=1000))
+    read_back: list[int] = []
+    read = log.read
+
+    async def counted(after: int, upto: int | None, limit: int) -> list[Event]:
+        events = await read(after, upto, limit)
+        read_back.extend(e.revision for e in events)
+        return events
+
+    log.read = counted  # type: ignore[method-assign]
+
+    async def append(on: EventLog, count: int) -> None:
+        async with on.transaction() as tx:
+            for revision in await tx.next_revisions(count):
+                tx.append(revision, "test", "test.event", "k", "s", b"")
+
+    seen: list[int] = []
+    live = asyncio.Event()
+
+    async def follow() -> None:
+        async for events, _ in hub.watch(0, lambda e: True, "test"):
+            seen.extend(e.revision for e in events)
+            live.set()
+
+    await hub.start()
+    watching = asyncio.create_task(follow())
+    try:
+        await asyncio.wait_for(live.wait(), 10)
+        await append(other_log, 2)  # unheard of: on SQLite the hub polls (every 60 s here)
+        await append(log, 1)
+        await append(log, 2)
+        await append(other_log, 1)
+        await append(log, 1)
+        async with asyncio.timeout(10):
+            while seen != [1, 2, 3, 4, 5, 6, 7]:  # noqa: ASYNC110 (what the hub hands out)
+                await asyncio.sleep(0.01)
+        assert sorted(read_back) == [1, 2, 6]  # the other's: its own were never read back
+    finally:
+        watching.cancel()
+        await hub.stop()
+        await db.close()
+        await other.close()

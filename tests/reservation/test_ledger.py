@@ -555,3 +555,39 @@ def test_holdings_quick_free_from_is_never_wrong_and_often_decides() -> None:
             assert all(n <= exact[k] for k, n in need.items())
         assert holdings.free_from(at) == exact
     assert quick >= 30
+
+
+def test_holdings_take_back_what_a_failed_batch_added() -> None:
+    """Claims added tentatively (a batch not yet committed) and then taken back leave the
+    holdings answering every question as before; kept ones stay."""
+    rng = random.Random(12)
+    for _ in range(200):
+        changes, reservations, outside, kinds = _random_ledger(rng)
+        holdings = PoolHoldings(0, 0, changes)
+        bounded = [r for r in reservations if r.end is not None]
+        split = rng.randint(0, len(bounded))
+        for r in bounded[:split]:
+            holdings.add(r)
+
+        def answers(holdings: PoolHoldings, kinds: list[str]) -> list[object]:
+            need = {k: 2 for k in kinds[:2]}
+            return [holdings.free_from(at) for at in (0, 10, 30)] + [
+                holdings.ledger(0, 40).check(0, 40, need, 0).ok, holdings.used("r0"),
+                holdings.surely_fits(5, 20, need)]
+
+        before = answers(holdings, kinds)
+        holdings.tentatively()
+        for r in bounded[split:]:
+            holdings.add(r)
+        for o in outside:
+            holdings.add_outside(o)
+        holdings.add_inside("r0", {kinds[0]: 1}, 50)
+        holdings.take_back()
+        assert answers(holdings, kinds) == before
+        assert all(holdings.reservation(r.id) is None for r in bounded[split:])
+        holdings.tentatively()
+        for r in bounded[split:]:
+            holdings.add(r)
+        holdings.keep()
+        holdings.take_back()  # nothing tentative left
+        assert all(holdings.reservation(r.id) is not None for r in bounded)

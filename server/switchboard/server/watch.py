@@ -60,6 +60,14 @@ class Subject:
     """Who sees the resource (`ownership`): to others it is NOT_FOUND."""
 
 
+_READ_LIMIT = 1000
+"""The most events one read of the log by the hub takes."""
+
+
+def _revision(event: Event) -> int:
+    return event.revision
+
+
 class Subscriber:
     """One watcher's bounded buffer of matching live events."""
 
@@ -100,6 +108,8 @@ class Hub:
         self.oldest = 1
         self.subscribers: set[Subscriber] = set()
         self._poke = asyncio.Event()
+        self._own: list[Event] = []
+        """Events this process committed after others' not yet read (`publish`)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._slack = max(1, log.retention // 10)
         self.closed = False
@@ -141,10 +151,15 @@ class Hub:
             self._poke.set()
 
     def publish(self, events: Sequence[Event]) -> None:
-        """Events this process committed: dispatched now if they are next, else fetched."""
-        if events[0].revision == self.head + 1:
+        """Events this process committed: dispatched now if they are next; else kept until
+        what other processes committed before them is read (only that: under `--workers`,
+        where the workers take turns, a read of each one's events, not of all: measured with
+        --workers 2, 922 against 938 and 939 against 1,009 µs of server CPU per create)."""
+        if events[0].revision == self.head + 1 and not self._own:
             self._dispatch(events)
         elif events[-1].revision > self.head:
+            # In revision order: this process's transactions may return from commit out of it.
+            self._own = sorted([*self._own, *events], key=_revision)
             self._poke.set()
 
     def _dispatch(self, events: Sequence[Event]) -> None:
@@ -163,9 +178,14 @@ class Hub:
                 async with asyncio.timeout(self.settings.poll_interval):
                     await self._poke.wait()
             self._poke.clear()
-            events = await self.log.read(self.head, None, 1000)
+            upto = self._own[0].revision - 1 if self._own else None
+            events = await self.log.read(self.head, upto, _READ_LIMIT)
             fresh = [e for e in events if e.revision > self.head]
-            if fresh and fresh[0].revision != self.head + 1:
+            full = len(events) == _READ_LIMIT
+            # Revisions commit in order, so all before this process's own are there to read.
+            lost = upto is not None and not full and (
+                fresh[-1].revision if fresh else self.head) < upto
+            if (fresh and fresh[0].revision != self.head + 1) or lost:
                 # The log was compacted past what this process had seen: every watcher resumes.
                 self.oldest, _ = await self.log.bounds()
                 for sub in self.subscribers:
@@ -173,10 +193,26 @@ class Hub:
                     sub.wakeup.set()
             if fresh:
                 self._dispatch(fresh)
+            if lost:
+                self.head = max(self.head, upto or 0)
+            self._dispatch_own()
             if self.head - self.oldest + 1 > self.log.retention + self._slack:
                 await self.compact()
-            if len(events) == 1000:
+            if full:
                 self._poke.set()
+
+    def _dispatch_own(self) -> None:
+        """Dispatches this process's own events that now come next; the rest wait for a read
+        of what precedes them."""
+        own = [e for e in self._own if e.revision > self.head]
+        run = 0
+        while run < len(own) and own[run].revision == self.head + 1 + run:
+            run += 1
+        if run:
+            self._dispatch(own[:run])
+        self._own = own[run:]
+        if self._own:
+            self._poke.set()
 
     async def _tick_progress(self) -> None:
         step = self.settings.progress_interval / 4

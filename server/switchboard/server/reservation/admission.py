@@ -45,9 +45,12 @@ from switchboard.server.ownership import Visibility
 from switchboard.server.policy import caller
 from switchboard.server.reservation import store
 from switchboard.server.reservation.holdings import PoolHoldings
+from switchboard.server.reservation.model import HOLDING
 from switchboard.server.tasks import BackgroundTask
 
 MAX_BATCH = 256
+GATHER_SECONDS = 0.005
+"""The longest a batch waits for the calls the event loop has yet to run (`_gather`)."""
 
 T = TypeVar("T")
 
@@ -137,6 +140,8 @@ class Admission(BackgroundTask):
         self._riders: list[_Rider[Any]] = []
         self._ready = asyncio.Event()
         self._holdings: dict[str, PoolHoldings] = {}
+        self._touched: dict[str, PoolHoldings] = {}
+        """The holdings the batch being admitted checks against, added to tentatively."""
         self._projects: dict[str, str] = {}
         """The project of each pool claimed so far (a pool's project never changes)."""
 
@@ -160,6 +165,7 @@ class Admission(BackgroundTask):
             await self._ready.wait()
             self._ready.clear()
             while self._queue or self._riders:
+                await self._gather()
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 riders, self._riders = self._riders, []
                 admitted = await self._admit_batch(batch, riders, optimistic=True)
@@ -167,6 +173,23 @@ class Admission(BackgroundTask):
                     admitted = await self._admit_batch(batch, riders, optimistic=False)
                 if not admitted and riders and batch:
                     await self._admit_batch(batch, [], optimistic=False)
+
+    async def _gather(self) -> None:
+        """Before a batch is taken: lets the event loop first run what else is ready to run
+        (calls on their way here among it), while there is any, the queue holds less than a
+        batch, and for at most `GATHER_SECONDS`. Under load batches grow, and the cost of a
+        transaction is shared by more calls; with nothing else to do there is no wait."""
+        # Measured (December 2026, 2 shared cores, interleaved rounds, CreateReservation at
+        # 64 in flight): creates per batch 8.6 -> 15.6 with one process, 4.5 -> 9.6 with
+        # --workers 2; server CPU per call 734 -> 669 and 1,115 -> 961 µs.
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)  # asyncio's own loop: the callbacks to run next
+        if ready is None:
+            return
+        deadline = loop.time() + GATHER_SECONDS
+        # One turn of the loop at a time: there is no event to wait on.
+        while ready and len(self._queue) < MAX_BATCH and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0)
 
     async def _admit_batch(self, batch: list[Candidate[Any]], riders: list[_Rider[Any]],
                            optimistic: bool) -> bool | None:
@@ -183,6 +206,7 @@ class Admission(BackgroundTask):
         outcomes: list[Any] = [None] * len(batch)
         written: list[int] = []
         done: list[Any] = []
+        self._touched = {}
         try:
             async with self.log.transaction(optimistic) as tx:
                 changing = {p for r in riders for p in r.pools}
@@ -208,12 +232,21 @@ class Admission(BackgroundTask):
                                              resource_id)
                     written = admitted
             for pool_id, version in versions.items():
-                if pool_id in self._holdings:
-                    self._holdings[pool_id].version = version
+                held = self._touched.get(pool_id)
+                if held is None:  # not checked against: not known to be current
+                    self._holdings.pop(pool_id, None)
+                    continue
+                held.keep()
+                held.version = version
+                held.revision = tx.head if tx.head is not None else held.revision
         except Exception as error:  # the transaction failed: nothing was written
-            self._holdings.clear()
             if optimistic and isinstance(error, StaleWrite):
+                # As they were before the batch, they are still what they were known to be.
+                for held in self._touched.values():
+                    held.take_back()
+                    held.contested = True
                 return None
+            self._holdings.clear()
             for waiting in riders or batch:
                 if not waiting.outcome.done():
                     waiting.outcome.set_exception(error)
@@ -239,14 +272,16 @@ class Admission(BackgroundTask):
                            changing: set[str]) -> dict[str, int]:
         """Locks every named pool that exists, in id order, and drops the cached holdings of
         those `changing`; returns their new versions. An optimistic transaction reads none
-        of the pools whose holdings are cached."""
+        of the pools whose holdings are cached, unless another process lately changed them
+        (`PoolHoldings.contested`): one transaction that reads is cheaper than one that fails
+        and another that reads."""
         versions = {}
         for pool_id in sorted((pool_ids | changing) - {""}):
             cached = None if pool_id in changing else self._holdings.get(pool_id)
             if cached is not None and cached.stale_at(tx.now):
                 cached = None
                 del self._holdings[pool_id]
-            if tx.optimistic and cached is not None:
+            if tx.optimistic and cached is not None and not cached.contested:
                 versions[pool_id] = store.claim_pool_at(tx, pool_id, cached.version)
                 continue
             if pool_id in changing:
@@ -259,13 +294,41 @@ class Admission(BackgroundTask):
 
     async def _holdings_of(self, tx: Transaction, pool_id: str, version: int) -> PoolHoldings:
         """The pool's holdings from now on: cached, unless the pool changed since (its version
-        was moved once by this transaction's own claim)."""
+        was moved once by this transaction's own claim); then brought up to date with the
+        reservations created since, if that is all that changed (`store.created_since`), or
+        else read again. What the batch adds to them is tentative until it commits."""
+        held = self._touched.get(pool_id)
+        if held is not None:
+            return held
         cached = self._holdings.get(pool_id)
+        if cached is not None and cached.version == version - 1:
+            cached.contested = False
+        elif cached is not None and not await self._catch_up(tx, cached, pool_id, version - 1):
+            cached = None
         if cached is None or cached.version != version - 1:
             claims = await store.load_claims(tx.conn, pool_id, tx.now, None, tx.now)
             cached = claims.holdings(version - 1, tx.now)
             self._holdings[pool_id] = cached
+        cached.tentatively()
+        self._touched[pool_id] = cached
         return cached
+
+    @staticmethod
+    async def _catch_up(tx: Transaction, cached: PoolHoldings, pool_id: str,
+                        version: int) -> bool:
+        """Adds to `cached` the reservations created in the pool since its revision, if that
+        is all that changed there (in a transaction that holds the pool, at `version`); False
+        if not."""
+        if cached.revision is None:
+            return False
+        created = await store.created_since(tx.conn, pool_id, cached.revision)
+        if created is None:
+            return False
+        for r in created:  # this process's own are there already
+            if r.status in HOLDING and r.end > cached.since and cached.reservation(r.id) is None:
+                cached.add(r.claim())
+        cached.version = version
+        return True
 
     async def _check(self, tx: Transaction, candidate: Candidate[Any],
                      versions: dict[str, int], earlier: dict[idempotency.Key, str]) -> Any:

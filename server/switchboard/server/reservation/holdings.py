@@ -8,7 +8,7 @@ or before it and is open-ended, so open instance claims are kept as one running 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from switchboard.server.reservation.ledger import (
@@ -29,6 +29,14 @@ def _add(total: dict[str, int], amounts: Mapping[str, int]) -> None:
         total[k] = total.get(k, 0) + v
 
 
+def _restore(total: dict[str, int], before: Mapping[str, int]) -> Callable[[], None]:
+    def restore() -> None:
+        total.clear()
+        total.update(before)
+
+    return restore
+
+
 @dataclass
 class PoolHoldings:
     """Capacity changes, reservation claims and instance claims of one pool, from `since` on."""
@@ -39,6 +47,13 @@ class PoolHoldings:
     valid_until: int | None = None
     """From this instant on the holdings are stale even at the same version: an instance's
     reservation ends, and the instance counts against the pool until it is deleted."""
+    revision: int | None = None
+    """A revision of the event log up to which every change of the pool is in these holdings
+    (None: not known), from which they can be brought up to date (`Admission`)."""
+    contested: bool = False
+    """Whether another process changed the pool lately, so that counting on these holdings
+    without reading the pool's version is likely to fail (`Admission`)."""
+    _undo: list[Callable[[], None]] | None = None
     _outside: dict[str, int] = field(default_factory=dict)
     _outside_bounded: list[Claim] = field(default_factory=list)
     _inside: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -57,6 +72,13 @@ class PoolHoldings:
         self._longest = max(self._longest, claim.end - claim.start)
         if self._open_ended is not None:
             _add(self._added_since, claim.amounts)
+        if self._undo is not None:
+            self._undo.append(lambda: self._remove(claim))
+
+    def _remove(self, claim: Claim) -> None:  # `_longest` stays: it is only a bound
+        del self._claims[bisect_left(self._claims, (claim.start, claim.id))]
+        del self._by_id[claim.id]
+        self._open_ended = None
 
     def reservation(self, reservation_id: str) -> Claim | None:
         """The claim of a reservation that holds capacity in this pool, if there is one."""
@@ -64,18 +86,47 @@ class PoolHoldings:
 
     def add_outside(self, claim: Claim) -> None:
         """An instance's claim outside any reservation."""
+        if self._undo is not None:
+            self._undo.append(_restore(self._outside, dict(self._outside)) if claim.end is None
+                              else lambda: self._remove_outside(claim))
         if claim.end is None:
             _add(self._outside, claim.amounts)
         else:
             self._outside_bounded.append(claim)
             self._open_ended = None
 
+    def _remove_outside(self, claim: Claim) -> None:
+        self._outside_bounded.remove(claim)
+        self._open_ended = None
+
     def add_inside(self, reservation_id: str, amounts: Mapping[str, int], until: int) -> None:
         """An instance's claim inside a reservation that ends at `until`: only counted against
         that reservation."""
+        if self._undo is not None:
+            if reservation_id in self._inside:
+                self._undo.append(_restore(self._inside[reservation_id],
+                                           dict(self._inside[reservation_id])))
+            else:
+                self._undo.append(lambda: self._drop_inside(reservation_id))
         _add(self._inside.setdefault(reservation_id, {}), amounts)
         if self.valid_until is None or until < self.valid_until:
-            self.valid_until = until
+            self.valid_until = until  # kept if undone: stale early is only a reload
+
+    def _drop_inside(self, reservation_id: str) -> None:
+        del self._inside[reservation_id]
+
+    def tentatively(self) -> None:
+        """From here on, what is added can be taken back (`take_back`), until `keep`."""
+        self._undo = []
+
+    def keep(self) -> None:
+        self._undo = None
+
+    def take_back(self) -> None:
+        """Undoes what was added since `tentatively` (a transaction that added it failed)."""
+        undo, self._undo = self._undo or [], None
+        for step in reversed(undo):
+            step()
 
     def stale_at(self, now: int) -> bool:
         """Whether the clock has made these holdings stale (`valid_until`)."""

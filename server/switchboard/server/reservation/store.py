@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     func,
     or_,
     select,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.db import guarded_set, insert_if_absent, metadata
-from switchboard.server.eventlog import Transaction
+from switchboard.server.eventlog import Transaction, events_table, head_table
 from switchboard.server.reservation.holdings import PoolHoldings
 from switchboard.server.reservation.ledger import CapacityChange as LedgerChange
 from switchboard.server.reservation.ledger import Claim, PoolLedger
@@ -351,6 +352,33 @@ async def load_claims(
         if reservation_end is not None and reservation_end > now and row.end_time is None:
             ends.append(reservation_end)
     return PoolClaims(changes, held, outside, inside, min(ends, default=None))
+
+
+_CREATED = "reservation.created"
+_CHANGED_OTHERWISE = select(
+    head_table.c.oldest,
+    exists().where(
+        events_table.c.revision > bindparam("revision"),
+        events_table.c.scope == bindparam("pool_id"), events_table.c.kind != _CREATED,
+    ).label("changed"))
+# By created_revision alone, and the pool picked out here: given the pool too, SQLite searches
+# all of the pool's reservations (by reservations_pool_window) for the few created since.
+_CREATED_SINCE = select(reservations).where(
+    reservations.c.created_revision > bindparam("revision"))
+
+
+async def created_since(conn: AsyncConnection, pool_id: str, revision: int
+                        ) -> list[Reservation] | None:
+    """The reservations created in the pool after `revision`, if the event log shows that
+    nothing else of the pool changed since: every change of what a pool holds appends an event
+    with the pool as its scope. None if something else did, or the log no longer goes back
+    that far."""
+    values = {"revision": revision, "pool_id": pool_id}
+    log = (await conn.execute(_CHANGED_OTHERWISE, values)).one()
+    if log.changed or log.oldest > revision + 1:
+        return None
+    return [_reservation(r) for r in await conn.execute(_CREATED_SINCE, values)
+            if r.pool_id == pool_id]
 
 
 async def load_ledger(

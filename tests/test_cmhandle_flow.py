@@ -242,8 +242,7 @@ async def test_bad_input_names_each_field(client: AsyncClient) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await client.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
             dmi_plugin="", trust_levels=[cpb.CmHandleTrustLevel()]))
-    assert bad_fields(e.value) == {"dmi_plugin", "trust_levels[0].cm_handle_id",
-                                   "trust_levels[0].trust_level"}
+    assert bad_fields(e.value) == {"dmi_plugin"}  # the entries are answered one by one
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await client.cm_handles.SearchCmHandles(cpb.SearchCmHandlesRequest(
             page_size=-1, page_token="%%%", module_names=[""]))

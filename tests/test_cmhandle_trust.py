@@ -10,6 +10,7 @@ import asyncio
 from switchboard.client import AsyncClient
 from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin
 from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
+from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
 
 from conftest import StartServer
@@ -115,3 +116,35 @@ async def test_plugin_health_reregistration_heartbeats_restart(
         await trust2.close()
         await back.close()
 
+
+
+async def test_trust_reports_are_answered_entry_by_entry(server: App,
+                                                        client: AsyncClient) -> None:
+    """A bad entry fails alone, as in registration; GetTrustLevels names what it does not
+    know."""
+    plugin = await SimulatedDmiPlugin(f"127.0.0.1:{server.port}").start()
+    try:
+        await plugin.register([HandleSpec("a"), HandleSpec("b")])
+        trust = await Collector(client.cm_handles.WatchTrustLevels(
+            cpb.WatchTrustLevelsRequest())).live()
+        response = await client.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
+            dmi_plugin=plugin.address, trust_levels=[
+                cpb.CmHandleTrustLevel(cm_handle_id="a", trust_level=NONE),
+                cpb.CmHandleTrustLevel(cm_handle_id="b"),
+                cpb.CmHandleTrustLevel(trust_level=NONE),
+                cpb.CmHandleTrustLevel(cm_handle_id="ghost", trust_level=NONE)]))
+        E = cpb.RegistrationError
+        assert [(r.cm_handle_id, r.error) for r in response.results] == [
+            ("a", E.REGISTRATION_ERROR_UNSPECIFIED), ("b", E.REGISTRATION_ERROR_UNKNOWN_ERROR),
+            ("", E.REGISTRATION_ERROR_CM_HANDLE_INVALID_ID),
+            ("ghost", E.REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND)]
+        assert "trust_level" in response.results[1].message
+        await trust.wait_for(lambda c: [e.cm_handle_id for e in c.events] == ["a"])
+        levels = await client.cm_handles.GetTrustLevels(cpb.GetTrustLevelsRequest(
+            cm_handle_ids=["b", "ghost", "a", "ghost", "x"]))
+        assert [(t.cm_handle_id, t.trust_level) for t in levels.trust_levels] == [
+            ("b", COMPLETE), ("a", NONE)]
+        assert list(levels.unknown_cm_handle_ids) == ["ghost", "x"]
+        await trust.close()
+    finally:
+        await plugin.close()

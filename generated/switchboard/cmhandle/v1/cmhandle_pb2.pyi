@@ -351,10 +351,12 @@ class GetTrustLevelsRequest(_message.Message):
     def __init__(self, cm_handle_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetTrustLevelsResponse(_message.Message):
-    __slots__ = ("trust_levels",)
+    __slots__ = ("trust_levels", "unknown_cm_handle_ids")
     TRUST_LEVELS_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_CM_HANDLE_IDS_FIELD_NUMBER: _ClassVar[int]
     trust_levels: _containers.RepeatedCompositeFieldContainer[CmHandleTrustLevel]
-    def __init__(self, trust_levels: _Optional[_Iterable[_Union[CmHandleTrustLevel, _Mapping]]] = ...) -> None: ...
+    unknown_cm_handle_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, trust_levels: _Optional[_Iterable[_Union[CmHandleTrustLevel, _Mapping]]] = ..., unknown_cm_handle_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StateValue(_message.Message):
     __slots__ = ("state", "lock_reason")

@@ -47,7 +47,7 @@ class ResultCode(StrEnum):
     CM_HANDLE_ALREADY_EXIST = "CM_HANDLE_ALREADY_EXIST"
     CM_HANDLE_INVALID_ID = "CM_HANDLE_INVALID_ID"
     UNKNOWN_ERROR = "UNKNOWN_ERROR"
-    """Any other failure of one handle (e.g. in storage); no rule here gives it."""
+    """Any other failure of one entry (a trust report without its level, say)."""
 
 
 class Removed(Enum):

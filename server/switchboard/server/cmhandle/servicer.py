@@ -25,9 +25,16 @@ from switchboard.server.cmhandle.model import (
     HandleState,
     PropertyChanges,
     Removed,
+    ResultCode,
     TrustLevel,
 )
-from switchboard.server.cmhandle.registration import Batch, HandleUpdate, NewHandle, Upgrade
+from switchboard.server.cmhandle.registration import (
+    Batch,
+    HandleResult,
+    HandleUpdate,
+    NewHandle,
+    Upgrade,
+)
 from switchboard.server.errors import NotFound, Violations, require_ids
 from switchboard.server.eventlog import Event
 from switchboard.server.ownership import Visibility
@@ -135,17 +142,25 @@ class InventoryServicer(pb_grpc.CmHandleInventoryServiceServicer):
     ) -> pb.ReportTrustLevelsResponse:
         v = Violations(AREA)
         _check_plugin(request.dmi_plugin, v)
+        v.raise_if_any()
+        # Answered entry by entry, as registration is: a bad entry fails alone.
+        refused: dict[int, HandleResult] = {}
         levels = []
         for i, t in enumerate(request.trust_levels):
-            if not t.cm_handle_id:
-                v.add(f"trust_levels[{i}].cm_handle_id", "is required")
             level = _trust(t.trust_level, None)
-            if level is None:
-                v.add(f"trust_levels[{i}].trust_level", "is required")
-            levels.append((t.cm_handle_id, level or TrustLevel.NONE))
-        v.raise_if_any()
-        results = await self.inventory.report_trust(request.dmi_plugin, levels)
-        return pb.ReportTrustLevelsResponse(results=[result_pb(r) for r in results])
+            if not t.cm_handle_id:
+                refused[i] = HandleResult(t.cm_handle_id, ResultCode.CM_HANDLE_INVALID_ID,
+                                          "cm_handle_id is required")
+            elif level is None:
+                refused[i] = HandleResult(t.cm_handle_id, ResultCode.UNKNOWN_ERROR,
+                                          "trust_level is required")
+            else:
+                levels.append((t.cm_handle_id, level))
+        done = iter(await self.inventory.report_trust(request.dmi_plugin, levels)
+                    if levels else [])
+        return pb.ReportTrustLevelsResponse(results=[
+            result_pb(refused[i] if i in refused else next(done))
+            for i in range(len(request.trust_levels))])
 
 
 def _not_found(handle_id: str) -> NotFound:
@@ -209,7 +224,8 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
             found = await store.get(conn, request.cm_handle_ids)
         return pb.GetTrustLevelsResponse(trust_levels=[
             pb.CmHandleTrustLevel(cm_handle_id=i, trust_level=TRUST_TO_PB[found[i].effective])
-            for i in request.cm_handle_ids if i in found])
+            for i in request.cm_handle_ids if i in found], unknown_cm_handle_ids=[
+            i for i in dict.fromkeys(request.cm_handle_ids) if i not in found])
 
     async def WatchLcmEvents(
         self, request: pb.WatchLcmEventsRequest, context: Context

@@ -36,6 +36,17 @@ def proc_status(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
+async def serving(target: str) -> bool:
+    """Whether the server at `target` answers a health check SERVING (within 1 s)."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        try:
+            r = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 async def wait_ready(target: str) -> None:
     """Returns once the server at `target` answers a health check (within 30 s)."""
     async with grpc.aio.insecure_channel(target) as channel:

@@ -21,14 +21,13 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchboard.allocation.v1 import allocation_pb2 as apb
 from switchboard.allocation.v1 import allocation_pb2_grpc as apb_grpc
 from switchboard.reservation.v1 import reservation_pb2 as pb
 from switchboard.reservation.v1 import reservation_pb2_grpc as pb_grpc
 
-from benchlib import free_port
+from benchlib import free_port, serving
 
 CALL_TIMEOUT = 30.0
 HOUR = 3600.0
@@ -72,20 +71,11 @@ class ServerProcess:
             stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp)
 
     def wait_serving(self, timeout: float = 60.0) -> None:
-        async def probe() -> bool:
-            async with grpc.aio.insecure_channel(self.target) as channel:
-                try:
-                    r = await health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=1)
-                except grpc.aio.AioRpcError:
-                    return False
-                return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
-
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server {self.name} exited {self.proc.returncode}")
-            if asyncio.run(probe()):
+            if asyncio.run(serving(self.target)):
                 return
             time.sleep(0.2)
         raise RuntimeError(f"server {self.name} not SERVING after {timeout} s")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 import pytest
@@ -42,6 +43,15 @@ async def replicas(start_server: StartServer, count: int = 3, **overrides: float
 
 def southbound(channel: grpc.aio.Channel) -> ppb_grpc.ParticipantProtocolServiceStub:
     return ppb_grpc.ParticipantProtocolServiceStub(channel)
+
+
+async def registered(channel: grpc.aio.Channel) -> Any:
+    """Participant p1 (replica r1, type org.a) registered through `channel`; its message
+    stream."""
+    await southbound(channel).Register(ppb.RegisterRequest(
+        participant_id="p1", replica_id="r1", element_types=["org.a"]))
+    return southbound(channel).ReceiveMessages(ppb.ReceiveMessagesRequest(
+        participant_id="p1", replica_id="r1"))
 
 
 def online(listed: ppb.ListParticipantsResponse) -> dict[str, tuple[bool, list[str]]]:
@@ -97,10 +107,7 @@ async def test_acknowledgements_complete_operations_through_any_replica(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{a.port}") as to_a, \
             grpc.aio.insecure_channel(f"127.0.0.1:{b.port}") as to_b, \
             grpc.aio.insecure_channel(f"127.0.0.1:{c.port}") as to_c, acm(b) as via_b:
-        await southbound(to_a).Register(ppb.RegisterRequest(
-            participant_id="p1", replica_id="r1", element_types=["org.a"]))
-        stream = southbound(to_a).ReceiveMessages(ppb.ReceiveMessagesRequest(
-            participant_id="p1", replica_id="r1"))
+        stream = await registered(to_a)
         try:
             await via_b.stub.CreateComposition(ppb.CreateCompositionRequest(
                 composition=two_phases))
@@ -139,10 +146,7 @@ async def test_a_participant_whose_heartbeat_stops_goes_offline_everywhere_once(
     a, b, c = apps
     async with grpc.aio.insecure_channel(f"127.0.0.1:{a.port}") as to_a, \
             acm(b) as via_b, acm(c) as via_c:
-        await southbound(to_a).Register(ppb.RegisterRequest(
-            participant_id="p1", replica_id="r1", element_types=["org.a"]))
-        stream = southbound(to_a).ReceiveMessages(ppb.ReceiveMessagesRequest(
-            participant_id="p1", replica_id="r1"))
+        stream = await registered(to_a)
         try:
             await via_b.stub.CreateComposition(ppb.CreateCompositionRequest(
                 composition=composition(elements=[("e0", "org.a", 0)])))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -197,8 +195,14 @@ async def test_list_filters_and_pages(client: AsyncClient, clock: ManualClock) -
         window_start=at(2.5), window_end=at(4.5), include_utilization=True))
     assert {r.id for r in windowed.reservations} == {made[1].id, made[2].id, made[3].id}
     assert {u.pool_id for u in windowed.utilization} == {"pool-a", "pool-b"}
+    watch = await Collector(client.reservations.WatchReservations(
+        pb.WatchReservationsRequest())).live()
     clock.advance(2.5 * 3600)
-    await asyncio.sleep(0.2)
+    await watch.wait_for(lambda c: {  # the sweeper has run (it runs under its lease)
+        (made[0].id, Status.RESERVATION_STATUS_EXPIRED),
+        (made[1].id, Status.RESERVATION_STATUS_ACTIVE)} <= {
+        (e.reservation.id, e.reservation.status) for e in c.events})
+    await watch.close()
     active = await client.reservations.ListReservations(pb.ListReservationsRequest(
         statuses=[Status.RESERVATION_STATUS_ACTIVE]))
     assert [r.id for r in active.reservations] == [made[1].id]

@@ -160,7 +160,8 @@ class App:
             immediate_horizon=int(settings.scheduler_immediate_horizon_hours * 3600 * 1_000_000),
         ), self.dispatcher.wake)
         self.schedules = SchedulerServicer(self.events, self.hub, self.tickets,
-                                           self.planner.wake, self.dispatcher.wake)
+                                           self.planner.wake, self.dispatcher.wake,
+                                           self.planner.settings, self.dispatcher.settings.past_due)
         self.sweeper = Sweeper(self.events)
         self.reservations.transition_due = self.sweeper.due
         self.inventory = Inventory(self.events)

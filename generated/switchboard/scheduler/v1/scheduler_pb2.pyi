@@ -29,6 +29,7 @@ class ScheduleState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEDULE_STATE_CANCELLED: _ClassVar[ScheduleState]
     SCHEDULE_STATE_DELETED: _ClassVar[ScheduleState]
     SCHEDULE_STATE_FAILED: _ClassVar[ScheduleState]
+    SCHEDULE_STATE_EXPIRED: _ClassVar[ScheduleState]
 
 class VnfState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -85,6 +86,13 @@ class TicketState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TICKET_STATE_CLOSED_UNSUCCESSFUL: _ClassVar[TicketState]
     TICKET_STATE_CANCELLED: _ClassVar[TicketState]
 
+class BlackoutHitOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BLACKOUT_HIT_OUTCOME_UNSPECIFIED: _ClassVar[BlackoutHitOutcome]
+    BLACKOUT_HIT_OUTCOME_PLACED_AGAIN: _ClassVar[BlackoutHitOutcome]
+    BLACKOUT_HIT_OUTCOME_NOT_SCHEDULED: _ClassVar[BlackoutHitOutcome]
+    BLACKOUT_HIT_OUTCOME_STARTED: _ClassVar[BlackoutHitOutcome]
+
 class ScheduleEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCHEDULE_EVENT_TYPE_UNSPECIFIED: _ClassVar[ScheduleEventType]
@@ -92,6 +100,7 @@ class ScheduleEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEDULE_EVENT_TYPE_STATE_CHANGED: _ClassVar[ScheduleEventType]
     SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED: _ClassVar[ScheduleEventType]
     SCHEDULE_EVENT_TYPE_BLACKOUT_DELETED: _ClassVar[ScheduleEventType]
+    SCHEDULE_EVENT_TYPE_BLACKOUT_HIT: _ClassVar[ScheduleEventType]
 SCHEDULE_STATE_UNSPECIFIED: ScheduleState
 SCHEDULE_STATE_PENDING_SCHEDULE: ScheduleState
 SCHEDULE_STATE_OPTIMIZATION_IN_PROGRESS: ScheduleState
@@ -106,6 +115,7 @@ SCHEDULE_STATE_COMPLETED_WITH_ERRORS: ScheduleState
 SCHEDULE_STATE_CANCELLED: ScheduleState
 SCHEDULE_STATE_DELETED: ScheduleState
 SCHEDULE_STATE_FAILED: ScheduleState
+SCHEDULE_STATE_EXPIRED: ScheduleState
 VNF_STATE_UNSPECIFIED: VnfState
 VNF_STATE_PENDING_SCHEDULE: VnfState
 VNF_STATE_PENDING_APPROVAL: VnfState
@@ -143,11 +153,16 @@ TICKET_STATE_IN_PROGRESS: TicketState
 TICKET_STATE_CLOSED_SUCCESSFUL: TicketState
 TICKET_STATE_CLOSED_UNSUCCESSFUL: TicketState
 TICKET_STATE_CANCELLED: TicketState
+BLACKOUT_HIT_OUTCOME_UNSPECIFIED: BlackoutHitOutcome
+BLACKOUT_HIT_OUTCOME_PLACED_AGAIN: BlackoutHitOutcome
+BLACKOUT_HIT_OUTCOME_NOT_SCHEDULED: BlackoutHitOutcome
+BLACKOUT_HIT_OUTCOME_STARTED: BlackoutHitOutcome
 SCHEDULE_EVENT_TYPE_UNSPECIFIED: ScheduleEventType
 SCHEDULE_EVENT_TYPE_CREATED: ScheduleEventType
 SCHEDULE_EVENT_TYPE_STATE_CHANGED: ScheduleEventType
 SCHEDULE_EVENT_TYPE_BLACKOUT_CREATED: ScheduleEventType
 SCHEDULE_EVENT_TYPE_BLACKOUT_DELETED: ScheduleEventType
+SCHEDULE_EVENT_TYPE_BLACKOUT_HIT: ScheduleEventType
 
 class LocalTime(_message.Message):
     __slots__ = ("hours", "minutes")
@@ -454,10 +469,32 @@ class CreateBlackoutRequest(_message.Message):
     def __init__(self, blackout: _Optional[_Union[Blackout, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
 
 class CreateBlackoutResponse(_message.Message):
-    __slots__ = ("blackout",)
+    __slots__ = ("blackout", "hits")
     BLACKOUT_FIELD_NUMBER: _ClassVar[int]
+    HITS_FIELD_NUMBER: _ClassVar[int]
     blackout: Blackout
-    def __init__(self, blackout: _Optional[_Union[Blackout, _Mapping]] = ...) -> None: ...
+    hits: _containers.RepeatedCompositeFieldContainer[BlackoutHit]
+    def __init__(self, blackout: _Optional[_Union[Blackout, _Mapping]] = ..., hits: _Optional[_Iterable[_Union[BlackoutHit, _Mapping]]] = ...) -> None: ...
+
+class BlackoutHit(_message.Message):
+    __slots__ = ("blackout_id", "schedule_id", "vnf_name", "network_elements", "placed", "outcome", "placed_again", "not_scheduled_reason")
+    BLACKOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    VNF_NAME_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
+    PLACED_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    PLACED_AGAIN_FIELD_NUMBER: _ClassVar[int]
+    NOT_SCHEDULED_REASON_FIELD_NUMBER: _ClassVar[int]
+    blackout_id: str
+    schedule_id: str
+    vnf_name: str
+    network_elements: _containers.RepeatedScalarFieldContainer[str]
+    placed: TimeWindow
+    outcome: BlackoutHitOutcome
+    placed_again: TimeWindow
+    not_scheduled_reason: NotScheduledReason
+    def __init__(self, blackout_id: _Optional[str] = ..., schedule_id: _Optional[str] = ..., vnf_name: _Optional[str] = ..., network_elements: _Optional[_Iterable[str]] = ..., placed: _Optional[_Union[TimeWindow, _Mapping]] = ..., outcome: _Optional[_Union[BlackoutHitOutcome, str]] = ..., placed_again: _Optional[_Union[TimeWindow, _Mapping]] = ..., not_scheduled_reason: _Optional[_Union[NotScheduledReason, str]] = ...) -> None: ...
 
 class DeleteBlackoutRequest(_message.Message):
     __slots__ = ("blackout_id",)
@@ -504,7 +541,7 @@ class VnfStateChange(_message.Message):
     def __init__(self, vnf_name: _Optional[str] = ..., previous_state: _Optional[_Union[VnfState, str]] = ..., state: _Optional[_Union[VnfState, str]] = ...) -> None: ...
 
 class ScheduleEvent(_message.Message):
-    __slots__ = ("revision", "type", "schedule", "previous_state", "vnf_changes", "blackout", "time", "ticket", "caused_by")
+    __slots__ = ("revision", "type", "schedule", "previous_state", "vnf_changes", "blackout", "time", "ticket", "caused_by", "blackout_hits")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
@@ -514,6 +551,7 @@ class ScheduleEvent(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     TICKET_FIELD_NUMBER: _ClassVar[int]
     CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
+    BLACKOUT_HITS_FIELD_NUMBER: _ClassVar[int]
     revision: int
     type: ScheduleEventType
     schedule: Schedule
@@ -523,7 +561,8 @@ class ScheduleEvent(_message.Message):
     time: _timestamp_pb2.Timestamp
     ticket: Ticket
     caused_by: str
-    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ScheduleEventType, str]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., previous_state: _Optional[_Union[ScheduleState, str]] = ..., vnf_changes: _Optional[_Iterable[_Union[VnfStateChange, _Mapping]]] = ..., blackout: _Optional[_Union[Blackout, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket: _Optional[_Union[Ticket, _Mapping]] = ..., caused_by: _Optional[str] = ...) -> None: ...
+    blackout_hits: _containers.RepeatedCompositeFieldContainer[BlackoutHit]
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[ScheduleEventType, str]] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., previous_state: _Optional[_Union[ScheduleState, str]] = ..., vnf_changes: _Optional[_Iterable[_Union[VnfStateChange, _Mapping]]] = ..., blackout: _Optional[_Union[Blackout, _Mapping]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ticket: _Optional[_Union[Ticket, _Mapping]] = ..., caused_by: _Optional[str] = ..., blackout_hits: _Optional[_Iterable[_Union[BlackoutHit, _Mapping]]] = ...) -> None: ...
 
 class WatchSchedulesRequest(_message.Message):
     __slots__ = ("start_revision", "schedule_id", "domain")

@@ -42,7 +42,14 @@ class SchedulerServiceStub:
     the request). At most a configured number of SO requests are outstanding at once; a VNF whose
     start passed by more than a configured tolerance before it could be sent (cap reached, server
     down) becomes PAST_DUE instead of running late. When every VNF has ended the schedule is
-    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS.
+    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS. The dispatcher sends
+    no change into a blackout: a due VNF whose change a blackout covers becomes NOT_SCHEDULED
+    (AVAILABILITY) instead of being sent.
+
+    Blackouts are authoritative: CreateBlackout moves the placed changes it covers at once (see
+    there), and ApproveSchedule checks every placement again before it accepts. A schedule left
+    in PENDING_APPROVAL when its last change window ends is EXPIRED by the server (its VNFs
+    PAST_DUE), and its elements are free for other schedules.
 
     Tickets: through the ticket driver (the built-in one keeps them in the server's database),
     a change ticket is opened when a schedule is accepted, set IN_PROGRESS when its changes start,
@@ -140,7 +147,14 @@ class SchedulerServiceServicer:
     the request). At most a configured number of SO requests are outstanding at once; a VNF whose
     start passed by more than a configured tolerance before it could be sent (cap reached, server
     down) becomes PAST_DUE instead of running late. When every VNF has ended the schedule is
-    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS.
+    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS. The dispatcher sends
+    no change into a blackout: a due VNF whose change a blackout covers becomes NOT_SCHEDULED
+    (AVAILABILITY) instead of being sent.
+
+    Blackouts are authoritative: CreateBlackout moves the placed changes it covers at once (see
+    there), and ApproveSchedule checks every placement again before it accepts. A schedule left
+    in PENDING_APPROVAL when its last change window ends is EXPIRED by the server (its VNFs
+    PAST_DUE), and its elements are free for other schedules.
 
     Tickets: through the ticket driver (the built-in one keeps them in the server's database),
     a change ticket is opened when a schedule is accepted, set IN_PROGRESS when its changes start,
@@ -186,7 +200,13 @@ class SchedulerServiceServicer:
     def ApproveSchedule(self, request, context):
         """Approves (ACCEPTED, then SCHEDULED; its placed VNFs become SCHEDULED) or rejects (REJECTED;
         its placed VNFs become APPROVAL_REJECTED) a schedule in PENDING_APPROVAL. Any other state
-        gets FAILED_PRECONDITION naming the state.
+        gets FAILED_PRECONDITION naming the state (ErrorInfo reason SCHEDULE_STATE). Before it
+        accepts, every placement is checked again, and the call fails with FAILED_PRECONDITION and
+        nothing written, with one PreconditionViolation per VNF (subject
+        "schedules/<id>/vnfs/<name>"), when a placed VNF's start passed more than the dispatcher's
+        past-due tolerance ago (type PAST_DUE, reason SCHEDULE_PAST_DUE), or when its change
+        overlaps a blackout or another live schedule's change on a common element (type
+        BLACKOUT or CONFLICT, reason PLACEMENT_INVALID). Rejecting is always allowed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -212,8 +232,18 @@ class SchedulerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateBlackout(self, request, context):
-        """Declares network elements unavailable for a time; later optimizations place no change that
-        touches them then. The id is client-chosen (ALREADY_EXISTS if taken).
+        """Declares network elements unavailable for a time; no change that touches them is placed or
+        sent then. The id is client-chosen (ALREADY_EXISTS if taken). In the same transaction,
+        every placed change of a live schedule it covers is moved: one that has not started
+        (PENDING_APPROVAL, or SCHEDULED and not yet due) is placed again inside its windows and
+        policy, against every other schedule's changes, the schedule's concurrency limit and every
+        blackout, or becomes NOT_SCHEDULED with the reason when no start fits (AVAILABILITY when
+        the blackout leaves no room); one that has started or is due is reported and left (the
+        dispatcher will not send it into the blackout). Approved schedules stay approved: the
+        approval covers their windows and policy, and a VNF dropped after approval counts as not
+        completed. A schedule waiting for approval left with nothing placed becomes
+        OPTIMIZATION_FAILED. The response lists the hits on schedules the caller sees; each
+        affected schedule gets a BLACKOUT_HIT event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -333,7 +363,14 @@ class SchedulerService:
     the request). At most a configured number of SO requests are outstanding at once; a VNF whose
     start passed by more than a configured tolerance before it could be sent (cap reached, server
     down) becomes PAST_DUE instead of running late. When every VNF has ended the schedule is
-    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS.
+    COMPLETED if every placed VNF completed, otherwise COMPLETED_WITH_ERRORS. The dispatcher sends
+    no change into a blackout: a due VNF whose change a blackout covers becomes NOT_SCHEDULED
+    (AVAILABILITY) instead of being sent.
+
+    Blackouts are authoritative: CreateBlackout moves the placed changes it covers at once (see
+    there), and ApproveSchedule checks every placement again before it accepts. A schedule left
+    in PENDING_APPROVAL when its last change window ends is EXPIRED by the server (its VNFs
+    PAST_DUE), and its elements are free for other schedules.
 
     Tickets: through the ticket driver (the built-in one keeps them in the server's database),
     a change ticket is opened when a schedule is accepted, set IN_PROGRESS when its changes start,

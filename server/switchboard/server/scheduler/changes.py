@@ -18,6 +18,7 @@ from switchboard.server.scheduler.convert import (
     STATE_TO_PB,
     VNF_STATE_TO_PB,
     blackout_pb,
+    hit_pb,
     schedule_pb,
     ticket_pb,
 )
@@ -67,7 +68,8 @@ async def apply(tx: Transaction, steps: Sequence[Step], tickets: TicketDriver
         move = ticket_move(step)
         ticket = None if move is None else await tickets.move(tx, revision, last, *move)
         event = pb.ScheduleEvent(
-            revision=revision, type=pb.SCHEDULE_EVENT_TYPE_STATE_CHANGED,
+            revision=revision, type=pb.SCHEDULE_EVENT_TYPE_BLACKOUT_HIT if step.hits
+            else pb.SCHEDULE_EVENT_TYPE_STATE_CHANGED, blackout_hits=map(hit_pb, step.hits),
             schedule=schedule_pb(last), previous_state=STATE_TO_PB[step.previous],
             vnf_changes=[pb.VnfStateChange(vnf_name=name, previous_state=VNF_STATE_TO_PB[old],
                                            state=VNF_STATE_TO_PB[new])

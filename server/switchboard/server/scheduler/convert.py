@@ -12,6 +12,8 @@ from switchboard.server.scheduler.model import (
     Approval,
     Blackout,
     Decision,
+    Hit,
+    HitOutcome,
     Optimization,
     Policy,
     Schedule,
@@ -43,6 +45,8 @@ WEEKDAY_TO_PB = {v: k for k, v in WEEKDAY_FROM_PB.items()}
 TICKET_STATE_TO_PB = {s: cast(pb.TicketState, pb.TicketState.Value(f"TICKET_STATE_{s.value}"))
                       for s in TicketState}
 TICKET_STATE_FROM_PB = {v: k for k, v in TICKET_STATE_TO_PB.items()}
+OUTCOME_TO_PB = {o: cast(pb.BlackoutHitOutcome, pb.BlackoutHitOutcome.Value(
+    f"BLACKOUT_HIT_OUTCOME_{o.value}")) for o in HitOutcome}
 
 
 def duration_pb(micros: int) -> Duration:
@@ -125,3 +129,16 @@ def ticket_pb(t: Ticket) -> pb.Ticket:
         updates=[pb.TicketUpdate(state=TICKET_STATE_TO_PB[u.state], note=u.note,
                                  update_time=from_micros(u.time)) for u in t.updates],
         create_time=from_micros(t.create_time), update_time=from_micros(t.update_time))
+
+
+def hit_pb(h: Hit) -> pb.BlackoutHit:
+    out = pb.BlackoutHit(
+        blackout_id=h.blackout_id, schedule_id=h.schedule_id, vnf_name=h.vnf,
+        network_elements=h.elements, outcome=OUTCOME_TO_PB[h.outcome],
+        placed=pb.TimeWindow(start_time=from_micros(h.start), end_time=from_micros(h.end)))
+    if h.new_start is not None and h.new_end is not None:
+        out.placed_again.CopyFrom(pb.TimeWindow(start_time=from_micros(h.new_start),
+                                                end_time=from_micros(h.new_end)))
+    if h.reason is not None:
+        out.not_scheduled_reason = REASON_TO_PB[h.reason]
+    return out

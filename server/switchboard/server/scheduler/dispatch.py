@@ -10,13 +10,17 @@ VNF SCHEDULED, and the send repeated after the restart is the same request to th
 are idempotent by key), so nothing is dispatched twice. At most `max_outstanding` requests are
 TRIGGERED at once; a VNF whose start passed by more than `past_due` before it could be sent
 becomes PAST_DUE. On start, every TRIGGERED VNF is rechecked with the driver.
+
+No change is sent into a blackout: under the schedule's lock, before it is sent, a due VNF
+whose change (from now, for its whole duration) a blackout covers becomes NOT_SCHEDULED
+(AVAILABILITY) instead; one a new blackout placed again (its start now later) waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -32,6 +36,7 @@ from switchboard.server.scheduler.model import (
     notifications_initiated,
     vnf_moved,
 )
+from switchboard.server.scheduler.optimizer import Reason
 from switchboard.server.scheduler.so import SoDriver, SoRequest, SoStatus, SoUpdate
 from switchboard.server.scheduler.tickets import TicketDriver
 from switchboard.server.tasks import BackgroundTask
@@ -123,7 +128,16 @@ class Dispatcher(BackgroundTask):
             if s is None or s.state not in DISPATCHING:
                 return False
             vnf = next(v for v in s.vnfs if v.name == name)
-            if vnf.state is not VnfState.SCHEDULED:
+            if vnf.state is not VnfState.SCHEDULED or vnf.start is None or vnf.start > now:
+                return False  # sent meanwhile, or placed again later
+            running = replace(vnf, start=now, end=now + s.change_duration)
+            covering = [b.id for b in await store.blackouts_ending_after(tx.conn, now)
+                        if running.hits(b)]
+            if covering:
+                await apply(tx, vnf_moved(
+                    s, name, VnfState.NOT_SCHEDULED,
+                    f"not sent: blackout {', '.join(covering)} covers its change",
+                    reason=Reason.AVAILABILITY, dropped=True), self.tickets)
                 return False
             await apply(tx, notifications_initiated(s), self.tickets)
         try:

@@ -28,6 +28,7 @@ class ScheduleState(StrEnum):
     CANCELLED = "CANCELLED"
     DELETED = "DELETED"
     FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
 
 
 class VnfState(StrEnum):
@@ -54,7 +55,7 @@ S = ScheduleState
 V = VnfState
 
 ENDED = frozenset({S.OPTIMIZATION_FAILED, S.REJECTED, S.COMPLETED, S.COMPLETED_WITH_ERRORS,
-                   S.CANCELLED, S.DELETED, S.FAILED})
+                   S.CANCELLED, S.DELETED, S.FAILED, S.EXPIRED})
 """Schedule states nothing moves on from (but DeleteSchedule, which keeps the record)."""
 
 LIVE = frozenset({S.PENDING_APPROVAL, S.ACCEPTED, S.SCHEDULED, S.NOTIFICATIONS_INITIATED})
@@ -69,6 +70,9 @@ VNF_ENDED = frozenset({V.NOT_SCHEDULED, V.COMPLETED, V.FAILED, V.ERROR, V.PAST_D
 
 VNF_PLACED = frozenset({V.PENDING_APPROVAL, V.SCHEDULED, V.TRIGGERED})
 """VNFs whose change holds its elements at its planned time."""
+
+APPROVED = frozenset({S.ACCEPTED, S.SCHEDULED, S.NOTIFICATIONS_INITIATED})
+"""Live schedules an approver accepted."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,18 @@ class Vnf:
     message: str = ""
     so_request_id: str = ""
     trigger_time: int | None = None
+    dropped: bool = False
+    """NOT_SCHEDULED after its schedule was approved (a blackout took its slot): it counts as a
+    change that did not complete."""
+
+    def hits(self, b: Blackout) -> tuple[str, ...]:
+        """The elements of its change (as planned, whatever its state) that blackout `b` covers
+        while it runs."""
+        if self.start is None or self.end is None:
+            return ()
+        if not (b.start < self.end and self.start < b.end):
+            return ()
+        return tuple(e for e in self.elements if e in b.elements)
 
 
 @dataclass(frozen=True)
@@ -241,6 +257,33 @@ def check_delete(state: ScheduleState) -> bool:
     return True
 
 
+class HitOutcome(StrEnum):
+    """What a blackout did to a placed change it covers."""
+
+    PLACED_AGAIN = "PLACED_AGAIN"
+    NOT_SCHEDULED = "NOT_SCHEDULED"
+    STARTED = "STARTED"
+    """Sent to the SO, or due to be: not moved (the dispatcher sends none into a blackout)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A placed change a new blackout covers, and what became of it."""
+
+    blackout_id: str
+    schedule_id: str
+    vnf: str
+    elements: tuple[str, ...]
+    start: int
+    end: int
+    outcome: HitOutcome
+    new_start: int | None = None
+    new_end: int | None = None
+    reason: Reason | None = None
+    project: str = ""
+    """The schedule's project (who may see the hit)."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One state change of a schedule: the schedule after it, and the VNFs that moved."""
@@ -249,15 +292,18 @@ class Step:
     previous: ScheduleState
     vnf_changes: tuple[tuple[str, VnfState, VnfState], ...]
     """(name, previous state, new state) per VNF that moved."""
+    hits: tuple[Hit, ...] = ()
+    """The blackout hits the step answers (its event is then a BLACKOUT_HIT)."""
 
 
 def step(s: Schedule, state: ScheduleState, vnfs: tuple[Vnf, ...] | None = None,
-         message: str = "", **changes: Any) -> Step:
+         message: str = "", hits: tuple[Hit, ...] = (), **changes: Any) -> Step:
     """`s` moved to `state` (with new VNFs, if given), not yet stamped with time or revision."""
     vnfs = s.vnfs if vnfs is None else vnfs
     moved = tuple((old.name, old.state, new.state) for old, new in zip(s.vnfs, vnfs, strict=True)
                   if old.state is not new.state)
-    return Step(replace(s, state=state, vnfs=vnfs, message=message, **changes), s.state, moved)
+    return Step(replace(s, state=state, vnfs=vnfs, message=message, **changes), s.state, moved,
+                hits)
 
 
 def end_vnfs(vnfs: tuple[Vnf, ...], state: VnfState, message: str) -> tuple[Vnf, ...]:
@@ -323,6 +369,40 @@ def delete(s: Schedule) -> list[Step]:
                  "deleted by a client")]
 
 
+def expire(s: Schedule) -> list[Step]:
+    """PENDING_APPROVAL → EXPIRED once its last change window has ended unapproved: its placed
+    VNFs become PAST_DUE and hold their elements no longer."""
+    vnfs = tuple(replace(v, state=V.PAST_DUE, message="its schedule expired unapproved")
+                 if v.state is V.PENDING_APPROVAL else v for v in s.vnfs)
+    return [step(s, S.EXPIRED, vnfs, "not approved before its last change window ended")]
+
+
+def expires_at(s: Schedule) -> int | None:
+    """When a schedule waiting for approval expires: the end of its last change window."""
+    return max((w.end for w in s.windows), default=None)
+
+
+def past_due(s: Schedule, now: int, tolerance: int) -> list[Vnf]:
+    """Its placed VNFs whose start passed more than `tolerance` ago: too late to approve."""
+    return [v for v in s.vnfs if v.state in VNF_PLACED and v.start is not None
+            and now - v.start > tolerance]
+
+
+def blackout_hit(s: Schedule, vnfs: tuple[Vnf, ...], hits: tuple[Hit, ...]) -> list[Step]:
+    """A blackout covered some of the schedule's placed changes: `vnfs` carry them placed
+    again or NOT_SCHEDULED. The schedule keeps its state, but one waiting for approval with
+    nothing left placed is OPTIMIZATION_FAILED, and an approved one whose every VNF has ended
+    ends (COMPLETED_WITH_ERRORS: what was dropped did not complete)."""
+    moved = sum(h.outcome is not HitOutcome.STARTED for h in hits)
+    message = f"a blackout covered {len(hits)} placed change(s); {moved} moved"
+    if s.state is S.PENDING_APPROVAL and not any(v.state in VNF_PLACED for v in vnfs):
+        return [step(s, S.OPTIMIZATION_FAILED, vnfs, "a blackout left no VNF placed",
+                     hits=hits)]
+    steps = [step(s, s.state, vnfs, message, hits=hits)]
+    end = _ending(steps[-1].schedule)
+    return steps + ([end] if end else [])
+
+
 def fail_optimization(s: Schedule, message: str) -> list[Step]:
     return [step(s, S.OPTIMIZATION_FAILED,
                  end_vnfs(s.vnfs, V.NOT_SCHEDULED, "optimization failed"), message)]
@@ -349,11 +429,24 @@ def vnf_moved(s: Schedule, name: str, state: VnfState, message: str = "",
     vnfs = tuple(replace(v, state=state, message=message, **fields) if v.name == name else v
                  for v in s.vnfs)
     steps = [step(s, S.NOTIFICATIONS_INITIATED, vnfs, s.message)]
-    if all(v.state in VNF_ENDED for v in vnfs):
-        ok = all(v.state in (V.COMPLETED, V.NOT_SCHEDULED) for v in vnfs)
-        steps.append(step(steps[-1].schedule, S.COMPLETED if ok else S.COMPLETED_WITH_ERRORS,
-                          message="" if ok else "some changes did not complete"))
-    return steps
+    end = _ending(steps[-1].schedule)
+    return steps + ([end] if end else [])
+
+
+def completed(v: Vnf) -> bool:
+    """Whether a VNF counts as done when its schedule ends: COMPLETED, or never placed (and not
+    dropped after approval)."""
+    return v.state is V.COMPLETED or (v.state is V.NOT_SCHEDULED and not v.dropped)
+
+
+def _ending(s: Schedule) -> Step | None:
+    """When every VNF of an approved schedule has ended: COMPLETED if every one counts as done,
+    otherwise COMPLETED_WITH_ERRORS."""
+    if not all(v.state in VNF_ENDED for v in s.vnfs):
+        return None
+    ok = all(completed(v) for v in s.vnfs)
+    return step(s, S.COMPLETED if ok else S.COMPLETED_WITH_ERRORS,
+                message="" if ok else "some changes did not complete")
 
 
 # -- tickets ---------------------------------------------------------------------------------------
@@ -407,7 +500,7 @@ def ticket_move(step: Step) -> tuple[TicketState, str] | None:
     if s.state is S.COMPLETED:
         return TicketState.CLOSED_SUCCESSFUL, "every change completed"
     if s.state is S.COMPLETED_WITH_ERRORS:
-        failed = [v.name for v in s.vnfs if v.state not in (V.COMPLETED, V.NOT_SCHEDULED)]
+        failed = [v.name for v in s.vnfs if not completed(v)]
         return TicketState.CLOSED_UNSUCCESSFUL, f"changes that did not complete: {failed}"
     if s.state in (S.CANCELLED, S.DELETED):
         return TicketState.CANCELLED, f"schedule {s.state.value.lower()}"

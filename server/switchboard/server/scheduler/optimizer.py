@@ -3,8 +3,10 @@
 Each change `[start, start + duration)` must lie inside one change window and, with an
 allowed-time policy, inside one allowed interval of its VNF's time zone (`timepolicy`). At most
 `concurrency_limit` of the schedule's changes overlap. Changes touching a common element never
-overlap: not each other, not `other_changes` (other live schedules), not blackouts. Objective:
-the most VNFs, then the earliest finish (latest end). Time is integer seconds, not slots.
+overlap: not each other, not `other_changes` (other live schedules), not blackouts. Changes of
+the schedule that stay where they are (`kept`: a re-placement after a blackout) count toward the
+concurrency limit. Objective: the most VNFs, then the earliest finish (latest end). Time is
+integer seconds, not slots.
 
 Method. Each VNF's feasible starts become closed ranges (windows and policy, minus its elements'
 blackouts and other changes). Then:
@@ -15,6 +17,8 @@ blackouts and other changes). Then:
 3. For the finish, the same with every start capped at T - duration, bisecting T.
 4. With at most 24 placeable VNFs and still unproven, an exact branch and bound.
 The result is completed greedily, so it is maximal and each NOT_SCHEDULED reason is true.
+The bounds ignore `kept` (a relaxation, so they stay bounds); list scheduling, branch and bound
+and the completion count them.
 
 Why not an exact solver. OR-Tools CP-SAT (9.15, 2 workers; optional intervals, a cumulative,
 a no-overlap per element, start domains as here) was measured against this on the benchmark
@@ -114,6 +118,9 @@ class Problem:
     """Times elements are unavailable (a VNF blocked by these is NOT_SCHEDULED: availability)."""
     other_changes: tuple[Occupation, ...] = ()
     """Changes of other live schedules on elements (blocked by these: conflict)."""
+    kept: tuple[Interval, ...] = ()
+    """Changes of this schedule that are not placed here but stay where they are: each counts
+    toward concurrency_limit while it runs (their elements belong in `other_changes`)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,7 @@ class _Instance:
         self.problem = p
         self.d = d = p.duration_s
         self.cap = p.concurrency_limit
+        self.kept = sorted((k.start, k.end) for k in p.kept)
         self.elements = [tuple(sorted(v.elements)) for v in p.vnfs]
         blackout = _holes_by_element(p.blackouts, d)
         other = _holes_by_element(p.other_changes, d)
@@ -217,7 +225,7 @@ def _validate(p: Problem) -> None:
         raise ValueError("concurrency_limit must be at least 1")
     if len({v.name for v in p.vnfs}) != len(p.vnfs):
         raise ValueError("VNF names must be unique")
-    for what in (p.windows, p.blackouts, p.other_changes):
+    for what in (p.windows, p.blackouts, p.other_changes, p.kept):
         for x in what:
             if x.start >= x.end:
                 raise ValueError(f"empty or reversed interval {x}")
@@ -385,13 +393,16 @@ class _Bounds:
 
 
 class _Timeline:
-    """Changes placed so far: occupied intervals per element, and the concurrency profile."""
+    """Changes placed so far: occupied intervals per element, and the concurrency profile (kept
+    changes count in it from the start)."""
 
-    def __init__(self, d: int, cap: int) -> None:
+    def __init__(self, d: int, cap: int, kept: Sequence[Span] = ()) -> None:
         self.d, self.cap = d, cap
         self.occupied: dict[str, tuple[list[int], list[int]]] = {}
         self.times = [_MIN]  # breakpoints; counts[k] changes run in [times[k], times[k+1])
         self.counts = [0]
+        for a, z in kept:
+            self.occupy(a, z)
 
     def place(self, elements: Sequence[str], s: int) -> None:
         for e in elements:
@@ -399,7 +410,11 @@ class _Timeline:
             k = bisect_left(starts, s)
             starts.insert(k, s)
             ends.insert(k, s + self.d)
-        first, last = self._split(s), self._split(s + self.d)
+        self.occupy(s, s + self.d)
+
+    def occupy(self, s: int, e: int) -> None:
+        """One more change runs in [s, e) (the concurrency profile)."""
+        first, last = self._split(s), self._split(e)
         for k in range(first, last):
             self.counts[k] += 1
         for k in (last, first):  # keep neighbouring counts distinct: full stretches stay one
@@ -427,6 +442,11 @@ class _Timeline:
                 s = later
         return None
 
+    def blocked_at(self, s: int) -> int | None:
+        """None if the concurrency profile has room for a change in [s, s+d); else a later
+        start worth trying."""
+        return self._blocked((), s, True)
+
     def _blocked(self, elements: Sequence[str], s: int, concurrency: bool) -> int | None:
         """None if a change can run in [s, s+d); else a later start worth trying."""
         end = s + self.d
@@ -451,7 +471,7 @@ def _complete(inst: _Instance, starts: list[int | None]) -> tuple[list[int | Non
     feasible start given those placed before. From no starts this is the earliest-fit baseline;
     after a search it makes sure the schedule is maximal. Also returns the timeline."""
     starts = list(starts)
-    timeline = _Timeline(inst.d, inst.cap)
+    timeline = _Timeline(inst.d, inst.cap, inst.kept)
     for i, s in enumerate(starts):
         if s is not None:
             timeline.place(inst.elements[i], s)
@@ -473,7 +493,8 @@ def _list_schedule(
     Priority: if `urgent`, least remaining opportunity first (the end of the VNF's current start
     range plus the length of its later ones: the same order at every instant while they wait);
     then, if `critical`, the most VNFs still waiting on one of its elements, and on all of them;
-    then `rank[i]`; then index."""
+    then `rank[i]`; then index. Kept changes: a start must fit the concurrency profile for its
+    whole length (`profile`); when it does not, the pool waits for the next time it may."""
     d, cap, spans, elements = inst.d, inst.cap, inst.spans, inst.elements
     tails: dict[int, list[int]] = {}
     waiting_on: dict[str, int] = {}
@@ -503,17 +524,23 @@ def _list_schedule(
     pool: list[_Entry] = []
     running: list[int] = []  # end times
     free_at: dict[str, int] = {}
-    while releases or running:
-        t = min(
-            releases[0][0] if releases else running[0], running[0] if running else releases[0][0]
-        )
+    profile = _Timeline(d, cap, inst.kept) if inst.kept else None
+    wakeups: list[int] = []  # when a start blocked by kept changes may fit
+    while releases or running or wakeups:
+        t = min(releases[0][0] if releases else _MAX, running[0] if running else _MAX,
+                wakeups[0] if wakeups else _MAX)
         while running and running[0] <= t:
             heapq.heappop(running)
+        while wakeups and wakeups[0] <= t:
+            heapq.heappop(wakeups)
         while releases and releases[0][0] <= t:
             _, i, k = heapq.heappop(releases)
             heapq.heappush(pool, entry(i, k))
         blocked = []
         while pool and len(running) < cap:
+            if profile is not None and (later := profile.blocked_at(t)) is not None:
+                heapq.heappush(wakeups, later)
+                break
             item = heapq.heappop(pool)
             i, k = item[-2], item[-1]
             if t > spans[i][k][1]:  # its range closed while it waited: move on to the next one
@@ -532,6 +559,8 @@ def _list_schedule(
             else:
                 starts[i] = t
                 heapq.heappush(running, t + d)
+                if profile is not None:
+                    profile.occupy(t, t + d)
                 for e in elements[i]:
                     free_at[e] = t + d
                     waiting_on[e] -= 1
@@ -651,8 +680,9 @@ def _branch_and_bound(
     places each one no later than before (earlier changes only moved left, so they cannot newly
     overlap it), and repeating this, starts only decrease, until the order is one of those.
     Nodes are pruned by count (each remaining VNF once) and finish (k more changes starting
-    after the last start need ceil(k / cap) durations)."""
-    d, cap, spans = inst.d, inst.cap, inst.spans
+    after the last start need ceil(k / cap) durations). Kept changes are fixed obstacles to
+    concurrency, which the argument allows."""
+    d, cap, spans, kept = inst.d, inst.cap, inst.spans, inst.kept
     ids = inst.feasible
     element_sets = [frozenset(e) for e in inst.elements]
     share = {(i, j): bool(element_sets[i] & element_sets[j]) for i in ids for j in ids}
@@ -666,13 +696,17 @@ def _branch_and_bound(
         for s, i in placed:
             if s < c + d and c < s + d and share[i, j]:
                 return False
-        for p in [c] + [s for s, _ in placed if c < s < c + d]:
-            if sum(1 for s, _ in placed if s <= p < s + d) >= cap:
+        points = [c] + [s for s, _ in placed if c < s < c + d] + [a for a, _ in kept
+                                                                 if c < a < c + d]
+        for p in points:
+            if (sum(1 for s, _ in placed if s <= p < s + d)
+                    + sum(1 for a, z in kept if a <= p < z)) >= cap:
                 return False
         return True
 
     def earliest(j: int) -> int | None:
-        for c in sorted({lo for lo, _ in spans[j]} | {s + d for s, _ in placed}):
+        for c in sorted({lo for lo, _ in spans[j]} | {s + d for s, _ in placed}
+                        | {z for _, z in kept}):
             if _inside(spans[j], c) and fits(j, c):
                 return c
         return None

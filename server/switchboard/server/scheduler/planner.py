@@ -6,12 +6,16 @@ claim the same element at the same time. The optimizer is CPU-bound and runs in 
 (`asyncio.to_thread`) with a time limit, so the event loop keeps serving. A schedule cancelled or
 deleted while it was being optimized keeps that state; the result is dropped. A schedule left in
 OPTIMIZATION_IN_PROGRESS by a process that stopped is optimized again when the task starts.
+
+The task also expires schedules: one still PENDING_APPROVAL when its last change window ends
+(server clock) becomes EXPIRED, freeing its elements. It runs under its lease, so those writes,
+as every one of its transactions, are fenced (`leases.fence`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 import structlog
@@ -24,15 +28,20 @@ from switchboard.server.scheduler.model import (
     LIVE,
     MICROS,
     VNF_PLACED,
+    Blackout,
     Optimization,
     Schedule,
     ScheduleState,
     can_optimize,
+    expire,
+    expires_at,
     fail_optimization,
     optimized,
     start_optimizing,
 )
+from switchboard.server.scheduler.model import Vnf as ScheduleVnf
 from switchboard.server.scheduler.optimizer import (
+    Assignment,
     Interval,
     Occupation,
     Problem,
@@ -69,39 +78,53 @@ def _ceil_s(micros: int) -> int:
     return -(-micros // MICROS)
 
 
+def _slots(vnfs: Sequence[ScheduleVnf]) -> list[tuple[ScheduleVnf, int, int]]:
+    """The placed changes among `vnfs`, each with its slot in whole seconds (rounded out)."""
+    return [(v, v.start // MICROS, _ceil_s(v.end)) for v in vnfs
+            if v.state in VNF_PLACED and v.start is not None and v.end is not None]
+
+
+def occupations(blackouts: Sequence[Blackout]) -> list[Occupation]:
+    return [Occupation(e, b.start // MICROS, _ceil_s(b.end)) for b in blackouts
+            for e in b.elements]
+
+
 def problem_of(s: Schedule, now: int, horizon: int, others: list[Schedule],
-               blackouts: list[Occupation]) -> Problem:
+               blackouts: list[Occupation], moving: Collection[str] | None = None) -> Problem:
     """The optimizer's problem for `s` at `now`: windows cut to start no earlier than now (an
-    immediate schedule gets [now, now + horizon)), the changes of `others` as conflicts."""
+    immediate schedule gets [now, now + horizon)), the changes of `others` as conflicts. With
+    `moving`, only those VNFs are placed; the schedule's other placed changes stay where they
+    are (`Problem.kept`, their elements busy)."""
     windows = [(now, now + horizon)] if s.immediate else [(w.start, w.end) for w in s.windows]
     cut = [Interval(_ceil_s(max(a, now)), z // MICROS) for a, z in windows]
-    busy = tuple(
-        Occupation(e, v.start // MICROS, _ceil_s(v.end))
-        for o in others for v in o.vnfs
-        if v.state in VNF_PLACED and v.start is not None and v.end is not None
-        for e in v.elements)
+    staying = [] if moving is None else _slots([v for v in s.vnfs if v.name not in moving])
+    busy = tuple(Occupation(e, a, z) for o in others for v, a, z in _slots(o.vnfs)
+                 for e in v.elements)
+    busy += tuple(Occupation(e, a, z) for v, a, z in staying for e in v.elements)
     return Problem(
-        vnfs=tuple(Vnf(v.name, frozenset(v.elements), v.time_zone) for v in s.vnfs),
+        vnfs=tuple(Vnf(v.name, frozenset(v.elements), v.time_zone) for v in s.vnfs
+                   if moving is None or v.name in moving),
         duration_s=_ceil_s(s.change_duration),
         windows=tuple(w for w in cut if w.start < w.end),
         concurrency_limit=s.concurrency_limit,
         policy=s.policy.allowed() if s.policy else None,
         blackouts=tuple(blackouts), other_changes=busy,
+        kept=tuple(Interval(a, z) for _, a, z in staying),
     )
+
+
+def assigned(s: Schedule, v: ScheduleVnf, a: Assignment) -> ScheduleVnf:
+    """`v` with the optimizer's start and end for it, or the reason it has none."""
+    if a.start is None:
+        reason = a.reason or Reason.AVAILABILITY
+        return replace(v, reason=reason, start=None, end=None, message=REASON_MESSAGES[reason])
+    start = a.start * MICROS
+    return replace(v, reason=None, start=start, end=start + s.change_duration, message="")
 
 
 def placed(s: Schedule, solution: Solution) -> tuple[Schedule, int]:
     """The schedule's VNFs with the solution's starts and ends or reasons, and its span end."""
-    vnfs = []
-    for v, a in zip(s.vnfs, solution.assignments, strict=True):
-        if a.start is None:
-            reason = a.reason or Reason.AVAILABILITY
-            vnfs.append(replace(v, reason=reason, start=None, end=None,
-                                message=REASON_MESSAGES[reason]))
-        else:
-            start = a.start * MICROS
-            vnfs.append(replace(v, reason=None, start=start, end=start + s.change_duration,
-                                message=""))
+    vnfs = [assigned(s, v, a) for v, a in zip(s.vnfs, solution.assignments, strict=True)]
     ends = [v.end for v in vnfs if v.end is not None]
     return replace(s, vnfs=tuple(vnfs)), max(ends, default=s.span_end)
 
@@ -129,12 +152,37 @@ class Planner(BackgroundTask):
         clock = self.events.clock
         while True:
             self._wake.clear()
+            when = clock.now() + int(_POLL_SECONDS * MICROS)
             try:
                 while await self.plan_next():
                     pass
+                expiry = await self.expire_due()
+                if expiry is not None:
+                    when = min(when, expiry)
             except Exception:
                 log.exception("optimizing schedules failed")
-            await sleep_until_woken(clock, clock.now() + int(_POLL_SECONDS * MICROS), self._wake)
+            await sleep_until_woken(clock, when, self._wake)
+
+    async def expire_due(self) -> int | None:
+        """Expires every schedule PENDING_APPROVAL whose last window has ended; returns when the
+        next one would (None: there is none waiting)."""
+        now = self.events.clock.now()
+        async with self.events.db.read() as conn:
+            waiting = await store.in_states(conn, [ScheduleState.PENDING_APPROVAL])
+        later = []
+        for s in waiting:
+            end = expires_at(s)
+            if end is None:
+                continue
+            if end > now:
+                later.append(end)
+                continue
+            async with self.events.transaction() as tx:
+                current = await store.get_schedule(tx.conn, s.id, lock=True)
+                if current is not None and current.state is ScheduleState.PENDING_APPROVAL:
+                    await apply(tx, expire(current), self.tickets)
+                    log.info("schedule expired unapproved", schedule_id=s.id)
+        return min(later, default=None)
 
     async def plan_next(self) -> bool:
         """Optimizes the oldest pending schedule; False when there is none."""
@@ -170,8 +218,7 @@ class Planner(BackgroundTask):
             others = [o for o in await store.in_states(conn, sorted(LIVE)) if o.id != s.id]
             lo = now if s.immediate else min(now, s.windows[0].start)
             found = await store.blackouts_ending_after(conn, lo)
-        blackouts = [Occupation(e, b.start // MICROS, _ceil_s(b.end))
-                     for b in found for e in b.elements]
+        blackouts = occupations(found)
         problem = problem_of(s, now, self.settings.immediate_horizon, others, blackouts)
         return await asyncio.to_thread(optimize, problem, time_limit_s=self.settings.time_limit_s)
 
@@ -192,9 +239,11 @@ class Planner(BackgroundTask):
             # there are until this commits: no two optimizations claim an element at once.
             await tx.next_revisions(0)
             others = [o for o in await store.in_states(tx.conn, sorted(LIVE)) if o.id != s.id]
-            if conflicting(with_starts, others):
-                log.info("placement conflicts with a newer one; optimizing again",
-                         schedule_id=s.id)
+            blackouts = await store.blackouts_ending_after(tx.conn, self.events.clock.now())
+            if conflicting(with_starts, others) or any(
+                    v.hits(b) for v in with_starts.vnfs for b in blackouts):
+                log.info("placement conflicts with a newer change or blackout; optimizing "
+                         "again", schedule_id=s.id)
                 return False
             result = Optimization.of(solution, self.events.clock.now())
             after = await apply(tx, optimized(s, with_starts.vnfs, result, span_end),

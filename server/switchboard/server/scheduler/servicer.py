@@ -6,7 +6,7 @@ the project that declared one removes it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +21,7 @@ from switchboard.server.errors import (
     Violations,
     require_ids,
 )
-from switchboard.server.eventlog import Event, EventLog
+from switchboard.server.eventlog import Event, EventLog, Transaction
 from switchboard.server.ownership import Visibility
 from switchboard.server.paging import (
     decode_revision_token,
@@ -31,17 +31,19 @@ from switchboard.server.paging import (
 )
 from switchboard.server.policy import caller, check_four_eyes, refuse
 from switchboard.server.rpc import Context
-from switchboard.server.scheduler import changes, model, store
+from switchboard.server.scheduler import blackouts, changes, model, store
 from switchboard.server.scheduler.changes import AREA, BLACKOUT_KINDS, SCHEDULE_KINDS
 from switchboard.server.scheduler.convert import (
     DECISION_FROM_PB,
     STATE_FROM_PB,
     TICKET_STATE_FROM_PB,
     blackout_pb,
+    hit_pb,
     schedule_pb,
     ticket_pb,
 )
 from switchboard.server.scheduler.model import Approval, Schedule, Step
+from switchboard.server.scheduler.planner import PlannerSettings
 from switchboard.server.scheduler.tickets import TicketDriver
 from switchboard.server.scheduler.validate import new_blackout, new_schedule
 from switchboard.server.timestamps import to_micros
@@ -52,12 +54,17 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     """The gRPC surface of the scheduler area."""
 
     def __init__(self, log: EventLog, hub: Hub, tickets: TicketDriver,
-                 wake_planner: Callable[[], None], wake_dispatcher: Callable[[], None]) -> None:
+                 wake_planner: Callable[[], None], wake_dispatcher: Callable[[], None],
+                 planning: PlannerSettings, past_due: int) -> None:
         self.log = log
         self.hub = hub
         self.tickets = tickets
         self.wake_planner = wake_planner
         self.wake_dispatcher = wake_dispatcher
+        self.planning = planning
+        """How the covered changes of a new blackout are placed again (`blackouts`)."""
+        self.past_due = past_due
+        """The dispatcher's past-due tolerance (µs): a later start is not approved."""
 
     async def CreateSchedule(
         self, request: pb.CreateScheduleRequest, context: Context
@@ -122,7 +129,12 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             check_four_eyes(s.created_by, caller.get())
             return model.approve(s, Approval(request.user, decision, request.comment, now))
 
-        approved = await self._change(request.schedule_id, steps)
+        async def placements(tx: Transaction, s: Schedule) -> None:
+            if decision is model.Decision.ACCEPTED:
+                await tx.next_revisions(0)  # every earlier writer has committed: reads are current
+                await blackouts.check_approvable(tx.conn, s, tx.now, self.past_due)
+
+        approved = await self._change(request.schedule_id, steps, placements)
         self.wake_dispatcher()
         return pb.ApproveScheduleResponse(schedule=schedule_pb(approved))
 
@@ -139,9 +151,12 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
             request.schedule_id, lambda s, now: model.delete(s))))
 
     async def _change(self, schedule_id: str,
-                      steps: Callable[[Schedule, int], list[Step]]) -> Schedule:
+                      steps: Callable[[Schedule, int], list[Step]],
+                      check: Callable[[Transaction, Schedule], Awaitable[None]] | None = None
+                      ) -> Schedule:
         """Locks the schedule, works out its steps (refused: FAILED_PRECONDITION naming its
-        state) and writes them with their events; returns the schedule after them."""
+        state), runs `check` (which raises to refuse) and writes them with their events;
+        returns the schedule after them."""
         require_ids(AREA, ("schedule_id", schedule_id))
         async with self.log.transaction() as tx:
             current = await _get(tx.conn, schedule_id, lock=True)
@@ -153,15 +168,20 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
                     area=AREA, violations=[PreconditionViolation(
                         "STATE", f"schedules/{schedule_id}", str(refused))],
                 ) from None
+            if check is not None:
+                await check(tx, current)
             return await changes.apply(tx, planned, self.tickets) or current
 
     async def CreateBlackout(
         self, request: pb.CreateBlackoutRequest, context: Context
     ) -> pb.CreateBlackoutResponse:
         candidate = new_blackout(request, ownership.current())
-        async with self.log.transaction() as tx:
-            created = await changes.create_blackout_checked(tx, candidate, _blackout_exists)
-        return pb.CreateBlackoutResponse(blackout=blackout_pb(created))
+        created, hits = await blackouts.create_blackout(
+            self.log, candidate, _blackout_exists, self.planning, self.tickets)
+        self.wake_dispatcher()
+        sees = ownership.current().sees
+        return pb.CreateBlackoutResponse(blackout=blackout_pb(created), hits=[
+            hit_pb(h) for h in hits if sees(h.project)])
 
     async def DeleteBlackout(
         self, request: pb.DeleteBlackoutRequest, context: Context

@@ -90,7 +90,7 @@ def _vnf_doc(v: Vnf) -> dict[str, Any]:
             "time_zone": v.time_zone, "so_request": v.so_request, "state": v.state.value,
             "reason": v.reason.value if v.reason else None, "start": v.start, "end": v.end,
             "message": v.message, "so_request_id": v.so_request_id,
-            "trigger_time": v.trigger_time}
+            "trigger_time": v.trigger_time, "dropped": v.dropped}
 
 
 def _vnf(d: dict[str, Any]) -> Vnf:
@@ -98,7 +98,7 @@ def _vnf(d: dict[str, Any]) -> Vnf:
                time_zone=d["time_zone"], so_request=d["so_request"], state=VnfState(d["state"]),
                reason=Reason(d["reason"]) if d["reason"] else None, start=d["start"],
                end=d["end"], message=d["message"], so_request_id=d["so_request_id"],
-               trigger_time=d["trigger_time"])
+               trigger_time=d["trigger_time"], dropped=d.get("dropped", False))
 
 
 def _body(s: Schedule) -> dict[str, Any]:

@@ -351,3 +351,23 @@ async def test_without_authorization_list_tickets_of_an_unknown_schedule_is_not_
         client: AsyncClient) -> None:
     assert (await failure(client.schedules.ListTickets(spb.ListTicketsRequest(
         schedule_id="nope"))))[:2] == (NOT_FOUND, "SCHEDULE_NOT_FOUND")
+
+
+async def test_hits_are_reported_to_those_who_see_the_schedule(
+        app: App, as_principal: Clients) -> None:
+    olive, gus = as_principal("olive"), as_principal("gus")
+    await optimized(olive, schedule("b1", [vnf("a", "ne1")], [(1, 5)], minutes=60))
+    await optimized(gus, schedule("g1", [vnf("b", "ne2")], [(1, 5)], minutes=60))
+    blue_watch = await Collector(olive.schedules.WatchSchedules(
+        spb.WatchSchedulesRequest(schedule_id="b1", start_revision=1))).live()
+    created = await gus.schedules.CreateBlackout(spb.CreateBlackoutRequest(blackout=spb.Blackout(
+        id="maint", network_elements=["ne1", "ne2"], start_time=at(0.5), end_time=at(1.5))))
+    # b1 is blue's: moved all the same, but not named to gus.
+    assert [h.schedule_id for h in created.hits] == ["g1"]
+    got = await olive.schedules.GetSchedule(spb.GetScheduleRequest(schedule_id="b1"))
+    assert got.schedule.vnfs[0].start_time == at(1.5)  # right after the blackout
+    hit = spb.SCHEDULE_EVENT_TYPE_BLACKOUT_HIT
+    await blue_watch.wait_for(lambda c: any(e.type == hit for e in c.events))
+    (event,) = [e for e in blue_watch.events if e.type == hit]
+    assert ([h.vnf_name for h in event.blackout_hits], event.caused_by) == (["a"], "gus")
+    await blue_watch.close()

@@ -5,6 +5,11 @@ its last window ends is EXPIRED by the server."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from dataclasses import replace
+from functools import partial
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -13,8 +18,11 @@ from test_scheduler_flow import create, schedule, settled, states, vnf
 
 from switchboard.client import AsyncClient
 from switchboard.scheduler.v1 import scheduler_pb2 as spb
+from switchboard.server import leases
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
+from switchboard.server.db import StaleWrite
+from switchboard.server.eventlog import fencing
 from switchboard.server.scheduler import changes, model
 
 from conftest import StartServer
@@ -114,4 +122,33 @@ async def test_unapproved_schedule_expires(start_server: StartServer,
         assert [s.id for s in listed.schedules] == ["s1"]
         assert app.so.sent == {}
         assert await ticket_states(client, "s1") == []
+        await watch.close()
+
+
+async def test_expiry_is_fenced_by_the_planner_lease(start_server: StartServer,
+                                                     clock: ManualClock) -> None:
+    """The planner expires under its lease: with a term another holder has replaced, its
+    expiry writes nothing."""
+    app = await start_server()
+    async with connected(app) as client:
+        watch = await Collector(client.schedules.WatchSchedules(
+            spb.WatchSchedulesRequest())).live()
+        await create(client, schedule("s1", [vnf("a", "ne1")], [(1, 2)], minutes=60))
+        await settled(watch, "s1", S.SCHEDULE_STATE_PENDING_APPROVAL)
+        held = app.leases.leases["scheduler-planner"]
+        await app.leases.stop()  # the singletons stop; the expiry is run by hand below
+        clock.set(START + 2 * HOUR)
+
+        async def expire_as(lease: leases.Lease) -> None:
+            context = contextvars.copy_context()
+            context.run(fencing.set, partial(leases.fence, lease=lease))
+            await asyncio.create_task(app.planner.expire_due(), context=context)
+
+        with pytest.raises(StaleWrite):
+            await expire_as(replace(held, term=held.term - 1))
+        got = (await client.schedules.GetSchedule(
+            spb.GetScheduleRequest(schedule_id="s1"))).schedule
+        assert got.state == S.SCHEDULE_STATE_PENDING_APPROVAL
+        await expire_as(held)
+        await settled(watch, "s1", S.SCHEDULE_STATE_EXPIRED)
         await watch.close()

@@ -172,3 +172,22 @@ async def test_a_due_change_is_reported_and_not_sent_into_the_blackout(
         assert "maint" in states[waiting].status_message
         assert list(app.so.sent) == [sent]
         await watch.close()
+
+
+async def test_optimization_that_a_new_blackout_overtakes_runs_again(
+        server: App, client: AsyncClient) -> None:
+    """A blackout created while a schedule is being optimized (the planner's steps by hand)
+    makes the result stale: it is not written, and the next optimization avoids the blackout."""
+    await server.leases.stop()  # the planner's task stops; its steps are run below
+    await create(client, schedule("s1", [vnf("a", "ne1")], [(1, 5)], minutes=60))
+    claimed = await server.planner.claim("s1")
+    assert claimed is not None
+    solution = await server.planner.solve(claimed)
+    assert solution.assignments[0].start == (START + HOUR) // 1_000_000
+    created = await blackout(client, "maint", ["ne1"], 0, 2)
+    assert not created.hits  # nothing of s1 is placed yet
+    assert not await server.planner.finish("s1", solution)
+    assert (await get(client, "s1")).state == S.SCHEDULE_STATE_OPTIMIZATION_IN_PROGRESS
+    assert await server.planner.finish("s1", await server.planner.solve(claimed))
+    assert starts(await get(client, "s1")) == {"a": 2}
+

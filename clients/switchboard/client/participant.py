@@ -128,6 +128,8 @@ class Participant:
         self.heartbeat_interval = heartbeat_interval
         self.retry_delay = retry_delay
         self.rejoined = False
+        self.rejected: list[pb.RejectedStatus] = []
+        """Element statuses the server did not apply, as it answered them."""
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.ParticipantProtocolServiceStub | None = None
         self._interval = 10.0
@@ -167,14 +169,18 @@ class Participant:
         self._channel = None
 
     def report(self, instance_id: str, name: str, use_state: str = "",
-               operational_state: str = "", out_properties: Mapping[str, Any] | None = None
-               ) -> None:
-        """Sets an element's status, sent with the next heartbeat."""
+               operational_state: str = "", out_properties: Mapping[str, Any] | None = None,
+               statistics: Mapping[str, Any] | None = None) -> None:
+        """Sets an element's status (and statistics: counters, gauges), sent with the next
+        heartbeat. Statuses the server did not apply are in `rejected` afterwards."""
         status = pb.ElementStatus(instance_id=instance_id, name=name, use_state=use_state,
                                   operational_state=operational_state)
         if out_properties is not None:
             status.out_properties.CopyFrom(Struct())
             status.out_properties.update(dict(out_properties))
+        if statistics is not None:
+            status.statistics.CopyFrom(Struct())
+            status.statistics.update(dict(statistics))
         self._statuses[(instance_id, name)] = status
 
     async def _register(self) -> None:
@@ -215,9 +221,13 @@ class Participant:
         """Sends the statuses set since the last report (kept for the next one if it fails)."""
         statuses, self._statuses = list(self._statuses.values()), {}
         try:
-            await self.stub.ReportStatus(pb.ReportStatusRequest(
+            response = await self.stub.ReportStatus(pb.ReportStatusRequest(
                 participant_id=self.participant_id, replica_id=self.replica_id,
                 elements=statuses))
+            for r in response.rejected:
+                log.warning("element status rejected", instance_id=r.instance_id,
+                            element=r.name, reason=r.reason, message=r.message)
+            self.rejected += response.rejected
             return True
         except grpc.aio.AioRpcError as error:
             for status in statuses:

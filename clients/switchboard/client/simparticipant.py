@@ -5,8 +5,9 @@ README use it; run it as its own process with
 
     python -m switchboard.client.simparticipant --participant-id p1 --element-types org.a,org.b
 
-It prints `registered <participant> <replica> rejoined=<bool>` once registered, and stops (and
-deregisters) on SIGTERM or SIGINT.
+It prints `registered <participant> <replica> rejoined=<bool>` once registered, `synced
+compositions=<ids> instances=<ids>` for each sync it receives (after it registers again, say
+after a restart), and stops (and deregisters, as a pod does) on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ class SimulatedHandler(Handler):
         self.synced.set()
 
 
+class _PrintingHandler(SimulatedHandler):
+    """Prints each sync (for whoever runs the process)."""
+
+    async def sync(self, message: pb.ParticipantMessage) -> None:
+        await super().sync(message)
+        print(f"synced compositions={','.join(c.id for c in message.compositions)} "
+              f"instances={','.join(i.id for i in message.instances)}", flush=True)
+
+
 def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
     out = {}
     for value in values:
@@ -111,7 +121,7 @@ async def _main(args: argparse.Namespace) -> None:
         silent=set(args.silent))
     participant = Participant(
         args.target, args.participant_id, args.replica_id,
-        [t for t in args.element_types.split(",") if t], SimulatedHandler(settings),
+        [t for t in args.element_types.split(",") if t], _PrintingHandler(settings),
         heartbeat_interval=args.heartbeat_interval)
     await participant.start()
     print(f"registered {args.participant_id} {args.replica_id} "

@@ -183,7 +183,7 @@ class Composition(_message.Message):
     def __init__(self, id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementDefinition, _Mapping]]] = ..., timeouts: _Optional[_Union[OperationTimeouts, _Mapping]] = ..., state: _Optional[_Union[CompositionState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., acknowledged_types: _Optional[_Iterable[str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
 
 class InstanceElement(_message.Message):
-    __slots__ = ("name", "type", "start_phase", "properties", "deploy_state", "lock_state", "use_state", "operational_state", "out_properties", "message")
+    __slots__ = ("name", "type", "start_phase", "properties", "deploy_state", "lock_state", "use_state", "operational_state", "out_properties", "message", "statistics", "report_time")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     START_PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +194,8 @@ class InstanceElement(_message.Message):
     OPERATIONAL_STATE_FIELD_NUMBER: _ClassVar[int]
     OUT_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_TIME_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: str
     start_phase: int
@@ -204,7 +206,9 @@ class InstanceElement(_message.Message):
     operational_state: str
     out_properties: _struct_pb2.Struct
     message: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
+    statistics: _struct_pb2.Struct
+    report_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ..., statistics: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
     __slots__ = ("id", "composition_id", "elements", "deploy_state", "lock_state", "result", "status_message", "create_time", "update_time", "revision", "project")
@@ -637,18 +641,32 @@ class AcknowledgeResponse(_message.Message):
     def __init__(self, duplicate: _Optional[bool] = ...) -> None: ...
 
 class ElementStatus(_message.Message):
-    __slots__ = ("instance_id", "name", "use_state", "operational_state", "out_properties")
+    __slots__ = ("instance_id", "name", "use_state", "operational_state", "out_properties", "statistics")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     USE_STATE_FIELD_NUMBER: _ClassVar[int]
     OPERATIONAL_STATE_FIELD_NUMBER: _ClassVar[int]
     OUT_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     name: str
     use_state: str
     operational_state: str
     out_properties: _struct_pb2.Struct
-    def __init__(self, instance_id: _Optional[str] = ..., name: _Optional[str] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    statistics: _struct_pb2.Struct
+    def __init__(self, instance_id: _Optional[str] = ..., name: _Optional[str] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., statistics: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RejectedStatus(_message.Message):
+    __slots__ = ("instance_id", "name", "reason", "message")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    name: str
+    reason: str
+    message: str
+    def __init__(self, instance_id: _Optional[str] = ..., name: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ReportStatusRequest(_message.Message):
     __slots__ = ("participant_id", "replica_id", "elements")
@@ -661,5 +679,7 @@ class ReportStatusRequest(_message.Message):
     def __init__(self, participant_id: _Optional[str] = ..., replica_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementStatus, _Mapping]]] = ...) -> None: ...
 
 class ReportStatusResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("rejected",)
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    rejected: _containers.RepeatedCompositeFieldContainer[RejectedStatus]
+    def __init__(self, rejected: _Optional[_Iterable[_Union[RejectedStatus, _Mapping]]] = ...) -> None: ...

@@ -969,14 +969,21 @@ class ParticipantProtocolServiceServicer:
 
     def Register(self, request, context):
         """Registers one replica of a participant with the element types it supports. An element type
-        another participant owns is FAILED_PRECONDITION naming the type and its owner.
+        another participant owns is FAILED_PRECONDITION naming the type and its owner. A
+        participant registered already, or one that deregistered while it owned element types in
+        use, rejoins: the replica is sent a SYNC of all the participant owns, whatever the gap.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Deregister(self, request, context):
-        """Removes a replica; with the last one, the participant releases its element types.
+        """Removes a replica; its unacknowledged messages go to another online replica of the
+        participant. With the last one the participant keeps the element types that a composition
+        not merely COMMISSIONED uses (something primed or deployed depends on them): it is listed
+        with no replicas, no other participant may claim those types, and an action needing them
+        is FAILED_PRECONDITION naming the participant as offline (PARTICIPANT_UNAVAILABLE), as for a
+        crashed one, until it registers again. Types nothing uses are released.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -999,8 +1006,11 @@ class ParticipantProtocolServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportStatus(self, request, context):
-        """The heartbeat, with the current use state, operational state and out-properties of elements.
-        NOT_FOUND if the replica is not registered (it is to register again).
+        """The heartbeat, with the current use state, operational state, out-properties and
+        statistics of elements. NOT_FOUND if the replica is not registered (it is to register
+        again). Statuses of elements the participant does not own (an unknown instance or element,
+        or an element type of another participant) are not applied and are named in the response;
+        the others are.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

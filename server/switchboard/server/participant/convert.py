@@ -96,11 +96,16 @@ def composition_pb(c: Composition) -> pb.Composition:
 
 
 def element_pb(e: Element) -> pb.InstanceElement:
-    return pb.InstanceElement(
+    out = pb.InstanceElement(
         name=e.name, type=e.type, start_phase=e.start_phase, properties=struct_pb(e.properties),
         deploy_state=DEPLOY_STATE_TO_PB[e.deploy], lock_state=LOCK_STATE_TO_PB[e.lock],
         use_state=e.use_state, operational_state=e.operational_state,
         out_properties=struct_pb(e.out_properties), message=e.message)
+    if e.statistics:
+        out.statistics.CopyFrom(struct_pb(e.statistics))
+    if e.report_time:
+        out.report_time.CopyFrom(from_micros(e.report_time))
+    return out
 
 
 def instance_pb(i: Instance) -> pb.Instance:

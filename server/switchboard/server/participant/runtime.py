@@ -545,16 +545,24 @@ class Runtime(BackgroundTask):
         self._outbox.add((participant_id, replica_id))
 
     async def _check_ready(self, tx: Transaction, element_types: Iterable[str]) -> None:
-        readiness = (await self._sup(tx)).readiness(element_types, tx.now)
+        supervisor = await self._sup(tx)
+        readiness = supervisor.readiness(element_types, tx.now)
         if readiness.ok:
             return
+
+        def offline(p: str) -> str:
+            if supervisor.replica_count(p):
+                return f"participant {p!r} is offline"
+            return (f"participant {p!r} is offline: it deregistered and keeps its element types "
+                    f"{', '.join(sorted(supervisor.element_types_of(p)))} until it registers "
+                    "again")
+
         violations = [
             PreconditionViolation("ELEMENT_TYPE", f"elementTypes/{t}",
                                   f"no participant owns element type {t!r}")
             for t in sorted(readiness.unowned)
         ] + [
-            PreconditionViolation("PARTICIPANT", f"participants/{p}",
-                                  f"participant {p!r} is offline")
+            PreconditionViolation("PARTICIPANT", f"participants/{p}", offline(p))
             for p in sorted(readiness.offline)
         ]
         raise FailedPrecondition(
@@ -565,18 +573,23 @@ class Runtime(BackgroundTask):
 
     async def register(self, participant_id: str, replica_id: str,
                        element_types: Sequence[str]) -> bool:
-        """Registers a replica; a participant registered already gets a sync. Returns whether
-        it rejoined."""
+        """Registers a replica; a participant registered already (or retaining element types
+        since its last replica deregistered) gets a sync. Returns whether it rejoined."""
         async with self.write() as tx:
             supervisor = await self._sup(tx)
+            in_use = await store.element_types_in_use(tx.conn)
             try:
                 registration = supervisor.register(participant_id, replica_id, element_types,
-                                                   tx.now)
+                                                   tx.now, in_use)
             except ElementTypeOwned as error:
                 raise owned(error) from error
             record = supervisor.record(participant_id, replica_id)
             assert record is not None
             await store.put_replica(tx.conn, record)
+            for other in sorted(registration.released):
+                await store.put_retained(tx.conn, other, supervisor.retained(other))
+                await store.own(tx.conn, other, supervisor.element_types_of(other))
+            await store.put_retained(tx.conn, participant_id, supervisor.retained(participant_id))
             conflicts = await store.own(tx.conn, participant_id,
                                         supervisor.element_types_of(participant_id))
             if conflicts:  # registered meanwhile through another server
@@ -586,13 +599,18 @@ class Runtime(BackgroundTask):
         return registration.rejoined
 
     async def deregister(self, participant_id: str, replica_id: str) -> None:
-        """Removes a replica, and with the last one its participant's element types."""
+        """Removes a replica. Its participant keeps the element types that primed compositions
+        use (`supervision`); its unacknowledged messages go to another live replica, if any."""
         async with self.write() as tx:
             supervisor = await self._sup(tx)
-            if supervisor.deregister(participant_id, replica_id):
+            in_use = await store.element_types_in_use(tx.conn)
+            if supervisor.deregister(participant_id, replica_id, in_use):
                 await store.delete_replica(tx.conn, participant_id, replica_id)
+                await store.put_retained(tx.conn, participant_id,
+                                         supervisor.retained(participant_id))
                 await store.own(tx.conn, participant_id,
                                 supervisor.element_types_of(participant_id))
+                await self._move_messages(tx, participant_id, replica_id)
 
     async def participants(self) -> tuple[ParticipantView, ...]:
         """Every registered participant, now."""
@@ -646,34 +664,57 @@ class Runtime(BackgroundTask):
             raise not_registered(participant_id, replica_id)
 
     async def report_status(self, participant_id: str, replica_id: str,
-                            statuses: Sequence[pb.ElementStatus]) -> None:
+                            statuses: Sequence[pb.ElementStatus]) -> list[pb.RejectedStatus]:
+        """Applies a heartbeat's element statuses; returns those it did not apply (of an
+        unknown instance or element, or of an element type the participant does not own)."""
         if not statuses:
             await self.touch(participant_id, replica_id)
-            return
+            return []
         by_instance: dict[str, list[pb.ElementStatus]] = {}
         for s in statuses:
             by_instance.setdefault(s.instance_id, []).append(s)
+        rejected: dict[int, pb.RejectedStatus] = {}
+
+        def reject(s: pb.ElementStatus, reason: str, message: str) -> None:
+            rejected[id(s)] = pb.RejectedStatus(instance_id=s.instance_id, name=s.name,
+                                                reason=reason, message=message)
+
         async with self.write() as tx:
             supervisor = await self._sup(tx)
             if supervisor.record(participant_id, replica_id) is None:
                 raise not_registered(participant_id, replica_id)
             self._touched[(participant_id, replica_id)] = tx.now
+            found = await store.get_instances(tx.conn, sorted(by_instance), lock=True)
             for instance_id in sorted(by_instance):
-                i = await store.get_instance(tx.conn, instance_id, lock=True)
+                i = found.get(instance_id)
                 if i is None:
+                    for s in by_instance[instance_id]:
+                        reject(s, "INSTANCE_NOT_FOUND", f"instance {instance_id!r} not found")
                     continue
                 elements = {e.name: e for e in i.elements}
                 for s in by_instance[instance_id]:
                     e = elements.get(s.name)
-                    if e is None or supervisor.owner(e.type) != participant_id:
+                    if e is None:
+                        reject(s, "ELEMENT_NOT_FOUND",
+                               f"instance {instance_id!r} has no element {s.name!r}")
+                        continue
+                    owner = supervisor.owner(e.type)
+                    if owner != participant_id:
+                        reject(s, "ELEMENT_NOT_OWNED",
+                               f"element {s.name!r} is of type {e.type!r}, which "
+                               + (f"belongs to participant {owner!r}" if owner
+                                  else "no participant owns"))
                         continue
                     elements[s.name] = replace(
                         e, use_state=s.use_state, operational_state=s.operational_state,
                         out_properties=struct_dict(s.out_properties)
-                        if s.HasField("out_properties") else e.out_properties)
+                        if s.HasField("out_properties") else e.out_properties,
+                        statistics=struct_dict(s.statistics)
+                        if s.HasField("statistics") else e.statistics, report_time=tx.now)
                 updated = tuple(elements[e.name] for e in i.elements)
                 if updated != i.elements:
                     await changes.save_instance(tx, replace(i, elements=updated))
+        return [rejected[id(s)] for s in statuses if id(s) in rejected]
 
     # -- compositions ------------------------------------------------------------------------------
 
@@ -1074,15 +1115,24 @@ class Runtime(BackgroundTask):
                 if not view.online:
                     continue
                 for replica_id in view.offline_replicas:
-                    rows = await store.pending(tx.conn, view.id, replica_id)
-                    claimed = await store.claim(tx.conn, [(m.id, view.id) for m in rows])
-                    for m in rows:
-                        if m.id not in claimed:
-                            continue
-                        target = await self._pick(tx, view.id)
-                        assert target is not None  # the participant is online
-                        await self._send(tx, view.id, target, m.subject, m.attempt,
-                                         pb.ParticipantMessage.FromString(m.payload))
+                    await self._move_messages(tx, view.id, replica_id)
+
+    async def _move_messages(self, tx: Transaction, participant_id: str,
+                             replica_id: str) -> None:
+        """Sends the replica's unacknowledged messages again, each to a live replica of its
+        participant (as a new message; the old one is closed); none if it has none live. A sync
+        or status request is not moved: it was for that replica."""
+        if not (await self._sup(tx)).online(participant_id, tx.now):
+            return
+        rows = await store.pending(tx.conn, participant_id, replica_id)
+        claimed = await store.claim(tx.conn, [(m.id, participant_id) for m in rows])
+        for m in rows:
+            if m.id not in claimed or not m.subject:
+                continue
+            target = await self._pick(tx, participant_id)
+            assert target is not None  # the participant is online
+            await self._send(tx, participant_id, target, m.subject, m.attempt,
+                             pb.ParticipantMessage.FromString(m.payload))
 
     async def _next_wake(self, ticked: int) -> int:
         """The earliest deadline of an operation in progress; at the latest, half a heartbeat

@@ -437,6 +437,6 @@ class ParticipantProtocolServicer(pb_grpc.ParticipantProtocolServiceServicer):
     async def ReportStatus(self, request: pb.ReportStatusRequest,
                            context: Context) -> pb.ReportStatusResponse:
         _check_replica(request.participant_id, request.replica_id)
-        await self.runtime.report_status(request.participant_id, request.replica_id,
-                                         list(request.elements))
-        return pb.ReportStatusResponse()
+        rejected = await self.runtime.report_status(request.participant_id,
+                                                    request.replica_id, list(request.elements))
+        return pb.ReportStatusResponse(rejected=rejected)

@@ -50,7 +50,7 @@ from switchboard.server.participant.states import (
     LockState,
     StateChangeResult,
 )
-from switchboard.server.participant.supervision import ReplicaRecord
+from switchboard.server.participant.supervision import RETAINED, ReplicaRecord
 
 OPERATIONS = ("prime", "deprime", "deploy", "undeploy", "lock", "unlock", "update", "delete")
 """The operations a timeout can be set for."""
@@ -104,6 +104,10 @@ class Element:
     operational_state: str = ""
     out_properties: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    statistics: dict[str, Any] = field(default_factory=dict)
+    """What the participant last reported as the element's statistics."""
+    report_time: int = 0
+    """When the participant last reported the element's status (0: never)."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +310,8 @@ def _element_doc(e: Element) -> dict[str, Any]:
     return {"name": e.name, "type": e.type, "version": e.version, "start_phase": e.start_phase,
             "properties": e.properties, "deploy": e.deploy.value, "lock": e.lock.value,
             "use_state": e.use_state, "operational_state": e.operational_state,
-            "out_properties": e.out_properties, "message": e.message}
+            "out_properties": e.out_properties, "message": e.message,
+            "statistics": e.statistics, "report_time": e.report_time}
 
 
 def _element(d: dict[str, Any]) -> Element:
@@ -314,7 +319,8 @@ def _element(d: dict[str, Any]) -> Element:
                    start_phase=d["start_phase"], properties=d["properties"],
                    deploy=DeployState(d["deploy"]), lock=LockState(d["lock"]),
                    use_state=d["use_state"], operational_state=d["operational_state"],
-                   out_properties=d["out_properties"], message=d["message"])
+                   out_properties=d["out_properties"], message=d["message"],
+                   statistics=d.get("statistics", {}), report_time=d.get("report_time", 0))
 
 
 def _instance(row: Any) -> Instance:
@@ -542,6 +548,25 @@ async def put_replica(conn: AsyncConnection, r: ReplicaRecord) -> None:
         participant_id=r.participant_id, replica_id=r.replica_id,
         element_types=sorted(r.element_types), last_seen=r.last_seen_us,
         last_picked=r.last_picked))
+
+
+async def put_retained(conn: AsyncConnection, participant_id: str,
+                       element_types: Collection[str]) -> None:
+    """Stores the element types a participant retains (`supervision.RETAINED`): none, no
+    record."""
+    await delete_replica(conn, participant_id, RETAINED)
+    if element_types:
+        await conn.execute(replicas.insert().values(
+            participant_id=participant_id, replica_id=RETAINED,
+            element_types=sorted(element_types), last_seen=-1, last_picked=-1))
+
+
+async def element_types_in_use(conn: AsyncConnection) -> frozenset[str]:
+    """The element types of the compositions that are primed (or being primed or deprimed):
+    something primed or deployed depends on their owners."""
+    rows = await conn.execute(select(compositions.c.body).where(
+        compositions.c.state != CompositionState.COMMISSIONED.value))
+    return frozenset(e["type"] for r in rows for e in r.body["elements"])
 
 
 async def delete_replica(conn: AsyncConnection, participant_id: str, replica_id: str) -> None:

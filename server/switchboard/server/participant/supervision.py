@@ -9,17 +9,27 @@ replica, the least recently picked (ties by replica id), so the choice is determ
 Liveness by the clock passed in (integer microseconds): a replica is online while its last
 registration, heartbeat or message is at most `heartbeat_bound_us` old, offline after; a
 participant is online while any of its replicas is. An offline replica keeps its place and its
-participant keeps its types, so a restarted participant takes its work back; only deregistering
-its last replica releases a participant's types.
+participant keeps its types, so a restarted participant takes its work back. A participant
+also keeps the types it no longer declares (its last replica deregistered, as a pod does when it
+stops cleanly) while they are in use (`in_use`: a composition that is not merely commissioned
+has an element of the type, so something primed or deployed depends on it): they are
+*retained*, the participant is listed with no replicas, actions needing it find it offline, and
+no other participant may claim them; registering again (whatever the gap) is a rejoin, with a
+sync. A retained type no longer in use is released when another participant claims it.
 
 A supervisor is a snapshot: the runtime builds one from the stored replicas (`of`, each as a
-`ReplicaRecord`) for each transaction, and stores back the records it changed (`record`).
+`ReplicaRecord`) for each transaction, and stores back the records it changed (`record`);
+a participant's retained types are one more record, with replica id `RETAINED`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+RETAINED = ""
+"""The replica id of the record holding a participant's retained element types (registered
+replica ids are never empty)."""
 
 
 class ElementTypeOwned(Exception):
@@ -41,6 +51,8 @@ class Registration:
     restart), so the registering replica is to be sent a sync of what the participant owns."""
 
     rejoined: bool
+    released: frozenset[str] = field(default=frozenset(), compare=False)
+    """Other participants whose retained types (no longer in use) this registration took."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class Supervisor:
             raise ValueError("heartbeat bound must be positive")
         self.heartbeat_bound_us = heartbeat_bound_us
         self._replicas: dict[str, dict[str, _Replica]] = {}
+        self._retained: dict[str, frozenset[str]] = {}
         self._owners: dict[str, str] = {}
         self._picks = 0
 
@@ -105,10 +118,13 @@ class Supervisor:
         """A supervisor holding the replicas recorded (see `record`)."""
         s = cls(heartbeat_bound_us)
         for r in records:
+            if r.replica_id == RETAINED:
+                s._retained[r.participant_id] = r.element_types
+                continue
             s._replicas.setdefault(r.participant_id, {})[r.replica_id] = _Replica(
                 r.element_types, r.last_seen_us, r.last_picked)
             s._picks = max(s._picks, r.last_picked + 1)
-        for participant_id in s._replicas:
+        for participant_id in s._replicas.keys() | s._retained.keys():
             s._reown(participant_id)
         return s
 
@@ -120,6 +136,11 @@ class Supervisor:
         return ReplicaRecord(participant_id, replica_id, replica.element_types,
                              replica.last_seen_us, replica.last_picked)
 
+    def retained(self, participant_id: str) -> frozenset[str]:
+        """The types `participant_id` holds without a replica declaring them (to store as its
+        `RETAINED` record; none: no record)."""
+        return self._retained.get(participant_id, frozenset())
+
     def replica_count(self, participant_id: str) -> int:
         """How many replicas `participant_id` has registered, online or not."""
         return len(self._replicas.get(participant_id, {}))
@@ -129,32 +150,45 @@ class Supervisor:
         return frozenset(t for t, p in self._owners.items() if p == participant_id)
 
     def register(
-        self, participant_id: str, replica_id: str, element_types: Iterable[str], now_us: int
+        self, participant_id: str, replica_id: str, element_types: Iterable[str], now_us: int,
+        in_use: Collection[str] = frozenset(),
     ) -> Registration:
         """Register (or re-register) a replica, seen at `now_us`; `ElementTypeOwned` if another
-        participant holds one of `element_types`."""
+        participant holds one of `element_types` (declared, or retained and `in_use`; one
+        retained and not in use is released to this participant)."""
         types = frozenset(element_types)
         conflicts = {
             t: owner
             for t in types
             if (owner := self._owners.get(t)) is not None and owner != participant_id
+            and (t in in_use or t in self._declared(owner))
         }
         if conflicts:
             raise ElementTypeOwned(conflicts)
-        rejoined = participant_id in self._replicas
+        released = frozenset(p for t in types if (p := self._owners.get(t)) is not None
+                             and p != participant_id)
+        for other in released:
+            self._set_retained(other, self.retained(other) - types)
+        rejoined = participant_id in self._replicas or participant_id in self._retained
         replicas = self._replicas.setdefault(participant_id, {})
         replicas[replica_id] = _Replica(types, now_us)
-        self._reown(participant_id)
-        return Registration(rejoined)
+        self._set_retained(participant_id, (self.retained(participant_id) & frozenset(in_use))
+                           - self._declared(participant_id))
+        return Registration(rejoined, released)
 
-    def deregister(self, participant_id: str, replica_id: str) -> bool:
-        """Remove a replica, and with the last one its participant and types; False if unknown."""
+    def deregister(self, participant_id: str, replica_id: str,
+                   in_use: Collection[str] = frozenset()) -> bool:
+        """Remove a replica; the types its participant no longer declares are retained while
+        `in_use`, released otherwise (with its last replica and none retained, the participant
+        is gone). False if unknown."""
         replicas = self._replicas.get(participant_id, {})
         if replicas.pop(replica_id, None) is None:
             return False
+        held = self.element_types_of(participant_id)
         if not replicas:
             del self._replicas[participant_id]
-        self._reown(participant_id)
+        self._set_retained(participant_id,
+                           (held & frozenset(in_use)) - self._declared(participant_id))
         return True
 
     def touch(self, participant_id: str, replica_id: str, now_us: int) -> bool:
@@ -170,8 +204,13 @@ class Supervisor:
         return self._owners.get(element_type)
 
     def participants(self, now_us: int) -> tuple[ParticipantView, ...]:
-        """Every registered participant at `now_us`, by id."""
-        return tuple(self._view(p, now_us) for p in sorted(self._replicas))
+        """Every registered participant at `now_us` (and those retaining types), by id."""
+        return tuple(self._view(p, now_us)
+                     for p in sorted(self._replicas.keys() | self._retained.keys()))
+
+    def online(self, participant_id: str, now_us: int) -> bool:
+        """Whether a replica of `participant_id` is online at `now_us`."""
+        return self._online(participant_id, now_us)
 
     def readiness(self, element_types: Iterable[str], now_us: int) -> Readiness:
         """Whether every participant an action on `element_types` needs is online at `now_us`."""
@@ -201,10 +240,11 @@ class Supervisor:
         return now_us - replica.last_seen_us <= self.heartbeat_bound_us
 
     def _online(self, participant_id: str, now_us: int) -> bool:
-        return any(self._alive(r, now_us) for r in self._replicas[participant_id].values())
+        return any(self._alive(r, now_us)
+                   for r in self._replicas.get(participant_id, {}).values())
 
     def _view(self, participant_id: str, now_us: int) -> ParticipantView:
-        replicas = sorted(self._replicas[participant_id].items())
+        replicas = sorted(self._replicas.get(participant_id, {}).items())
         return ParticipantView(
             id=participant_id,
             element_types=frozenset(t for t, p in self._owners.items() if p == participant_id),
@@ -212,8 +252,21 @@ class Supervisor:
             offline_replicas=tuple(r for r, rec in replicas if not self._alive(rec, now_us)),
         )
 
+    def _declared(self, participant_id: str) -> frozenset[str]:
+        """The types the replicas of `participant_id` declare."""
+        return frozenset().union(*(
+            r.element_types for r in self._replicas.get(participant_id, {}).values()))
+
+    def _set_retained(self, participant_id: str, types: frozenset[str]) -> None:
+        if types:
+            self._retained[participant_id] = types
+        else:
+            self._retained.pop(participant_id, None)
+        self._reown(participant_id)
+
     def _reown(self, participant_id: str) -> None:
-        """Recompute which element types `participant_id` holds from its replicas."""
+        """Recompute which element types `participant_id` holds from its replicas and what it
+        retains."""
         self._owners = {t: p for t, p in self._owners.items() if p != participant_id}
-        for replica in self._replicas.get(participant_id, {}).values():
-            self._owners.update(dict.fromkeys(replica.element_types, participant_id))
+        self._owners.update(dict.fromkeys(self.retained(participant_id), participant_id))
+        self._owners.update(dict.fromkeys(self._declared(participant_id), participant_id))

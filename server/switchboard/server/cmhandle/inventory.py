@@ -147,16 +147,19 @@ class Inventory:
     async def expire_heartbeats(self, limit: int, batch: int) -> int:
         """Trust NONE for up to `batch` handles whose last heartbeat is more than `limit`
         microseconds old (their devices went silent); returns how many."""
+        async with self.log.db.read() as conn:  # most rounds find none: no write
+            ids = await store.heartbeat_overdue(conn, self.log.clock.now() - limit, batch)
+        if not ids:
+            return 0
         async with self.log.transaction() as tx:
             await area_lock(tx)
-            ids = await store.heartbeat_overdue(tx.conn, tx.now - limit, batch)
             found = await store.get(tx.conn, ids, lock=True)
             writes = [Write(s.handle, replace(s.handle, trust=TrustLevel.NONE), s.effective,
                             TrustLevel.NONE)
                       for _, s in sorted(found.items())
                       if heartbeat_overdue(s.handle, tx.now, limit)]
             await changes.write(tx, writes)
-        return len(writes)
+        return len(ids)
 
     async def data_synced(self, ids: Sequence[str]) -> None:
         """The handles' data synced by their plugins: SYNCHRONIZED, those still awaiting it."""

@@ -287,11 +287,13 @@ async def plugins(conn: AsyncConnection) -> dict[str, Plugin]:
 
 
 async def heartbeat_overdue(conn: AsyncConnection, cutoff: int, limit: int) -> list[str]:
-    """Ids of up to `limit` handles trusted on their own whose last heartbeat is before
-    `cutoff`."""
+    """Ids of up to `limit` live handles trusted on their own whose last heartbeat is before
+    `cutoff` (as model.heartbeat_overdue)."""
     t = handles_table
     query = (select(t.c.id).where(t.c.heartbeat_at < cutoff,
-                                  t.c.trust == TrustLevel.COMPLETE.value)
+                                  t.c.trust == TrustLevel.COMPLETE.value,
+                                  t.c.state.notin_([HandleState.DELETING.value,
+                                                    HandleState.DELETED.value]))
              .order_by(t.c.id).limit(limit))
     return list((await conn.execute(query)).scalars())
 

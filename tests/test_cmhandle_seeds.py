@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from google.protobuf.json_format import MessageToDict
 from lcmview import hid, new, old, op
 
@@ -16,7 +17,7 @@ from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
 from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
 
-from conftest import StartServer
+from conftest import POSTGRES_URL, StartServer
 from support import Collector
 
 NONE = cpb.TRUST_LEVEL_NONE
@@ -266,5 +267,42 @@ async def test_data_sync_state(start_server: StartServer, clock: ManualClock) ->
         assert await search_ids(client, D.DATA_SYNC_STATE_NONE_REQUESTED) == ["on"]
     finally:
         await lcm.close()
+        await plugin.close()
+        await client.close()
+
+
+only_postgresql = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.skipif(
+        not POSTGRES_URL, reason="SWITCHBOARD_TEST_POSTGRES_URL not set"))],
+    indirect=True)
+
+
+@only_postgresql
+async def test_heartbeat_expiry_runs_once_among_replicas(
+        start_server: StartServer, clock: ManualClock) -> None:
+    """Two replicas on one database: the holder of the health lease expires the silent
+    device's trust, once; the other runs no health round."""
+    settings = {"lease_ttl_seconds": 3600.0, "cmhandle_health_interval": INTERVAL,
+                "cmhandle_heartbeat_limit_seconds": 60.0}
+    a = await start_server(**settings)
+    b = await start_server(**settings)
+    assert "cmhandle-health" in a.leases.leases and not b.leases.leases
+    client = AsyncClient(f"127.0.0.1:{b.port}")
+    plugin = await SimulatedDmiPlugin(f"127.0.0.1:{b.port}").start()
+    trust = await Collector(client.cm_handles.WatchTrustLevels(
+        cpb.WatchTrustLevelsRequest())).live()
+    try:
+        await plugin.register([HandleSpec("s")])
+        await plugin.heartbeat()
+        for _ in range(3):  # 90 s: the heartbeat is older than 60 s
+            await health_round(a, clock)
+        await trust.wait_for(lambda c: len(c.events) == 2)
+        for _ in range(2):
+            await health_round(a, clock)
+        assert trust_changes(trust, "s") == [(GONE, COMPLETE), (COMPLETE, NONE)]
+        assert trust.events[1].caused_by == "@server"
+        assert b.dmi_health.rounds == 0
+    finally:
+        await trust.close()
         await plugin.close()
         await client.close()

@@ -66,9 +66,9 @@ class Watcher:
                 self.live.set()
             for e in response.events:
                 self.events += 1
-                if e.operation == pb.LCM_OPERATION_DELETE:
+                if e.content.operation == "DELETE":
                     self.deleted += 1
-                elif e.new_values.state.state == pb.CM_HANDLE_STATE_READY:
+                elif e.content.data.new_values.state.cm_handle_state == "READY":
                     self.ready += 1
             self.changed.set()
 

@@ -33,8 +33,6 @@ blue = { principals = ["alice"] }
 red = { principals = ["bob"] }
 """
 
-S = cpb.CmHandleState
-OP = cpb.LcmOperation
 
 
 @pytest.fixture
@@ -65,21 +63,24 @@ async def test_lcm_and_trust_events_name_the_plugin_or_the_server(
         await a.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
             dmi_plugin=plugin.address, created=[cpb.NewCmHandle(id="h1", module_set_tag="t")]))
         await lcm.wait_for(lambda c: len(c.events) == 2)
-        assert [(e.operation, e.new_values.state.state, e.caused_by) for e in lcm.events] == [
-            (OP.LCM_OPERATION_CREATE, S.CM_HANDLE_STATE_ADVISED, "plugin-a"),
-            (OP.LCM_OPERATION_UPDATE, S.CM_HANDLE_STATE_READY, "@server")]  # module sync
+        assert [(e.content.operation, e.content.data.state
+                 or e.content.data.new_values.state.cm_handle_state, e.caused_by)
+                for e in lcm.events] == [
+            ("CREATE", "ADVISED", "plugin-a"),
+            ("UPDATE", "READY", "@server")]  # module sync
 
         await a.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
             dmi_plugin=plugin.address, trust_levels=[cpb.CmHandleTrustLevel(
                 cm_handle_id="h1", trust_level=cpb.TRUST_LEVEL_NONE)]))
-        await trust.wait_for(lambda c: len(c.events) == 1)
+        await trust.wait_for(lambda c: len(c.events) == 2)  # new (COMPLETE), then NONE
         await a.cm_inventory.ReportTrustLevels(cpb.ReportTrustLevelsRequest(
             dmi_plugin=plugin.address, trust_levels=[cpb.CmHandleTrustLevel(
                 cm_handle_id="h1", trust_level=cpb.TRUST_LEVEL_COMPLETE)]))
         await plugin.stop()  # fails its health check: the server takes its trust away
-        await advance_until(clock, 30, trust, lambda c: len(c.events) == 3)
+        await advance_until(clock, 30, trust, lambda c: len(c.events) == 4)
         assert [(e.trust_level, e.caused_by) for e in trust.events] == [
-            (cpb.TRUST_LEVEL_NONE, "plugin-a"), (cpb.TRUST_LEVEL_COMPLETE, "plugin-a"),
+            (cpb.TRUST_LEVEL_COMPLETE, "plugin-a"), (cpb.TRUST_LEVEL_NONE, "plugin-a"),
+            (cpb.TRUST_LEVEL_COMPLETE, "plugin-a"),
             (cpb.TRUST_LEVEL_NONE, "@server")]
 
         # Handles belong to no project: a viewer of another project sees the same.

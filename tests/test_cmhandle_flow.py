@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
+from lcmview import hid, modules, new, observed, old, op, props, state
 
 from switchboard.client import AsyncClient
 from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin, default_modules
@@ -21,11 +22,10 @@ from support import Collector, advance_until, bad_fields
 
 S = cpb.CmHandleState
 E = cpb.RegistrationError
-OP = cpb.LcmOperation
 
 
 def lcm(watch: Collector, handle_id: str) -> list[cpb.LcmEvent]:
-    return [e for e in watch.events if e.cm_handle_id == handle_id]
+    return [e for e in watch.events if hid(e) == handle_id]
 
 
 @pytest.fixture
@@ -33,16 +33,6 @@ async def plugin(server: App) -> AsyncIterator[SimulatedDmiPlugin]:
     p = await SimulatedDmiPlugin(f"127.0.0.1:{server.port}").start()
     yield p
     await p.close()
-
-
-def props(values: cpb.LcmValues) -> dict[str, str | None]:
-    """Public properties of an event's values; None marks a removed one."""
-    return {k: None if v.HasField("removed") else v.value
-            for k, v in values.public_properties.properties.items()}
-
-
-def modules(values: cpb.LcmValues) -> list[tuple[str, str]]:
-    return [(m.name, m.revision) for m in values.schema_set.modules]
 
 
 async def test_batch_results_per_handle(client: AsyncClient, plugin: SimulatedDmiPlugin) -> None:
@@ -94,23 +84,23 @@ async def test_lifecycle_events(client: AsyncClient, plugin: SimulatedDmiPlugin,
     await plugin.register([HandleSpec("h1", public_properties={"vendor": "v1", "site": "s1"},
                                       module_set_tag="t1")])
     await watch.wait_for(lambda c: len(lcm(c, "h1")) == 2)
-    create, ready = lcm(watch, "h1")
-    assert (create.operation, create.source, create.type, create.schema) == (
-        OP.LCM_OPERATION_CREATE, "urn:switchboard:cmhandle", "switchboard.cmhandle-lcm-event",
-        "urn:switchboard:cmhandle-lcm-event-schema:v1")
-    assert create.id and create.id != ready.id and create.revision < ready.revision
-    assert create.observed_time.ToMicroseconds() == clock.now()
-    assert not create.HasField("old_values")
-    assert create.new_values.state.state == S.CM_HANDLE_STATE_ADVISED
-    assert props(create.new_values) == {"vendor": "v1", "site": "s1"}
-    assert create.new_values.HasField("schema_set") and modules(create.new_values) == []
+    create, to_ready = lcm(watch, "h1")
+    assert (op(create), create.source, create.type, create.schema) == (
+        "CREATE", "urn:cps:org.onap.ncmp", "org.onap.cps.cmhandle-lcm-event",
+        "urn:cps:org.onap.ncmp:cmhandle-lcm-event-schema:v2")
+    assert create.content.dataspace_name == "NCMP-Admin"
+    assert create.id and create.id != to_ready.id and create.revision < to_ready.revision
+    assert observed(create) == clock.now()
+    data = create.content.data
+    assert not data.HasField("old_values") and not data.HasField("new_values")
+    assert data.state == "ADVISED"
+    assert props(data) == {"vendor": "v1", "site": "s1"}
+    assert create.content.HasField("schema_set") and create.content.schema_set == ""
     t1 = sorted((m.name, m.revision) for m in default_modules("t1"))
-    assert ready.operation == OP.LCM_OPERATION_UPDATE
-    assert ready.old_values.state.state == S.CM_HANDLE_STATE_ADVISED
-    assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
-    assert (modules(ready.old_values), modules(ready.new_values)) == ([], t1)
-    assert not ready.old_values.HasField("public_properties")
-    assert not ready.new_values.HasField("public_properties")
+    assert op(to_ready) == "UPDATE" and state(new(to_ready)) == ("READY", "")
+    assert state(old(to_ready)) == ("ADVISED", "")
+    assert (modules(old(to_ready)), modules(new(to_ready))) == ([], t1)
+    assert not old(to_ready).public_properties and not new(to_ready).public_properties
 
     # properties: one modified, one removed, one added; DMI properties change no event
     response = await client.cm_inventory.UpdateRegistration(cpb.UpdateRegistrationRequest(
@@ -120,11 +110,11 @@ async def test_lifecycle_events(client: AsyncClient, plugin: SimulatedDmiPlugin,
     assert response.updated[0].error == E.REGISTRATION_ERROR_UNSPECIFIED
     await watch.wait_for(lambda c: len(lcm(c, "h1")) == 3)
     update = lcm(watch, "h1")[2]
-    assert update.operation == OP.LCM_OPERATION_UPDATE
-    assert props(update.old_values) == {"vendor": "v1", "site": None}
-    assert props(update.new_values) == {"vendor": "v2", "site": None, "rack": "r9"}
-    assert not update.old_values.HasField("state") and not update.new_values.HasField("state")
-    assert not update.new_values.HasField("schema_set")
+    assert op(update) == "UPDATE"
+    assert props(old(update)) == {"vendor": "v1", "site": None}
+    assert props(new(update)) == {"vendor": "v2", "site": None, "rack": "r9"}
+    assert not old(update).HasField("state") and not new(update).HasField("state")
+    assert not new(update).HasField("schema_set")
 
     # upgrade: READY → LOCKED(MODULE_UPGRADE) → READY with the new module set
     plugin.module_sets["t2"] = [cpb.ModuleReference(name="new-module", revision="2025-01-01")]
@@ -132,22 +122,22 @@ async def test_lifecycle_events(client: AsyncClient, plugin: SimulatedDmiPlugin,
         dmi_plugin=plugin.address, upgraded=[cpb.CmHandleUpgrade(id="h1", module_set_tag="t2")]))
     await watch.wait_for(lambda c: len(lcm(c, "h1")) == 5)
     locked, upgraded = lcm(watch, "h1")[3:]
-    assert locked.old_values.state.state == S.CM_HANDLE_STATE_READY
-    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
-    assert not locked.new_values.HasField("schema_set")
-    assert upgraded.new_values.state.state == S.CM_HANDLE_STATE_READY
-    assert (modules(upgraded.old_values), modules(upgraded.new_values)) == (
+    assert old(locked).state.cm_handle_state == "READY"
+    assert (new(locked).state.cm_handle_state, new(locked).state.lock_reason) == (
+        "LOCKED", "MODULE_UPGRADE")
+    assert not new(locked).HasField("schema_set")
+    assert new(upgraded).state.cm_handle_state == "READY"
+    assert (modules(old(upgraded)), modules(new(upgraded))) == (
         t1, [("new-module", "2025-01-01")])
 
     # removal: DELETING, then DELETED (a DELETE event without values)
     await plugin.remove(["h1"])
     await watch.wait_for(lambda c: len(lcm(c, "h1")) == 7)
     deleting, gone = lcm(watch, "h1")[5:]
-    assert (deleting.old_values.state.state, deleting.new_values.state.state) == (
-        S.CM_HANDLE_STATE_READY, S.CM_HANDLE_STATE_DELETING)
-    assert gone.operation == OP.LCM_OPERATION_DELETE
-    assert not gone.HasField("old_values") and not gone.HasField("new_values")
+    assert (old(deleting).state.cm_handle_state, new(deleting).state.cm_handle_state) == (
+        "READY", "DELETING")
+    assert op(gone) == "DELETE"
+    assert not gone.content.HasField("data")
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="h1"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
@@ -162,22 +152,22 @@ async def test_failed_sync_locks_then_retries(client: AsyncClient, plugin: Simul
     await watch.wait_for(lambda c: all(len(lcm(c, f"f{i}")) == 2 for i in range(5)))
     assert plugin.fetches["shared"] == 1  # handles sharing a tag share one fetch
     # the five creates of one registration come in one WatchLcmEvents response
-    assert any(sum(e.operation == OP.LCM_OPERATION_CREATE for e in r.events) == 5
+    assert any(sum(op(e) == "CREATE" for e in r.events) == 5
                for r in watch.responses)
     for i in range(5):
         failed = lcm(watch, f"f{i}")[1]
-        assert (failed.new_values.state.state, failed.new_values.state.lock_reason) == (
-            S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_SYNC_FAILED)
-        assert not failed.new_values.HasField("schema_set")
+        assert (new(failed).state.cm_handle_state, new(failed).state.lock_reason) == (
+            "LOCKED", "MODULE_SYNC_FAILED")
+        assert not new(failed).HasField("schema_set")
     plugin.behaviour.failing = False
     await advance_until(clock, 30, watch,
                         lambda c: all(len(lcm(c, f"f{i}")) == 3 for i in range(5)))
     assert plugin.fetches["shared"] == 2
     for i in range(5):
         ready = lcm(watch, f"f{i}")[2]
-        assert ready.old_values.state.lock_reason == cpb.LOCK_REASON_MODULE_SYNC_FAILED
-        assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
-        assert modules(ready.new_values) == sorted(
+        assert old(ready).state.lock_reason == "MODULE_SYNC_FAILED"
+        assert new(ready).state.cm_handle_state == "READY"
+        assert modules(new(ready)) == sorted(
             (m.name, m.revision) for m in default_modules("shared"))
     await watch.close()
 
@@ -190,7 +180,7 @@ async def test_sync_concurrency_is_bounded(start_server: StartServer) -> None:
     watch = await Collector(client.cm_handles.WatchLcmEvents(cpb.WatchLcmEventsRequest())).live()
     await plugin.register([HandleSpec(f"u{i}") for i in range(12)])  # untagged: 12 fetches
     await watch.wait_for(lambda c: sum(
-        e.new_values.state.state == S.CM_HANDLE_STATE_READY for e in c.events) == 12)
+        new(e).state.cm_handle_state == "READY" for e in c.events) == 12)
     assert len(plugin.fetches) == 12
     assert plugin.most_in_flight == 3
     await watch.close()
@@ -207,9 +197,12 @@ async def test_client_watch_helpers(client: AsyncClient, plugin: SimulatedDmiPlu
     first = asyncio.ensure_future(anext(lcm_events))
     changed = asyncio.ensure_future(anext(trust_events))
     created = await asyncio.wait_for(first, 10)
-    assert (created.cm_handle_id, created.operation) == ("w1", OP.LCM_OPERATION_CREATE)
+    assert (hid(created), op(created)) == ("w1", "CREATE")
+    new_handle = await asyncio.wait_for(changed, 10)  # a new handle's trust is an event too
+    assert (new_handle.cm_handle_id, new_handle.old_trust_level, new_handle.trust_level) == (
+        "w1", cpb.TRUST_LEVEL_UNSPECIFIED, cpb.TRUST_LEVEL_COMPLETE)
     await plugin.heartbeat({"w0": cpb.TRUST_LEVEL_NONE, "w1": cpb.TRUST_LEVEL_NONE})
-    event = await asyncio.wait_for(changed, 10)
+    event = await asyncio.wait_for(anext(trust_events), 10)
     assert (event.cm_handle_id, event.trust_level) == ("w1", cpb.TRUST_LEVEL_NONE)
     assert lcm.revision >= created.revision and trust.revision == event.revision
 
@@ -288,18 +281,18 @@ async def test_failed_upgrade_locks_then_retries(client: AsyncClient, plugin: Si
     await watch.wait_for(lambda c: len(lcm(c, "g1")) == 4)
     locked, failed = lcm(watch, "g1")[2:]
     for event in (locked, failed):
-        assert (event.operation, event.cm_handle_id) == (OP.LCM_OPERATION_UPDATE, "g1")
-        assert event.observed_time.ToMicroseconds() == clock.now()
-        for values in (event.old_values, event.new_values):
+        assert (op(event), hid(event)) == ("UPDATE", "g1")
+        assert observed(event) == clock.now()
+        for values in (old(event), new(event)):
             assert values.HasField("state")
-            assert not values.HasField("public_properties") and not values.HasField("schema_set")
-    assert (locked.old_values.state.state, locked.old_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
-    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
-    assert failed.old_values.state == locked.new_values.state
-    assert (failed.new_values.state.state, failed.new_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE_FAILED)
+            assert not values.public_properties and not values.HasField("schema_set")
+    assert (old(locked).state.cm_handle_state, old(locked).state.lock_reason) == (
+        "READY", "")
+    assert (new(locked).state.cm_handle_state, new(locked).state.lock_reason) == (
+        "LOCKED", "MODULE_UPGRADE")
+    assert old(failed).state == new(locked).state
+    assert (new(failed).state.cm_handle_state, new(failed).state.lock_reason) == (
+        "LOCKED", "MODULE_UPGRADE_FAILED")
     assert plugin.fetches["t2"] == 1
     h = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="g1"))).cm_handle
     assert (h.state, h.lock_reason, h.module_set_tag) == (
@@ -311,14 +304,14 @@ async def test_failed_upgrade_locks_then_retries(client: AsyncClient, plugin: Si
     plugin.behaviour.failing = False
     await advance_until(clock, 30, watch, lambda c: len(lcm(c, "g1")) == 5)
     ready = lcm(watch, "g1")[4]
-    assert ready.operation == OP.LCM_OPERATION_UPDATE
-    assert (ready.old_values.state.state, ready.old_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE_FAILED)
-    assert (ready.new_values.state.state, ready.new_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
-    assert (modules(ready.old_values), modules(ready.new_values)) == (t1, t2)
-    assert not ready.old_values.HasField("public_properties")
-    assert not ready.new_values.HasField("public_properties")
+    assert op(ready) == "UPDATE"
+    assert (old(ready).state.cm_handle_state, old(ready).state.lock_reason) == (
+        "LOCKED", "MODULE_UPGRADE_FAILED")
+    assert (new(ready).state.cm_handle_state, new(ready).state.lock_reason) == (
+        "READY", "")
+    assert (modules(old(ready)), modules(new(ready))) == (t1, t2)
+    assert not old(ready).public_properties
+    assert not new(ready).public_properties
     assert plugin.fetches["t2"] == 3
     h = (await client.cm_handles.GetCmHandle(cpb.GetCmHandleRequest(cm_handle_id="g1"))).cm_handle
     assert (h.state, h.module_set_tag, [(m.name, m.revision) for m in h.modules]) == (
@@ -335,7 +328,7 @@ async def test_reregistration_upgrades_ready_handles(
     plugin.behaviour.failing = True
     await plugin.register([HandleSpec("r3", module_set_tag="t9")])
     await watch.wait_for(lambda c: all(len(lcm(c, i)) == 2 for i in ("r1", "r2", "r3")))
-    assert lcm(watch, "r3")[1].new_values.state.lock_reason == cpb.LOCK_REASON_MODULE_SYNC_FAILED
+    assert new(lcm(watch, "r3")[1]).state.lock_reason == "MODULE_SYNC_FAILED"
     plugin.behaviour.failing = False
     t1 = sorted((m.name, m.revision) for m in default_modules("t1"))
     plugin.module_sets["t3"] = [cpb.ModuleReference(name="upgraded", revision="2026-01-01")]
@@ -351,28 +344,28 @@ async def test_reregistration_upgrades_ready_handles(
         ("r3", E.REGISTRATION_ERROR_UNSPECIFIED)]
     await watch.wait_for(lambda c: len(lcm(c, "r1")) == 4)
     locked, ready = lcm(watch, "r1")[2:]
-    assert locked.operation == OP.LCM_OPERATION_UPDATE
-    assert (locked.old_values.state.state, locked.old_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_READY, cpb.LOCK_REASON_UNSPECIFIED)
-    assert (locked.new_values.state.state, locked.new_values.state.lock_reason) == (
-        S.CM_HANDLE_STATE_LOCKED, cpb.LOCK_REASON_MODULE_UPGRADE)
-    assert (props(locked.old_values), props(locked.new_values)) == ({"p": "1"}, {"p": "2"})
-    assert not locked.old_values.HasField("schema_set")
-    assert not locked.new_values.HasField("schema_set")
-    assert ready.operation == OP.LCM_OPERATION_UPDATE
-    assert ready.old_values.state == locked.new_values.state
-    assert ready.new_values.state.state == S.CM_HANDLE_STATE_READY
-    assert (modules(ready.old_values), modules(ready.new_values)) == (
+    assert op(locked) == "UPDATE"
+    assert (old(locked).state.cm_handle_state, old(locked).state.lock_reason) == (
+        "READY", "")
+    assert (new(locked).state.cm_handle_state, new(locked).state.lock_reason) == (
+        "LOCKED", "MODULE_UPGRADE")
+    assert (props(old(locked)), props(new(locked))) == ({"p": "1"}, {"p": "2"})
+    assert not old(locked).HasField("schema_set")
+    assert not new(locked).HasField("schema_set")
+    assert op(ready) == "UPDATE"
+    assert old(ready).state == new(locked).state
+    assert new(ready).state.cm_handle_state == "READY"
+    assert (modules(old(ready)), modules(new(ready))) == (
         t1, [("upgraded", "2026-01-01")])
-    assert not ready.new_values.HasField("public_properties")
+    assert not new(ready).public_properties
     assert plugin.fetches["t3"] == 1  # r3 waits for its backoff
     assert len(lcm(watch, "r2")) == 2 and len(lcm(watch, "r3")) == 2  # nothing they show changed
 
     await advance_until(clock, 30, watch, lambda c: len(lcm(c, "r3")) == 3)
     r3 = lcm(watch, "r3")[2]
-    assert (r3.old_values.state.lock_reason, r3.new_values.state.state) == (
-        cpb.LOCK_REASON_MODULE_SYNC_FAILED, S.CM_HANDLE_STATE_READY)
-    assert modules(r3.new_values) == [("upgraded", "2026-01-01")]
+    assert (old(r3).state.lock_reason, new(r3).state.cm_handle_state) == (
+        "MODULE_SYNC_FAILED", "READY")
+    assert modules(new(r3)) == [("upgraded", "2026-01-01")]
     assert plugin.fetches["t9"] == 1 and plugin.fetches["t3"] == 2
     for handle_id, tag in (("r1", "t3"), ("r2", "t1"), ("r3", "t3")):
         h = (await client.cm_handles.GetCmHandle(

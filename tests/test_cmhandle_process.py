@@ -56,20 +56,20 @@ async def test_simulated_plugin_process(server: App, client: AsyncClient,
         cpb.WatchTrustLevelsRequest())).live()
     port = free_port()
     async with simdmi(server.port, port, 50):
-        await lcm.wait_for(lambda c: sum(e.new_values.state.state == cpb.CM_HANDLE_STATE_READY
+        await lcm.wait_for(lambda c: sum(e.content.data.new_values.state.cm_handle_state == "READY"
                                          for e in c.events) == 50)
     found = await client.cm_handles.SearchCmHandles(cpb.SearchCmHandlesRequest(
         dmi_plugin=f"127.0.0.1:{port}", state=cpb.CM_HANDLE_STATE_READY, ids_only=True))
     assert list(found.cm_handle_ids) == [f"ch-{i:06d}" for i in range(50)]
 
     # the process has ended: the next health check fails
-    await advance_until(clock, trust, lambda c: len(c.events) == 50)
-    assert {e.trust_level for e in trust.events} == {cpb.TRUST_LEVEL_NONE}
+    await advance_until(clock, trust, lambda c: len(c.events) == 100)  # 50 new, then NONE
+    assert {e.trust_level for e in trust.events[50:]} == {cpb.TRUST_LEVEL_NONE}
 
     async with simdmi(server.port, port, 40):
         # once it serves again, a health check passes and it is asked to re-register
-        await advance_until(clock, trust, lambda c: len(c.events) == 90)
-    assert sorted(e.cm_handle_id for e in trust.events[50:]) == [
+        await advance_until(clock, trust, lambda c: len(c.events) == 140)
+    assert sorted(e.cm_handle_id for e in trust.events[100:]) == [
         f"ch-{i:06d}" for i in range(40)]
     levels = await client.cm_handles.GetTrustLevels(cpb.GetTrustLevelsRequest(
         cm_handle_ids=[f"ch-{i:06d}" for i in range(38, 42)]))

@@ -36,7 +36,7 @@ async def plugins(server: App, client: AsyncClient
                                     properties={"vendor": "vendor-{m}"}))
     total = COUNT + LOCKED_COUNT
     await watch.wait_for(lambda c: sum(
-        1 for e in c.events if e.operation == cpb.LCM_OPERATION_UPDATE) == total)
+        1 for e in c.events if e.content.operation == "UPDATE") == total)
     await watch.close()
     await good.heartbeat({f"g-{i:06d}": cpb.TRUST_LEVEL_NONE for i in range(0, COUNT, 5)})
     yield good, bad

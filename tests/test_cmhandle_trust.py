@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+from lcmview import hid, new, props
+
 from switchboard.client import AsyncClient
 from switchboard.client.simdmi import HandleSpec, SimulatedDmiPlugin
 from switchboard.cmhandle.v1 import cmhandle_pb2 as cpb
@@ -21,7 +23,9 @@ COMPLETE = cpb.TRUST_LEVEL_COMPLETE
 
 
 def changes(watch: Collector) -> list[tuple[str, int, int]]:
-    return [(e.cm_handle_id, e.old_trust_level, e.trust_level) for e in watch.events]
+    """The changes of existing handles' trust (not those of new ones)."""
+    return [(e.cm_handle_id, e.old_trust_level, e.trust_level) for e in watch.events
+            if e.old_trust_level != cpb.TRUST_LEVEL_UNSPECIFIED]
 
 
 async def trust_levels(client: AsyncClient, *ids: str) -> dict[str, int]:
@@ -46,7 +50,7 @@ async def test_plugin_health_reregistration_heartbeats_restart(
     assert await trust_levels(client, *ids) == dict.fromkeys(ids, COMPLETE)
 
     await plugin.stop()
-    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 3)
+    await advance_until(clock, 30, trust, lambda c: len(changes(c)) >= 3)
     assert sorted(changes(trust)) == [(i, COMPLETE, NONE) for i in ids]
     assert await trust_levels(client, *ids) == dict.fromkeys(ids, NONE)
     handle = (await client.cm_handles.GetCmHandle(
@@ -60,32 +64,32 @@ async def test_plugin_health_reregistration_heartbeats_restart(
     plugin.handles["t1"].public_properties = {"p": "2"}
     plugin.handles["t4"] = HandleSpec("t4", module_set_tag="m")
     await plugin.start()
-    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 5)
+    await advance_until(clock, 30, trust, lambda c: len(changes(c)) >= 5)
     assert sorted(changes(trust)[3:]) == [("t1", NONE, COMPLETE), ("t2", NONE, COMPLETE)]
     assert await trust_levels(client, "t1", "t2", "t3", "t4") == {
         "t1": COMPLETE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
-    await lcm.wait_for(lambda c: any(e.cm_handle_id == "t4" for e in c.events)
-                       and any(e.cm_handle_id == "t1" and e.new_values.public_properties
-                               .properties["p"].value == "2" for e in c.events))
+    await lcm.wait_for(lambda c: any(hid(e) == "t4" for e in c.events)
+                       and any(hid(e) == "t1" and props(new(e)).get("p") == "2"
+                               for e in c.events))
 
     # device heartbeats: the handle's own trust
     response = await plugin.heartbeat({"t2": NONE, "nope": NONE})
     assert [r.error for r in response.results] == [
         cpb.REGISTRATION_ERROR_UNSPECIFIED, cpb.REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND]
-    await trust.wait_for(lambda c: len(c.events) == 6)
+    await trust.wait_for(lambda c: len(changes(c)) == 6)
     assert changes(trust)[5] == ("t2", COMPLETE, NONE)
     await plugin.heartbeat({"t2": NONE})  # unchanged: no event
     await plugin.heartbeat({"t2": COMPLETE})
-    await trust.wait_for(lambda c: len(c.events) == 7)
+    await trust.wait_for(lambda c: len(changes(c)) == 7)
     assert changes(trust)[6] == ("t2", NONE, COMPLETE)
     await plugin.heartbeat({"t1": NONE})
-    await trust.wait_for(lambda c: len(c.events) == 8)
+    await trust.wait_for(lambda c: len(changes(c)) == 8)
     assert await trust_levels(client, "t1", "t2", "t3", "t4") == {
         "t1": NONE, "t2": COMPLETE, "t3": NONE, "t4": COMPLETE}
 
     # the plugin stops again: only the handles still trusted change
     await plugin.stop()
-    await advance_until(clock, 30, trust, lambda c: len(c.events) >= 10)
+    await advance_until(clock, 30, trust, lambda c: len(changes(c)) >= 10)
     assert sorted(changes(trust)[8:]) == [("t2", COMPLETE, NONE), ("t4", COMPLETE, NONE)]
 
     # restart: the handles' and the plugin's trust are read back from the database
@@ -107,7 +111,7 @@ async def test_plugin_health_reregistration_heartbeats_restart(
         back = SimulatedDmiPlugin(f"127.0.0.1:{again.port}", port=plugin.port)
         back.handles = plugin.handles
         await back.start()
-        await advance_until(clock, 30, trust2, lambda c: len(c.events) >= 3)
+        await advance_until(clock, 30, trust2, lambda c: len(changes(c)) >= 3)
         # the re-registration lists t1 at COMPLETE again (over its heartbeat); t3 stays NONE
         assert sorted(changes(trust2)) == [
             ("t1", NONE, COMPLETE), ("t2", NONE, COMPLETE), ("t4", NONE, COMPLETE)]

@@ -26,6 +26,7 @@ from switchboard.server.cmhandle.lcm import (
 from switchboard.server.cmhandle.model import (
     REMOVED,
     CmHandle,
+    DataSyncState,
     HandleState,
     LockReason,
     ModuleRef,
@@ -60,6 +61,10 @@ def advised(**public: str) -> CmHandle:
 def header(event: LcmEvent, operation: Operation, event_id: str = "77b8f114-1") -> None:
     assert (event.schema, event.id, event.source, event.type) == (
         EVENT_SCHEMA, event_id, EVENT_SOURCE, EVENT_TYPE)
+    assert (EVENT_SCHEMA, EVENT_SOURCE, EVENT_TYPE) == (
+        "urn:cps:org.onap.ncmp:cmhandle-lcm-event-schema:v2", "urn:cps:org.onap.ncmp",
+        "org.onap.cps.cmhandle-lcm-event")  # the card's
+    assert event.dataspace_name == "NCMP-Admin"
     assert (event.observed_time, event.cm_handle_id, event.operation) == (T, ID, operation)
 
 
@@ -72,6 +77,8 @@ def test_create_carries_everything_in_new_values() -> None:
         state=StateValue(S.ADVISED, None),
         public_properties={"property-name-1": "property-value-1"},
         schema_set=(),
+        data_sync_enabled=False,
+        data_sync_state=DataSyncState.NONE_REQUESTED,
     )
 
 

@@ -1,6 +1,8 @@
 """A simulated DMI plugin: serves DmiPluginService and grpc.health.v1, registers N CM handles
-with the Switchboard server, answers module-set fetches and re-registration requests, and sends
-device heartbeats. It can be made slow, failing (module fetches fail) or unreachable (stopped).
+with the Switchboard server, answers module-set fetches, data syncs and re-registration
+requests, and sends device heartbeats. It can be made slow, failing (module fetches or data
+syncs fail), unreachable (stopped), deaf to re-registration requests, or have single devices go
+silent (their heartbeats stop).
 
 Run it as its own process:
 
@@ -29,10 +31,13 @@ from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as pb_grpc
 @dataclass
 class Behaviour:
     """How the plugin answers module-set fetches: after `delay` seconds; failing with
-    UNAVAILABLE while `failing`."""
+    UNAVAILABLE while `failing`. Data syncs fail while `data_sync_failing`. Re-registration
+    requests are answered but not acted on unless `reregisters`."""
 
     delay: float = 0.0
     failing: bool = False
+    data_sync_failing: bool = False
+    reregisters: bool = True
 
 
 def default_modules(tag: str) -> list[pb.ModuleReference]:
@@ -51,11 +56,14 @@ class HandleSpec:
     dmi_properties: dict[str, str] = field(default_factory=dict)
     module_set_tag: str = ""
     alternate_id: str = ""
+    data_sync_enabled: bool | None = None
+    """NCMP's dataSyncEnabled; None: not sent."""
 
     def pb(self) -> pb.NewCmHandle:
         return pb.NewCmHandle(id=self.id, public_properties=self.public_properties,
                               dmi_properties=self.dmi_properties,
-                              module_set_tag=self.module_set_tag, alternate_id=self.alternate_id)
+                              module_set_tag=self.module_set_tag, alternate_id=self.alternate_id,
+                              data_sync_enabled=self.data_sync_enabled)
 
 
 def make_handles(count: int, prefix: str = "ch", start: int = 0, module_sets: int = 10,
@@ -102,9 +110,19 @@ class _Servicer(pb_grpc.DmiPluginServiceServicer):
         self, request: pb.RequestReregistrationRequest,
         context: grpc.aio.ServicerContext[object, object],
     ) -> pb.RequestReregistrationResponse:
-        self.plugin.reregistrations.append(
-            asyncio.create_task(self.plugin.reregister(), name="simdmi-reregister"))
+        self.plugin.reregistration_requests += 1
+        if self.plugin.behaviour.reregisters:
+            self.plugin.reregistrations.append(
+                asyncio.create_task(self.plugin.reregister(), name="simdmi-reregister"))
         return pb.RequestReregistrationResponse()
+
+    async def SyncData(
+        self, request: pb.SyncDataRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> pb.SyncDataResponse:
+        self.plugin.data_syncs[request.cm_handle_id] += 1
+        if self.plugin.behaviour.data_sync_failing:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "simulated data sync failure")
+        return pb.SyncDataResponse()
 
 
 class SimulatedDmiPlugin:
@@ -129,6 +147,12 @@ class SimulatedDmiPlugin:
         self.most_in_flight = 0
         """Most module-set fetches it was serving at once."""
         self.reregistrations: list[asyncio.Task[pb.ReregisterResponse]] = []
+        self.reregistration_requests = 0
+        """Re-registration requests received (acted on or not)."""
+        self.data_syncs: Counter[str] = Counter()
+        """Data syncs served (or failed), by handle id."""
+        self.silent: set[str] = set()
+        """Handles whose devices went silent: `heartbeat()` leaves them out."""
         self._server: grpc.aio.Server | None = None
         self._channel = grpc.aio.insecure_channel(server_target)
         self.inventory = pb_grpc.CmHandleInventoryServiceStub(self._channel)
@@ -198,9 +222,10 @@ class SimulatedDmiPlugin:
 
     async def heartbeat(self, levels: Mapping[str, pb.TrustLevel] | None = None
                         ) -> pb.ReportTrustLevelsResponse:
-        """Device heartbeats: the given trust per handle (default: COMPLETE for all)."""
+        """Device heartbeats: the given trust per handle (default: COMPLETE for every handle
+        whose device is not `silent`)."""
         if levels is None:
-            levels = {i: pb.TRUST_LEVEL_COMPLETE for i in self.handles}
+            levels = {i: pb.TRUST_LEVEL_COMPLETE for i in self.handles if i not in self.silent}
         response: pb.ReportTrustLevelsResponse = await self.inventory.ReportTrustLevels(
             pb.ReportTrustLevelsRequest(dmi_plugin=self.address, trust_levels=[
                 pb.CmHandleTrustLevel(cm_handle_id=i, trust_level=t) for i, t in levels.items()]))
@@ -224,6 +249,8 @@ async def _main(args: argparse.Namespace) -> None:
     print(f"simulated DMI plugin serving on {plugin.address}", flush=True)
     specs = make_handles(args.handles, args.prefix, module_sets=args.module_sets,
                          properties=_properties(args.property) or None)
+    for s in specs:
+        s.data_sync_enabled = args.data_sync or None
     responses = await plugin.register(specs, args.batch)
     created = sum(r.error == pb.REGISTRATION_ERROR_UNSPECIFIED
                   for response in responses for r in response.created)
@@ -242,6 +269,7 @@ async def _main(args: argparse.Namespace) -> None:
             if not stop.is_set() and args.heartbeat_interval:
                 with contextlib.suppress(grpc.aio.AioRpcError):
                     await plugin.heartbeat()
+                plugin.silent = set(args.silent)  # they go silent after their first one
     finally:
         await plugin.close()
 
@@ -263,6 +291,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.0,
                         help="seconds each module-set fetch takes (slow plugin)")
     parser.add_argument("--failing", action="store_true", help="module-set fetches fail")
+    parser.add_argument("--data-sync", action="store_true",
+                        help="register the handles with data sync enabled")
+    parser.add_argument("--silent", action="append", default=[], metavar="ID",
+                        help="a handle whose device goes silent after its first heartbeat "
+                             "(repeatable)")
     asyncio.run(_main(parser.parse_args(argv)))
 
 

@@ -29,6 +29,7 @@ from switchboard.server.cmhandle.changes import LCM_KIND
 from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.modulesync import Backoff
 from switchboard.server.cmhandle.servicer import CmHandleServicer, InventoryServicer
+from switchboard.server.cmhandle.upkeep import UpkeepSettings
 from switchboard.server.cmhandle.workers import HealthChecker, ModuleSync, Plugins, SyncSettings
 from switchboard.server.config import Settings, is_loopback
 from switchboard.server.db import Database
@@ -171,8 +172,13 @@ class App:
             backoff=Backoff(int(settings.cmhandle_sync_backoff_seconds * MICROS),
                             int(settings.cmhandle_sync_backoff_cap_seconds * MICROS)),
         ))
-        self.dmi_health = HealthChecker(self.inventory, self.dmi_plugins,
-                                        settings.cmhandle_health_interval)
+        self.dmi_health = HealthChecker(
+            self.inventory, self.dmi_plugins, settings.cmhandle_health_interval, UpkeepSettings(
+                heartbeat_limit=int(settings.cmhandle_heartbeat_limit_seconds * MICROS),
+                reregistration_timeout=int(
+                    settings.cmhandle_reregistration_timeout_seconds * MICROS),
+                batch=settings.cmhandle_sync_batch,
+                concurrency=settings.cmhandle_sync_concurrency))
         self.cm_inventory = InventoryServicer(self.inventory, self.module_sync.wake)
         self.cm_handles = CmHandleServicer(self.inventory, self.hub)
         self.acm = Runtime(self.events, RuntimeSettings(

@@ -80,6 +80,8 @@ class Settings:
     cmhandle_sync_batch: int = 5000
     cmhandle_sync_backoff_seconds: float = 30.0
     cmhandle_sync_backoff_cap_seconds: float = 1800.0
+    cmhandle_heartbeat_limit_seconds: float = 600.0
+    cmhandle_reregistration_timeout_seconds: float = 120.0
     participant_heartbeat_bound_seconds: float = 30.0
     participant_operation_timeout_seconds: float = 60.0
 
@@ -159,6 +161,11 @@ _HELP = {
     "cmhandle_sync_backoff_seconds": "CM handles: wait before the first retry of a failed "
                                      "module sync; doubles with each failure",
     "cmhandle_sync_backoff_cap_seconds": "CM handles: longest wait between module-sync retries",
+    "cmhandle_heartbeat_limit_seconds": "CM handles: seconds a handle's last device heartbeat "
+                                        "may be old before its trust is NONE (seed 004)",
+    "cmhandle_reregistration_timeout_seconds": "CM handles: seconds a re-registration request "
+                                               "to a DMI plugin stays pending (none is sent "
+                                               "again meanwhile)",
     "participant_heartbeat_bound_seconds": "participants: seconds without a heartbeat after "
                                            "which a participant replica is offline",
     "participant_operation_timeout_seconds": "participants: default timeout, in seconds, of a "
@@ -283,6 +290,8 @@ RULES: dict[str, tuple[str, Check]] = {
     "cmhandle_sync_batch": _COUNT,
     "cmhandle_sync_backoff_seconds": _POSITIVE_SECONDS,
     "cmhandle_sync_backoff_cap_seconds": _POSITIVE_SECONDS,
+    "cmhandle_heartbeat_limit_seconds": _POSITIVE_SECONDS,
+    "cmhandle_reregistration_timeout_seconds": _POSITIVE_SECONDS,
     "participant_heartbeat_bound_seconds": _POSITIVE_SECONDS,
     "participant_operation_timeout_seconds": _POSITIVE_SECONDS,
 }

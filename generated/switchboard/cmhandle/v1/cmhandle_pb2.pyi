@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from switchboard.options.v1 import bounds_pb2 as _bounds_pb2
 from google.protobuf.internal import containers as _containers
@@ -33,6 +34,13 @@ class TrustLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRUST_LEVEL_NONE: _ClassVar[TrustLevel]
     TRUST_LEVEL_COMPLETE: _ClassVar[TrustLevel]
 
+class DataSyncState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DATA_SYNC_STATE_UNSPECIFIED: _ClassVar[DataSyncState]
+    DATA_SYNC_STATE_NONE_REQUESTED: _ClassVar[DataSyncState]
+    DATA_SYNC_STATE_UNSYNCHRONIZED: _ClassVar[DataSyncState]
+    DATA_SYNC_STATE_SYNCHRONIZED: _ClassVar[DataSyncState]
+
 class RegistrationError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REGISTRATION_ERROR_UNSPECIFIED: _ClassVar[RegistrationError]
@@ -41,13 +49,6 @@ class RegistrationError(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST: _ClassVar[RegistrationError]
     REGISTRATION_ERROR_CM_HANDLE_INVALID_ID: _ClassVar[RegistrationError]
     REGISTRATION_ERROR_UNKNOWN_ERROR: _ClassVar[RegistrationError]
-
-class LcmOperation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    LCM_OPERATION_UNSPECIFIED: _ClassVar[LcmOperation]
-    LCM_OPERATION_CREATE: _ClassVar[LcmOperation]
-    LCM_OPERATION_UPDATE: _ClassVar[LcmOperation]
-    LCM_OPERATION_DELETE: _ClassVar[LcmOperation]
 CM_HANDLE_STATE_UNSPECIFIED: CmHandleState
 CM_HANDLE_STATE_ADVISED: CmHandleState
 CM_HANDLE_STATE_READY: CmHandleState
@@ -61,16 +62,16 @@ LOCK_REASON_MODULE_UPGRADE_FAILED: LockReason
 TRUST_LEVEL_UNSPECIFIED: TrustLevel
 TRUST_LEVEL_NONE: TrustLevel
 TRUST_LEVEL_COMPLETE: TrustLevel
+DATA_SYNC_STATE_UNSPECIFIED: DataSyncState
+DATA_SYNC_STATE_NONE_REQUESTED: DataSyncState
+DATA_SYNC_STATE_UNSYNCHRONIZED: DataSyncState
+DATA_SYNC_STATE_SYNCHRONIZED: DataSyncState
 REGISTRATION_ERROR_UNSPECIFIED: RegistrationError
 REGISTRATION_ERROR_CM_HANDLES_NOT_FOUND: RegistrationError
 REGISTRATION_ERROR_CM_HANDLES_NOT_READY: RegistrationError
 REGISTRATION_ERROR_CM_HANDLE_ALREADY_EXIST: RegistrationError
 REGISTRATION_ERROR_CM_HANDLE_INVALID_ID: RegistrationError
 REGISTRATION_ERROR_UNKNOWN_ERROR: RegistrationError
-LCM_OPERATION_UNSPECIFIED: LcmOperation
-LCM_OPERATION_CREATE: LcmOperation
-LCM_OPERATION_UPDATE: LcmOperation
-LCM_OPERATION_DELETE: LcmOperation
 
 class ModuleReference(_message.Message):
     __slots__ = ("name", "revision")
@@ -81,7 +82,7 @@ class ModuleReference(_message.Message):
     def __init__(self, name: _Optional[str] = ..., revision: _Optional[str] = ...) -> None: ...
 
 class CmHandle(_message.Message):
-    __slots__ = ("id", "dmi_plugin", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "state", "lock_reason", "modules", "trust_level", "effective_trust_level")
+    __slots__ = ("id", "dmi_plugin", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "state", "lock_reason", "modules", "trust_level", "effective_trust_level", "data_sync_enabled", "data_sync_state")
     class DmiPropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +108,8 @@ class CmHandle(_message.Message):
     MODULES_FIELD_NUMBER: _ClassVar[int]
     TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_STATE_FIELD_NUMBER: _ClassVar[int]
     id: str
     dmi_plugin: str
     dmi_properties: _containers.ScalarMap[str, str]
@@ -118,10 +121,12 @@ class CmHandle(_message.Message):
     modules: _containers.RepeatedCompositeFieldContainer[ModuleReference]
     trust_level: TrustLevel
     effective_trust_level: TrustLevel
-    def __init__(self, id: _Optional[str] = ..., dmi_plugin: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., lock_reason: _Optional[_Union[LockReason, str]] = ..., modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., effective_trust_level: _Optional[_Union[TrustLevel, str]] = ...) -> None: ...
+    data_sync_enabled: bool
+    data_sync_state: DataSyncState
+    def __init__(self, id: _Optional[str] = ..., dmi_plugin: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., lock_reason: _Optional[_Union[LockReason, str]] = ..., modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., effective_trust_level: _Optional[_Union[TrustLevel, str]] = ..., data_sync_enabled: _Optional[bool] = ..., data_sync_state: _Optional[_Union[DataSyncState, str]] = ...) -> None: ...
 
 class NewCmHandle(_message.Message):
-    __slots__ = ("id", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "trust_level")
+    __slots__ = ("id", "dmi_properties", "public_properties", "module_set_tag", "alternate_id", "trust_level", "data_sync_enabled")
     class DmiPropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -142,16 +147,18 @@ class NewCmHandle(_message.Message):
     MODULE_SET_TAG_FIELD_NUMBER: _ClassVar[int]
     ALTERNATE_ID_FIELD_NUMBER: _ClassVar[int]
     TRUST_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_ENABLED_FIELD_NUMBER: _ClassVar[int]
     id: str
     dmi_properties: _containers.ScalarMap[str, str]
     public_properties: _containers.ScalarMap[str, str]
     module_set_tag: str
     alternate_id: str
     trust_level: TrustLevel
-    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ...) -> None: ...
+    data_sync_enabled: bool
+    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., module_set_tag: _Optional[str] = ..., alternate_id: _Optional[str] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., data_sync_enabled: _Optional[bool] = ...) -> None: ...
 
 class CmHandleUpdate(_message.Message):
-    __slots__ = ("id", "dmi_properties", "public_properties", "removed_dmi_properties", "removed_public_properties", "alternate_id")
+    __slots__ = ("id", "dmi_properties", "public_properties", "removed_dmi_properties", "removed_public_properties", "alternate_id", "data_sync_enabled")
     class DmiPropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -172,13 +179,15 @@ class CmHandleUpdate(_message.Message):
     REMOVED_DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     REMOVED_PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     ALTERNATE_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_ENABLED_FIELD_NUMBER: _ClassVar[int]
     id: str
     dmi_properties: _containers.ScalarMap[str, str]
     public_properties: _containers.ScalarMap[str, str]
     removed_dmi_properties: _containers.RepeatedScalarFieldContainer[str]
     removed_public_properties: _containers.RepeatedScalarFieldContainer[str]
     alternate_id: str
-    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., removed_dmi_properties: _Optional[_Iterable[str]] = ..., removed_public_properties: _Optional[_Iterable[str]] = ..., alternate_id: _Optional[str] = ...) -> None: ...
+    data_sync_enabled: bool
+    def __init__(self, id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ..., public_properties: _Optional[_Mapping[str, str]] = ..., removed_dmi_properties: _Optional[_Iterable[str]] = ..., removed_public_properties: _Optional[_Iterable[str]] = ..., alternate_id: _Optional[str] = ..., data_sync_enabled: _Optional[bool] = ...) -> None: ...
 
 class CmHandleUpgrade(_message.Message):
     __slots__ = ("id", "module_set_tag")
@@ -295,6 +304,25 @@ class RequestReregistrationResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SyncDataRequest(_message.Message):
+    __slots__ = ("cm_handle_id", "dmi_properties")
+    class DmiPropertiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DMI_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    cm_handle_id: str
+    dmi_properties: _containers.ScalarMap[str, str]
+    def __init__(self, cm_handle_id: _Optional[str] = ..., dmi_properties: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SyncDataResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class GetCmHandleRequest(_message.Message):
     __slots__ = ("cm_handle_id",)
     CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -308,7 +336,7 @@ class GetCmHandleResponse(_message.Message):
     def __init__(self, cm_handle: _Optional[_Union[CmHandle, _Mapping]] = ...) -> None: ...
 
 class SearchCmHandlesRequest(_message.Message):
-    __slots__ = ("public_properties", "module_names", "state", "trust_level", "dmi_plugin", "ids_only", "page_size", "page_token")
+    __slots__ = ("public_properties", "module_names", "state", "trust_level", "dmi_plugin", "ids_only", "page_size", "page_token", "data_sync_state")
     class PublicPropertiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -324,6 +352,7 @@ class SearchCmHandlesRequest(_message.Message):
     IDS_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_STATE_FIELD_NUMBER: _ClassVar[int]
     public_properties: _containers.ScalarMap[str, str]
     module_names: _containers.RepeatedScalarFieldContainer[str]
     state: CmHandleState
@@ -332,7 +361,8 @@ class SearchCmHandlesRequest(_message.Message):
     ids_only: bool
     page_size: int
     page_token: str
-    def __init__(self, public_properties: _Optional[_Mapping[str, str]] = ..., module_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., dmi_plugin: _Optional[str] = ..., ids_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    data_sync_state: DataSyncState
+    def __init__(self, public_properties: _Optional[_Mapping[str, str]] = ..., module_names: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[CmHandleState, str]] = ..., trust_level: _Optional[_Union[TrustLevel, str]] = ..., dmi_plugin: _Optional[str] = ..., ids_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., data_sync_state: _Optional[_Union[DataSyncState, str]] = ...) -> None: ...
 
 class SearchCmHandlesResponse(_message.Message):
     __slots__ = ("cm_handle_ids", "cm_handles", "next_page_token")
@@ -358,76 +388,77 @@ class GetTrustLevelsResponse(_message.Message):
     unknown_cm_handle_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, trust_levels: _Optional[_Iterable[_Union[CmHandleTrustLevel, _Mapping]]] = ..., unknown_cm_handle_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class StateValue(_message.Message):
-    __slots__ = ("state", "lock_reason")
-    STATE_FIELD_NUMBER: _ClassVar[int]
+class LcmState(_message.Message):
+    __slots__ = ("cm_handle_state", "lock_reason")
+    CM_HANDLE_STATE_FIELD_NUMBER: _ClassVar[int]
     LOCK_REASON_FIELD_NUMBER: _ClassVar[int]
-    state: CmHandleState
-    lock_reason: LockReason
-    def __init__(self, state: _Optional[_Union[CmHandleState, str]] = ..., lock_reason: _Optional[_Union[LockReason, str]] = ...) -> None: ...
-
-class PropertyValue(_message.Message):
-    __slots__ = ("value", "removed")
-    VALUE_FIELD_NUMBER: _ClassVar[int]
-    REMOVED_FIELD_NUMBER: _ClassVar[int]
-    value: str
-    removed: bool
-    def __init__(self, value: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
-
-class PublicProperties(_message.Message):
-    __slots__ = ("properties",)
-    class PropertiesEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: PropertyValue
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[PropertyValue, _Mapping]] = ...) -> None: ...
-    PROPERTIES_FIELD_NUMBER: _ClassVar[int]
-    properties: _containers.MessageMap[str, PropertyValue]
-    def __init__(self, properties: _Optional[_Mapping[str, PropertyValue]] = ...) -> None: ...
-
-class SchemaSet(_message.Message):
-    __slots__ = ("modules",)
-    MODULES_FIELD_NUMBER: _ClassVar[int]
-    modules: _containers.RepeatedCompositeFieldContainer[ModuleReference]
-    def __init__(self, modules: _Optional[_Iterable[_Union[ModuleReference, _Mapping]]] = ...) -> None: ...
+    cm_handle_state: str
+    lock_reason: str
+    def __init__(self, cm_handle_state: _Optional[str] = ..., lock_reason: _Optional[str] = ...) -> None: ...
 
 class LcmValues(_message.Message):
-    __slots__ = ("state", "public_properties", "schema_set")
+    __slots__ = ("state", "public_properties", "schema_set", "data_sync_enabled", "data_sync_state")
     STATE_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     SCHEMA_SET_FIELD_NUMBER: _ClassVar[int]
-    state: StateValue
-    public_properties: PublicProperties
-    schema_set: SchemaSet
-    def __init__(self, state: _Optional[_Union[StateValue, _Mapping]] = ..., public_properties: _Optional[_Union[PublicProperties, _Mapping]] = ..., schema_set: _Optional[_Union[SchemaSet, _Mapping]] = ...) -> None: ...
+    DATA_SYNC_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_STATE_FIELD_NUMBER: _ClassVar[int]
+    state: LcmState
+    public_properties: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    schema_set: _struct_pb2.ListValue
+    data_sync_enabled: bool
+    data_sync_state: str
+    def __init__(self, state: _Optional[_Union[LcmState, _Mapping]] = ..., public_properties: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., schema_set: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., data_sync_enabled: _Optional[bool] = ..., data_sync_state: _Optional[str] = ...) -> None: ...
+
+class LcmData(_message.Message):
+    __slots__ = ("public_properties", "state", "data_sync_enabled", "data_sync_state", "old_values", "new_values")
+    PUBLIC_PROPERTIES_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    DATA_SYNC_STATE_FIELD_NUMBER: _ClassVar[int]
+    OLD_VALUES_FIELD_NUMBER: _ClassVar[int]
+    NEW_VALUES_FIELD_NUMBER: _ClassVar[int]
+    public_properties: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    state: str
+    data_sync_enabled: bool
+    data_sync_state: str
+    old_values: LcmValues
+    new_values: LcmValues
+    def __init__(self, public_properties: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., state: _Optional[str] = ..., data_sync_enabled: _Optional[bool] = ..., data_sync_state: _Optional[str] = ..., old_values: _Optional[_Union[LcmValues, _Mapping]] = ..., new_values: _Optional[_Union[LcmValues, _Mapping]] = ...) -> None: ...
+
+class LcmContent(_message.Message):
+    __slots__ = ("observed_timestamp", "dataspace_name", "schema_set", "cm_handle_id", "operation", "data")
+    OBSERVED_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    DATASPACE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_SET_FIELD_NUMBER: _ClassVar[int]
+    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    observed_timestamp: str
+    dataspace_name: str
+    schema_set: str
+    cm_handle_id: str
+    operation: str
+    data: LcmData
+    def __init__(self, observed_timestamp: _Optional[str] = ..., dataspace_name: _Optional[str] = ..., schema_set: _Optional[str] = ..., cm_handle_id: _Optional[str] = ..., operation: _Optional[str] = ..., data: _Optional[_Union[LcmData, _Mapping]] = ...) -> None: ...
 
 class LcmEvent(_message.Message):
-    __slots__ = ("id", "source", "type", "schema", "observed_time", "cm_handle_id", "operation", "old_values", "new_values", "revision", "caused_by")
+    __slots__ = ("schema", "id", "source", "type", "content", "revision", "caused_by")
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
-    SCHEMA_FIELD_NUMBER: _ClassVar[int]
-    OBSERVED_TIME_FIELD_NUMBER: _ClassVar[int]
-    CM_HANDLE_ID_FIELD_NUMBER: _ClassVar[int]
-    OPERATION_FIELD_NUMBER: _ClassVar[int]
-    OLD_VALUES_FIELD_NUMBER: _ClassVar[int]
-    NEW_VALUES_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
+    schema: str
     id: str
     source: str
     type: str
-    schema: str
-    observed_time: _timestamp_pb2.Timestamp
-    cm_handle_id: str
-    operation: LcmOperation
-    old_values: LcmValues
-    new_values: LcmValues
+    content: LcmContent
     revision: int
     caused_by: str
-    def __init__(self, id: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., schema: _Optional[str] = ..., observed_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cm_handle_id: _Optional[str] = ..., operation: _Optional[_Union[LcmOperation, str]] = ..., old_values: _Optional[_Union[LcmValues, _Mapping]] = ..., new_values: _Optional[_Union[LcmValues, _Mapping]] = ..., revision: _Optional[int] = ..., caused_by: _Optional[str] = ...) -> None: ...
+    def __init__(self, schema: _Optional[str] = ..., id: _Optional[str] = ..., source: _Optional[str] = ..., type: _Optional[str] = ..., content: _Optional[_Union[LcmContent, _Mapping]] = ..., revision: _Optional[int] = ..., caused_by: _Optional[str] = ...) -> None: ...
 
 class WatchLcmEventsRequest(_message.Message):
     __slots__ = ("start_revision", "cm_handle_id")

@@ -88,7 +88,9 @@ class CmHandleInventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportTrustLevels(self, request, context):
-        """Device heartbeats: the handles' own trust levels, many per call.
+        """Device heartbeats: the handles' own trust levels, many per call. A handle that has had a
+        heartbeat and then none for --cmhandle-heartbeat-limit seconds (10 minutes) gets trust NONE
+        (its device went silent) until its next one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -234,6 +236,11 @@ class DmiPluginServiceStub:
                 request_serializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationRequest.SerializeToString,
                 response_deserializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationResponse.FromString,
                 _registered_method=True)
+        self.SyncData = channel.unary_unary(
+                '/switchboard.cmhandle.v1.DmiPluginService/SyncData',
+                request_serializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataRequest.SerializeToString,
+                response_deserializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataResponse.FromString,
+                _registered_method=True)
 
 
 class DmiPluginServiceServicer:
@@ -255,6 +262,14 @@ class DmiPluginServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SyncData(self, request, context):
+        """Syncs the handle's operational data, as NCMP's data-sync watchdog reads it from its DMI
+        plugin; an OK answer makes the handle SYNCHRONIZED (the server does not keep the data).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DmiPluginServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -267,6 +282,11 @@ def add_DmiPluginServiceServicer_to_server(servicer, server):
                     servicer.RequestReregistration,
                     request_deserializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationRequest.FromString,
                     response_serializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationResponse.SerializeToString,
+            ),
+            'SyncData': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncData,
+                    request_deserializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataRequest.FromString,
+                    response_serializer=switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -325,6 +345,33 @@ class DmiPluginService:
             '/switchboard.cmhandle.v1.DmiPluginService/RequestReregistration',
             switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationRequest.SerializeToString,
             switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.RequestReregistrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.cmhandle.v1.DmiPluginService/SyncData',
+            switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataRequest.SerializeToString,
+            switchboard_dot_cmhandle_dot_v1_dot_cmhandle__pb2.SyncDataResponse.FromString,
             options,
             channel_credentials,
             insecure,

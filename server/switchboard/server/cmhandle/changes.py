@@ -48,9 +48,14 @@ class Write:
     effective: TrustLevel
 
 
+def _trust_pb(trust: TrustLevel | None) -> pb.TrustLevel:
+    return pb.TRUST_LEVEL_UNSPECIFIED if trust is None else TRUST_TO_PB[trust]
+
+
 async def write(tx: Transaction, writes: Sequence[Write]) -> None:
     """Writes the handles and appends their events: an LCM event per change an application
-    sees (lcm.lcm_event), and a trust event per change of an existing handle's effective trust,
+    sees (lcm.lcm_event), and a trust event per change of a handle's effective trust, also
+    from not existing (a new handle: old unspecified) and to it (DELETED: new unspecified),
     each caused by the transaction's principal. Rows must be locked already (area_lock)."""
     payloads: list[tuple[str, str, pb.LcmEvent | pb.TrustLevelEvent]] = []
     gone: list[str] = []
@@ -59,11 +64,11 @@ async def write(tx: Transaction, writes: Sequence[Write]) -> None:
         event = lcm_event(w.old, w.new, tx.now, lambda: str(uuid.uuid4()))
         if event is not None:
             payloads.append((LCM_KIND, w.new.id, lcm_event_pb(event, 0)))
-        if (w.old_effective is not None and w.old_effective is not w.effective
-                and w.new.state is not HandleState.DELETED):
+        after = None if w.new.state is HandleState.DELETED else w.effective
+        if w.old_effective is not after:
             payloads.append((TRUST_KIND, w.new.id, pb.TrustLevelEvent(
-                cm_handle_id=w.new.id, old_trust_level=TRUST_TO_PB[w.old_effective],
-                trust_level=TRUST_TO_PB[w.effective], time=from_micros(tx.now))))
+                cm_handle_id=w.new.id, old_trust_level=_trust_pb(w.old_effective),
+                trust_level=_trust_pb(after), time=from_micros(tx.now))))
         if w.new.state is HandleState.DELETED:
             gone.append(w.new.id)
         else:
@@ -77,6 +82,4 @@ async def write(tx: Transaction, writes: Sequence[Write]) -> None:
             payloads, await tx.next_revisions(len(payloads)), strict=True):
         message.revision = revision
         message.caused_by = tx.principal
-        if isinstance(message, pb.LcmEvent):
-            message.observed_time.CopyFrom(from_micros(tx.now))
         tx.append(revision, AREA, kind, key, "", message.SerializeToString())

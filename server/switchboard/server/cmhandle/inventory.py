@@ -1,5 +1,6 @@
 """The inventory's writes, each one transaction: registrations, re-registrations, device and
-plugin trust, module-sync outcomes and deletions; each handle with its events (`changes`)."""
+plugin trust, heartbeat expiry, module- and data-sync outcomes and deletions; each handle with
+its events (`changes`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from switchboard.server.cmhandle.model import (
     ModuleRef,
     ResultCode,
     TrustLevel,
+    awaiting_data_sync,
     awaiting_sync,
+    data_synced,
     deleted,
     effective_trust,
+    heartbeat,
+    heartbeat_overdue,
     sync_failed,
     synced,
 )
@@ -84,6 +89,7 @@ class Inventory:
             found.update(own)
             result = reregister(plugin, listed, {i: s.handle for i, s in found.items()}, held)
             await store.set_plugin_trust(tx.conn, plugin, TrustLevel.COMPLETE)
+            await store.set_reregistration_requested(tx.conn, plugin, None)
             writes = _writes(TrustLevel.COMPLETE, found, result.changes)
             changed = {w.new.id for w in writes}
             writes += [Write(s.handle, s.handle, s.effective, s.handle.trust)
@@ -95,7 +101,7 @@ class Inventory:
 
     async def report_trust(self, plugin: str, levels: Sequence[tuple[str, TrustLevel]]
                            ) -> list[HandleResult]:
-        """Device heartbeats: the handles' own trust."""
+        """Device heartbeats: the handles' own trust, and when each was last heard of."""
         results = []
         async with self.log.transaction() as tx:
             await area_lock(tx)
@@ -109,7 +115,7 @@ class Inventory:
                     results.append(HandleResult(handle_id, ResultCode.CM_HANDLES_NOT_FOUND,
                                                 f"no cm handle {handle_id!r} of this DMI plugin"))
                     continue
-                current[handle_id] = replace(h, trust=level)
+                current[handle_id] = heartbeat(h, level, tx.now)
                 results.append(HandleResult(handle_id))
             writes = []
             for handle_id, h in current.items():
@@ -129,6 +135,40 @@ class Inventory:
                 Write(s.handle, s.handle, s.effective, effective_trust(trust, s.handle.trust))
                 for _, s in sorted(own.items())
                 if effective_trust(trust, s.handle.trust) is not s.effective])
+
+    async def reregistration_requested(self, plugin: str, pending: bool = True) -> None:
+        """The server asks the plugin to re-register, now: pending until it does (`pending`
+        False: the request did not reach it)."""
+        async with self.log.transaction() as tx:
+            await area_lock(tx)
+            await store.set_reregistration_requested(tx.conn, plugin,
+                                                     tx.now if pending else None)
+
+    async def expire_heartbeats(self, limit: int, batch: int) -> int:
+        """Trust NONE for up to `batch` handles whose last heartbeat is more than `limit`
+        microseconds old (their devices went silent); returns how many."""
+        async with self.log.db.read() as conn:  # most rounds find none: no write
+            ids = await store.heartbeat_overdue(conn, self.log.clock.now() - limit, batch)
+        if not ids:
+            return 0
+        async with self.log.transaction() as tx:
+            await area_lock(tx)
+            found = await store.get(tx.conn, ids, lock=True)
+            writes = [Write(s.handle, replace(s.handle, trust=TrustLevel.NONE), s.effective,
+                            TrustLevel.NONE)
+                      for _, s in sorted(found.items())
+                      if heartbeat_overdue(s.handle, tx.now, limit)]
+            await changes.write(tx, writes)
+        return len(ids)
+
+    async def data_synced(self, ids: Sequence[str]) -> None:
+        """The handles' data synced by their plugins: SYNCHRONIZED, those still awaiting it."""
+        async with self.log.transaction() as tx:
+            await area_lock(tx)
+            found = await store.get(tx.conn, ids, lock=True)
+            await changes.write(tx, [
+                Write(s.handle, data_synced(s.handle), s.effective, s.effective)
+                for _, s in sorted(found.items()) if awaiting_data_sync(s.handle)])
 
     async def sync_outcome(self, plugin: str, tag: str, ids: Sequence[str],
                            modules: Sequence[ModuleRef] | None) -> None:

@@ -1,11 +1,13 @@
 """LCM events of CM handles, as the NCMP card (seeds/003) describes them: one event per handle
 change an application can see, with the values before and after.
 
-- CREATE: `new_values` carries everything: state, public properties and schema set.
+- CREATE: `new_values` carries everything: state, public properties, data sync (enabled and
+  state) and schema set (empty: the handle is ADVISED).
 - UPDATE: only what changed, on both sides: the state (with its lock reason), the public
   properties that changed (added: in `new_values` only; modified: old and new value; removed:
-  REMOVED on both sides, as the card marks them) and the whole schema set before and after.
-  Nothing an application sees changed (only DMI properties, trust, tag...): no event.
+  REMOVED on both sides, as the card marks them), data sync enabled and state, and the whole
+  schema set before and after. Nothing an application sees changed (only DMI properties,
+  trust, tag...): no event.
 - DELETE: no values.
 """
 
@@ -18,15 +20,18 @@ from enum import StrEnum
 from switchboard.server.cmhandle.model import (
     REMOVED,
     CmHandle,
+    DataSyncState,
     HandleState,
     LockReason,
     ModuleRef,
     Removed,
 )
 
-EVENT_SCHEMA = "urn:switchboard:cmhandle-lcm-event-schema:v1"
-EVENT_SOURCE = "urn:switchboard:cmhandle"
-EVENT_TYPE = "switchboard.cmhandle-lcm-event"
+EVENT_SCHEMA = "urn:cps:org.onap.ncmp:cmhandle-lcm-event-schema:v2"
+EVENT_SOURCE = "urn:cps:org.onap.ncmp"
+EVENT_TYPE = "org.onap.cps.cmhandle-lcm-event"
+DATASPACE_NAME = "NCMP-Admin"
+"""The card's values (seed 003), and the dataspace NCMP keeps CM handles in."""
 
 
 class Operation(StrEnum):
@@ -51,6 +56,8 @@ class Values:
     public_properties: Mapping[str, str | Removed] | None = None
     schema_set: tuple[ModuleRef, ...] | None = None
     """The whole module set, sorted by name and revision."""
+    data_sync_enabled: bool | None = None
+    data_sync_state: DataSyncState | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class LcmEvent:
     """Microseconds since the Unix epoch."""
     cm_handle_id: str
     operation: Operation
+    dataspace_name: str
     old_values: Values | None = None
     new_values: Values | None = None
 
@@ -105,18 +113,25 @@ def lcm_event(
     if new.state is HandleState.DELETED:
         return _event(new.id, Operation.DELETE, observed_time, new_id)
     if old is None or old.state is HandleState.DELETED:
-        created = Values(_state(new), dict(new.public_properties), _schema_set(new))
+        created = Values(_state(new), dict(new.public_properties), _schema_set(new),
+                         new.data_sync_enabled, new.data_sync_state)
         return _event(new.id, Operation.CREATE, observed_time, new_id, new_values=created)
     state = _state(old) != _state(new)
     old_props, new_props = _property_changes(old.public_properties, new.public_properties)
     schema_set = old.modules != new.modules
-    if not (state or new_props or schema_set):
+    enabled = old.data_sync_enabled != new.data_sync_enabled
+    sync_state = old.data_sync_state != new.data_sync_state
+    if not (state or new_props or schema_set or enabled or sync_state):
         return None
-    before = Values(_state(old) if state else None, old_props if new_props else None,
-                    _schema_set(old) if schema_set else None)
-    after = Values(_state(new) if state else None, new_props or None,
-                   _schema_set(new) if schema_set else None)
-    return _event(new.id, Operation.UPDATE, observed_time, new_id, before, after)
+
+    def values(h: CmHandle, props: Mapping[str, str | Removed]) -> Values:
+        return Values(_state(h) if state else None, props if new_props else None,
+                      _schema_set(h) if schema_set else None,
+                      h.data_sync_enabled if enabled else None,
+                      h.data_sync_state if sync_state else None)
+
+    return _event(new.id, Operation.UPDATE, observed_time, new_id, values(old, old_props),
+                  values(new, new_props))
 
 
 def _event(
@@ -130,5 +145,5 @@ def _event(
     return LcmEvent(
         id=new_id(), source=EVENT_SOURCE, type=EVENT_TYPE, schema=EVENT_SCHEMA,
         observed_time=observed_time, cm_handle_id=handle_id, operation=operation,
-        old_values=old_values, new_values=new_values,
+        dataspace_name=DATASPACE_NAME, old_values=old_values, new_values=new_values,
     )

@@ -5,6 +5,9 @@ ADVISED --synced--> READY --upgrade--> LOCKED(MODULE_UPGRADE) --synced--> READY
 ADVISED --sync_failed--> LOCKED(MODULE_SYNC_FAILED) --synced--> READY
 LOCKED(MODULE_UPGRADE) --sync_failed--> LOCKED(MODULE_UPGRADE_FAILED) --synced--> READY
 any live state --remove--> DELETING --deleted--> DELETED
+
+Data sync (NCMP's dataSyncEnabled), beside the state: disabled NONE_REQUESTED; enabled
+UNSYNCHRONIZED --data_synced (READY only)--> SYNCHRONIZED; disabling gives NONE_REQUESTED again.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ class TrustLevel(StrEnum):
     @property
     def rank(self) -> int:
         return list(TrustLevel).index(self)
+
+
+class DataSyncState(StrEnum):
+    NONE_REQUESTED = "NONE_REQUESTED"
+    UNSYNCHRONIZED = "UNSYNCHRONIZED"
+    SYNCHRONIZED = "SYNCHRONIZED"
 
 
 class ResultCode(StrEnum):
@@ -92,7 +101,8 @@ class CmHandle:
     `module_set_tag`: handles with equal non-empty tags have the same module set; while LOCKED
     for an upgrade it is the tag upgraded to. `trust` is the handle's own (device) trust; see
     `effective_trust`. `sync_failures` counts the module syncs failed since the last success, the
-    last at `failed_at`.
+    last at `failed_at`. `heartbeat_at`: the last device heartbeat (None: none yet, so none can
+    be overdue).
     """
 
     id: str
@@ -110,6 +120,9 @@ class CmHandle:
     trust: TrustLevel = TrustLevel.COMPLETE
     sync_failures: int = 0
     failed_at: int | None = None
+    data_sync_enabled: bool = False
+    data_sync_state: DataSyncState = DataSyncState.NONE_REQUESTED
+    heartbeat_at: int | None = None
 
 
 def effective_trust(plugin: TrustLevel, handle: TrustLevel) -> TrustLevel:
@@ -148,15 +161,51 @@ def register(
     public_properties: Mapping[str, str] | None = None,
     module_set_tag: str = "",
     trust: TrustLevel = TrustLevel.COMPLETE,
+    data_sync_enabled: bool = False,
 ) -> CmHandle:
     """A new handle, ADVISED: its module set is still to be fetched. (Its alternate id is set
     by `set_alternate_id`.)"""
     check_id(handle_id)
-    return CmHandle(
+    return set_data_sync(CmHandle(
         id=handle_id, dmi_plugin=dmi_plugin, dmi_properties=dict(dmi_properties or {}),
         public_properties=dict(public_properties or {}), module_set_tag=module_set_tag,
         trust=trust,
-    )
+    ), data_sync_enabled)
+
+
+def set_data_sync(h: CmHandle, enabled: bool) -> CmHandle:
+    """NCMP's dataSyncEnabled set: disabled is NONE_REQUESTED; enabling a disabled handle makes
+    it UNSYNCHRONIZED (an enabled one keeps its state)."""
+    _check_live(h)
+    if enabled == h.data_sync_enabled:
+        return h
+    state = DataSyncState.UNSYNCHRONIZED if enabled else DataSyncState.NONE_REQUESTED
+    return replace(h, data_sync_enabled=enabled, data_sync_state=state)
+
+
+def awaiting_data_sync(h: CmHandle) -> bool:
+    """Whether the data sync round syncs `h`: enabled, UNSYNCHRONIZED and READY."""
+    return (h.data_sync_state is DataSyncState.UNSYNCHRONIZED
+            and h.state is HandleState.READY)
+
+
+def data_synced(h: CmHandle) -> CmHandle:
+    """UNSYNCHRONIZED → SYNCHRONIZED, once its plugin synced a READY handle's data."""
+    if not awaiting_data_sync(h):
+        raise ValueError(f"cm handle {h.id!r} is not awaiting a data sync")
+    return replace(h, data_sync_state=DataSyncState.SYNCHRONIZED)
+
+
+def heartbeat(h: CmHandle, trust: TrustLevel, now: int) -> CmHandle:
+    """A device heartbeat at `now` reporting the handle's own trust."""
+    _check_live(h)
+    return replace(h, trust=trust, heartbeat_at=now)
+
+
+def heartbeat_overdue(h: CmHandle, now: int, limit: int) -> bool:
+    """Whether `h` is trusted and its last heartbeat is more than `limit` before `now`."""
+    return (h.trust is TrustLevel.COMPLETE and h.heartbeat_at is not None
+            and h.heartbeat_at + limit < now and h.state not in GONE)
 
 
 def update_properties(

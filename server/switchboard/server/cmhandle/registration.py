@@ -30,6 +30,7 @@ from switchboard.server.cmhandle.model import (
     register,
     remove,
     set_alternate_id,
+    set_data_sync,
     update_properties,
     upgrade,
 )
@@ -47,6 +48,8 @@ class NewHandle:
     """"" (or blank) for none."""
     trust: TrustLevel = TrustLevel.COMPLETE
     """The handle's own trust to start from (NCMP's registration trust level)."""
+    data_sync_enabled: bool | None = None
+    """NCMP's dataSyncEnabled; None: false for a new handle, unchanged when re-registered."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class HandleUpdate:
     dmi_properties: PropertyChanges = field(default_factory=dict)
     public_properties: PropertyChanges = field(default_factory=dict)
     alternate_id: str = ""
+    data_sync_enabled: bool | None = None
+    """NCMP's dataSyncEnabled to set; None keeps it."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,7 @@ def _create(w: _Working, plugin: str, spec: NewHandle) -> None:
     w.check_new_id(spec.id)
     h = register(spec.id, plugin, dmi_properties=spec.dmi_properties,
                  public_properties=spec.public_properties, module_set_tag=spec.module_set_tag,
-                 trust=spec.trust)
+                 trust=spec.trust, data_sync_enabled=bool(spec.data_sync_enabled))
     w.put(w.with_alternate_id(h, spec.alternate_id))
 
 
@@ -229,6 +234,8 @@ def update_registration(
 
     def update(u: HandleUpdate) -> None:
         h = update_properties(w.owned(u.id, plugin), u.dmi_properties, u.public_properties)
+        if u.data_sync_enabled is not None:
+            h = set_data_sync(h, u.data_sync_enabled)
         w.put(w.with_alternate_id(h, u.alternate_id))
 
     removed = _each(batch.removed, str, lambda i: w.put(remove(w.owned(i, plugin))))
@@ -249,7 +256,8 @@ def reregister(
 
     As in NCMP: new handles are created; existing ones take the listed properties (replacing
     the old ones; a new module-set tag upgrades a READY handle, or is just taken by one still
-    syncing) and the listed trust; the plugin's live handles not re-registered get trust NONE.
+    syncing) and the listed trust (which stands until the next heartbeat: no heartbeat is
+    overdue) and data sync; the plugin's live handles not re-registered get trust NONE.
     A handle listed twice, or registered by another plugin, is CM_HANDLE_ALREADY_EXIST.
     `handles` holds at least every handle of the plugin and every one `listed` names."""
     w = _Working(handles, alternate_ids)
@@ -274,7 +282,10 @@ def reregister(
             raise Refused(ResultCode.CM_HANDLE_ALREADY_EXIST,
                           f"cm handle {spec.id!r} is being deleted")
         h = replace(h, dmi_properties=dict(spec.dmi_properties),
-                    public_properties=dict(spec.public_properties), trust=spec.trust)
+                    public_properties=dict(spec.public_properties), trust=spec.trust,
+                    heartbeat_at=None)
+        if spec.data_sync_enabled is not None:
+            h = set_data_sync(h, spec.data_sync_enabled)
         if spec.module_set_tag != h.module_set_tag:
             h = (upgrade(h, spec.module_set_tag) if h.state is HandleState.READY
                  else replace(h, module_set_tag=spec.module_set_tag))

@@ -12,6 +12,7 @@ from switchboard.cmhandle.v1 import cmhandle_pb2_grpc as pb_grpc
 from switchboard.server.cmhandle import store
 from switchboard.server.cmhandle.changes import AREA, LCM_KIND, TRUST_KIND
 from switchboard.server.cmhandle.convert import (
+    DATA_SYNC_FROM_PB,
     STATE_FROM_PB,
     TRUST_FROM_PB,
     TRUST_TO_PB,
@@ -22,6 +23,7 @@ from switchboard.server.cmhandle.convert import (
 from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.model import (
     REMOVED,
+    DataSyncState,
     HandleState,
     PropertyChanges,
     Removed,
@@ -67,7 +69,9 @@ def _new_handle(h: pb.NewCmHandle) -> NewHandle:
     assert trust is not None
     return NewHandle(id=h.id, dmi_properties=dict(h.dmi_properties),
                      public_properties=dict(h.public_properties),
-                     module_set_tag=h.module_set_tag, alternate_id=h.alternate_id, trust=trust)
+                     module_set_tag=h.module_set_tag, alternate_id=h.alternate_id, trust=trust,
+                     data_sync_enabled=(h.data_sync_enabled if h.HasField("data_sync_enabled")
+                                        else None))
 
 
 def _changes(values: dict[str, str], removed: list[str], path: str,
@@ -97,7 +101,9 @@ def _batch(request: pb.UpdateRegistrationRequest, v: Violations) -> Batch:
             public_properties=_changes(dict(u.public_properties),
                                        list(u.removed_public_properties),
                                        f"updated[{i}].removed_public_properties", v),
-            alternate_id=u.alternate_id) for i, u in enumerate(request.updated)],
+            alternate_id=u.alternate_id,
+            data_sync_enabled=(u.data_sync_enabled if u.HasField("data_sync_enabled")
+                               else None)) for i, u in enumerate(request.updated)],
         removed=list(request.removed),
         upgraded=[Upgrade(u.id, u.module_set_tag) for u in request.upgraded],
     )
@@ -195,6 +201,9 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
         if request.state != pb.CM_HANDLE_STATE_UNSPECIFIED:
             state = STATE_FROM_PB[request.state]
         trust = _trust(request.trust_level, None)
+        data_sync: DataSyncState | None = None
+        if request.data_sync_state != pb.DATA_SYNC_STATE_UNSPECIFIED:
+            data_sync = DATA_SYNC_FROM_PB[request.data_sync_state]
         for i, name in enumerate(request.module_names):
             if not name:
                 v.add(f"module_names[{i}]", "must not be empty")
@@ -207,7 +216,7 @@ class CmHandleServicer(pb_grpc.CmHandleServiceServicer):
                 conn, public_properties=dict(request.public_properties),
                 module_names=list(request.module_names), state=state, trust=trust,
                 plugin=request.dmi_plugin, after=after, limit=size + 1,
-                ids_only=request.ids_only)
+                ids_only=request.ids_only, data_sync=data_sync)
         if request.ids_only:
             found_ids, token = page(request, ids, size, lambda i: i, lambda i: i)
             return pb.SearchCmHandlesResponse(cm_handle_ids=found_ids, next_page_token=token)

@@ -5,6 +5,8 @@ A handle's properties and module set are one JSON document on its row (read and 
 it); what searches filter on has its own column or table: public properties as (name, value)
 rows, module names as rows, and the effective trust (the lower of the plugin's and the handle's
 own) as a column kept up to date whenever either changes. A DELETED handle's rows are deleted.
+A plugin's row also holds when the server last asked it to re-register, while that request is
+pending (cleared when it re-registers).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -30,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.server.cmhandle.model import (
     CmHandle,
+    DataSyncState,
     HandleState,
     LockReason,
     ModuleRef,
@@ -51,7 +55,13 @@ handles_table = Table(
     Column("sync_failures", Integer, nullable=False),
     Column("failed_at", BigInteger, nullable=True),
     Column("body", JSON, nullable=False),
+    Column("data_sync_enabled", Boolean, nullable=False, default=False),
+    Column("data_sync_state", String(16), nullable=False,
+           default=DataSyncState.NONE_REQUESTED.value),
+    Column("heartbeat_at", BigInteger, nullable=True),
     Index("cm_handles_plugin", "dmi_plugin", "id"),
+    Index("cm_handles_data_sync", "data_sync_state", "id"),
+    Index("cm_handles_heartbeat", "heartbeat_at"),
     Index("cm_handles_state", "state", "id"),
     Index("cm_handles_trust", "effective_trust", "id"),
     Index("cm_handles_lock", "lock_reason", "id"),
@@ -79,6 +89,7 @@ plugins_table = Table(
     metadata,
     Column("address", String(255), primary_key=True),
     Column("trust", String(16), nullable=False),
+    Column("reregistration_requested_at", BigInteger, nullable=True),
 )
 
 
@@ -97,7 +108,9 @@ def _handle(row: Any) -> CmHandle:
         alternate_id=row.alternate_id or "", state=HandleState(row.state),
         lock_reason=LockReason(row.lock_reason) if row.lock_reason else None,
         modules=frozenset(ModuleRef(n, r) for n, r in row.body["modules"]),
-        trust=TrustLevel(row.trust), sync_failures=row.sync_failures, failed_at=row.failed_at)
+        trust=TrustLevel(row.trust), sync_failures=row.sync_failures, failed_at=row.failed_at,
+        data_sync_enabled=row.data_sync_enabled,
+        data_sync_state=DataSyncState(row.data_sync_state), heartbeat_at=row.heartbeat_at)
 
 
 def _stored(row: Any) -> Stored:
@@ -111,6 +124,8 @@ def _values(h: CmHandle, effective: TrustLevel) -> dict[str, Any]:
         "module_set_tag": h.module_set_tag, "alternate_id": h.alternate_id or None,
         "trust": h.trust.value, "effective_trust": effective.value,
         "sync_failures": h.sync_failures, "failed_at": h.failed_at,
+        "data_sync_enabled": h.data_sync_enabled, "data_sync_state": h.data_sync_state.value,
+        "heartbeat_at": h.heartbeat_at,
         "body": {"dmi": dict(h.dmi_properties), "public": dict(h.public_properties),
                  "modules": [[m.name, m.revision] for m in sorted(h.modules)]},
     }
@@ -250,16 +265,52 @@ async def set_plugin_trust(conn: AsyncConnection, plugin: str, trust: TrustLevel
                        .values(trust=trust.value))
 
 
-async def plugins(conn: AsyncConnection) -> dict[str, TrustLevel]:
-    """Every known plugin with its trust."""
+async def set_reregistration_requested(conn: AsyncConnection, plugin: str,
+                                       at: int | None) -> None:
+    """When the server asked the plugin to re-register (None: no request pending)."""
+    await conn.execute(update(plugins_table).where(plugins_table.c.address == plugin)
+                       .values(reregistration_requested_at=at))
+
+
+@dataclass(frozen=True)
+class Plugin:
+    trust: TrustLevel
+    reregistration_requested_at: int | None
+    """When the pending re-registration request was made; None: none is pending."""
+
+
+async def plugins(conn: AsyncConnection) -> dict[str, Plugin]:
+    """Every known plugin with its trust and pending re-registration request."""
     rows = await conn.execute(select(plugins_table).order_by(plugins_table.c.address))
-    return {r.address: TrustLevel(r.trust) for r in rows}
+    return {r.address: Plugin(TrustLevel(r.trust), r.reregistration_requested_at)
+            for r in rows}
+
+
+async def heartbeat_overdue(conn: AsyncConnection, cutoff: int, limit: int) -> list[str]:
+    """Ids of up to `limit` live handles trusted on their own whose last heartbeat is before
+    `cutoff` (as model.heartbeat_overdue)."""
+    t = handles_table
+    query = (select(t.c.id).where(t.c.heartbeat_at < cutoff,
+                                  t.c.trust == TrustLevel.COMPLETE.value,
+                                  t.c.state.notin_([HandleState.DELETING.value,
+                                                    HandleState.DELETED.value]))
+             .order_by(t.c.id).limit(limit))
+    return list((await conn.execute(query)).scalars())
+
+
+async def awaiting_data_sync(conn: AsyncConnection, limit: int) -> list[CmHandle]:
+    """Up to `limit` READY handles whose data is to be synced."""
+    t = handles_table
+    query = (select(t).where(t.c.data_sync_state == DataSyncState.UNSYNCHRONIZED.value,
+                             t.c.state == HandleState.READY.value)
+             .order_by(t.c.id).limit(limit))
+    return [_handle(r) for r in await conn.execute(query)]
 
 
 async def search(
     conn: AsyncConnection, *, public_properties: Mapping[str, str], module_names: Sequence[str],
     state: HandleState | None, trust: TrustLevel | None, plugin: str, after: str, limit: int,
-    ids_only: bool,
+    ids_only: bool, data_sync: DataSyncState | None = None,
 ) -> tuple[list[str], list[Any]]:
     """Ids of the handles matching every condition, with id > `after`, in id order; and unless
     `ids_only`, their rows (for `convert.row_pb`, which skips building a CmHandle)."""
@@ -278,6 +329,8 @@ async def search(
         query = query.where(t.c.effective_trust == trust.value)
     if plugin:
         query = query.where(t.c.dmi_plugin == plugin)
+    if data_sync is not None:
+        query = query.where(t.c.data_sync_state == data_sync.value)
     query = query.order_by(t.c.id).limit(limit)
     rows = (await conn.execute(query)).all()
     return [r.id for r in rows], ([] if ids_only else list(rows))

@@ -1,12 +1,12 @@
 """The CM handle background tasks, on the server's clock: the module-sync worker (ADVISED and
 LOCKED handles to READY through their plugins' GetModuleSet; DELETING handles to DELETED) and
 the DMI plugin health checker (grpc.health.v1; trust NONE while a plugin fails it, and a
-re-registration request when it answers again)."""
+re-registration request when it answers again, one at a time; then the `upkeep` of each
+round: heartbeat expiry and data sync)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import grpc
@@ -20,6 +20,7 @@ from switchboard.server.cmhandle import store
 from switchboard.server.cmhandle.inventory import Inventory
 from switchboard.server.cmhandle.model import HandleState, LockReason, ModuleRef, TrustLevel
 from switchboard.server.cmhandle.modulesync import Backoff, FetchGroup, plan
+from switchboard.server.cmhandle.upkeep import UpkeepSettings, expire_heartbeats, sync_data
 from switchboard.server.tasks import BackgroundTask
 from switchboard.server.tls import ReloadingChannelCredentials, dial
 
@@ -79,6 +80,10 @@ class Plugins:
         stub = pb_grpc.DmiPluginServiceStub(self._channel(address))
         await stub.RequestReregistration(
             pb.RequestReregistrationRequest(dmi_plugin=address), timeout=self.timeout)
+
+    async def sync_data(self, address: str, request: pb.SyncDataRequest) -> None:
+        stub = pb_grpc.DmiPluginServiceStub(self._channel(address))
+        await stub.SyncData(request, timeout=self.timeout)
 
     async def close(self) -> None:
         channels, self._channels = list(self._channels.values()), {}
@@ -174,37 +179,54 @@ _RETRIED = (LockReason.MODULE_SYNC_FAILED, LockReason.MODULE_UPGRADE_FAILED)
 
 
 class HealthChecker(BackgroundTask):
-    """Checks every known DMI plugin's health every `interval` seconds on the clock."""
+    """Checks every known DMI plugin's health every `interval` seconds on the clock, then does
+    the round's upkeep. `rounds` counts the rounds done."""
 
     name = "cmhandle-health"
 
-    def __init__(self, inventory: Inventory, plugins: Plugins, interval: float) -> None:
+    def __init__(self, inventory: Inventory, plugins: Plugins, interval: float,
+                 upkeep: UpkeepSettings) -> None:
         super().__init__()
         self.inventory = inventory
         self.plugins = plugins
         self.interval = interval
+        self.upkeep = upkeep
+        self.rounds = 0
 
     async def run(self) -> None:
         clock = self.inventory.log.clock
         while True:
             await clock.sleep(self.interval)
-            try:
-                await self.check_all()
-            except Exception:  # retried on the next interval
-                log.exception("health check round failed")
+            for step in (self.check_all, self.expire_and_sync):
+                try:
+                    await step()
+                except Exception:  # retried on the next interval
+                    log.exception("health check round failed", step=step.__name__)
+            self.rounds += 1
 
     async def check_all(self) -> None:
         async with self.inventory.log.db.read() as conn:
             known = await store.plugins(conn)
-        await asyncio.gather(*(self.check(address, trust) for address, trust in known.items()))
+        await asyncio.gather(*(self.check(address, p) for address, p in known.items()))
 
-    async def check(self, address: str, trust: TrustLevel) -> None:
+    async def expire_and_sync(self) -> None:
+        await expire_heartbeats(self.inventory, self.upkeep)
+        await sync_data(self.inventory, self.plugins, self.upkeep)
+
+    async def check(self, address: str, plugin: store.Plugin) -> None:
         healthy = await self.plugins.healthy(address)
-        if not healthy and trust is TrustLevel.COMPLETE:
+        if not healthy and plugin.trust is TrustLevel.COMPLETE:
             log.warning("dmi plugin unhealthy", dmi_plugin=address)
             await self.inventory.set_plugin_trust(address, TrustLevel.NONE)
-        elif healthy and trust is TrustLevel.NONE:
+        elif healthy and plugin.trust is TrustLevel.NONE:
+            asked = plugin.reregistration_requested_at
+            timeout = self.upkeep.reregistration_timeout
+            if asked is not None and self.inventory.log.clock.now() < asked + timeout:
+                return  # the last request is still pending
             log.info("dmi plugin healthy again; requesting re-registration", dmi_plugin=address)
-            with contextlib.suppress(grpc.aio.AioRpcError):
+            # Pending from before the call, so that a re-registration it brings clears it.
+            await self.inventory.reregistration_requested(address)
+            try:
                 await self.plugins.request_reregistration(address)
-
+            except grpc.aio.AioRpcError:
+                await self.inventory.reregistration_requested(address, pending=False)

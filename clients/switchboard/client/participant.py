@@ -74,6 +74,17 @@ class Handler:
     async def delete(self, instance_id: str, element: pb.ElementMessage) -> Outcome:
         return Outcome()
 
+    async def migrate(self, instance_id: str, target_composition_id: str,
+                      element: pb.ElementMessage) -> Outcome:
+        """Move the element to `target_composition_id` (`element` is its definition there; also
+        called to migrate back after a failure)."""
+        return Outcome()
+
+    async def migrate_precheck(self, instance_id: str, target_composition_id: str,
+                               element: pb.ElementMessage) -> Outcome:
+        """Whether `migrate` would succeed; change nothing."""
+        return Outcome()
+
     async def status(self, participant: Participant) -> None:
         """The runtime asked for this participant's status: set the elements' statuses with
         `participant.report` here; they are sent when this returns."""
@@ -83,13 +94,18 @@ class Handler:
         this participant, as the runtime knows them."""
 
 
-def _callback(handler: Handler, kind: pb.MessageType) -> ElementCallback | None:
+def _callback(handler: Handler, message: pb.ParticipantMessage) -> ElementCallback | None:
+    target = message.composition_target_id
+    if message.type == pb.MESSAGE_TYPE_MIGRATE:
+        return lambda instance_id, e: handler.migrate(instance_id, target, e)
+    if message.type == pb.MESSAGE_TYPE_MIGRATE_PRECHECK:
+        return lambda instance_id, e: handler.migrate_precheck(instance_id, target, e)
     return {
         pb.MESSAGE_TYPE_PRIME: handler.prime, pb.MESSAGE_TYPE_DEPRIME: handler.deprime,
         pb.MESSAGE_TYPE_DEPLOY: handler.deploy, pb.MESSAGE_TYPE_UNDEPLOY: handler.undeploy,
         pb.MESSAGE_TYPE_LOCK: handler.lock, pb.MESSAGE_TYPE_UNLOCK: handler.unlock,
         pb.MESSAGE_TYPE_UPDATE: handler.update, pb.MESSAGE_TYPE_DELETE: handler.delete,
-    }.get(kind)
+    }.get(message.type)
 
 
 async def _outcome(callback: ElementCallback, subject: str, e: pb.ElementMessage) -> Outcome:
@@ -246,7 +262,7 @@ class Participant:
 
     async def _handle(self, message: pb.ParticipantMessage) -> None:
         results: list[pb.ElementResult] = []
-        callback = _callback(self.handler, message.type)
+        callback = _callback(self.handler, message)
         if message.type == pb.MESSAGE_TYPE_SYNC:
             await self.handler.sync(message)
         elif message.type == pb.MESSAGE_TYPE_STATUS_REQUEST:

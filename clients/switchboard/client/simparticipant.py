@@ -90,6 +90,25 @@ class SimulatedHandler(Handler):
     async def delete(self, instance_id: str, element: pb.ElementMessage) -> Outcome:
         return await self._work("delete", instance_id, element)
 
+    async def migrate(self, instance_id: str, target_composition_id: str,
+                      element: pb.ElementMessage) -> Outcome:
+        return await self._work("migrate", instance_id, element)
+
+    async def migrate_precheck(self, instance_id: str, target_composition_id: str,
+                               element: pb.ElementMessage) -> Outcome:
+        """(Journaled as `migrate_precheck`; it does not change `elements`.)"""
+        if {element.type, f"{element.type}:migrate_precheck"} & self.settings.silent:
+            await asyncio.Event().wait()
+        self.journal.append(("migrate_precheck", self.label, element.name))
+        key = next((k for k in (f"{element.type}:migrate_precheck", element.type)
+                    if k in self.settings.failures), "")
+        left = self.settings.failures.get(key, 0)
+        if left:
+            if left > 0:
+                self.settings.failures[key] = left - 1
+            return Outcome(False, f"simulated migrate_precheck failure of {element.name}")
+        return Outcome(True, f"{element.name} would migrate to {target_composition_id}")
+
     async def sync(self, message: pb.ParticipantMessage) -> None:
         self.syncs.append(message)
         self.synced.set()

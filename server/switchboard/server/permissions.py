@@ -72,7 +72,8 @@ PERMISSIONS: dict[str, Permission] = {
         DeleteComposition=OPERATE, PrimeComposition=OPERATE, DeprimeComposition=OPERATE,
         CreateInstance=OPERATE, GetInstance=VIEW, ListInstances=VIEW, DeployInstance=OPERATE,
         UndeployInstance=OPERATE, LockInstance=OPERATE, UnlockInstance=OPERATE,
-        UpdateInstance=OPERATE, DeleteInstance=OPERATE, ListParticipants=VIEW,
+        UpdateInstance=OPERATE, DeleteInstance=OPERATE, MigrateInstance=OPERATE,
+        ListParticipants=VIEW,
         RequestParticipantStatus=OPERATE, WatchCompositions=VIEW, WatchInstances=VIEW),
     **_service(
         "switchboard.participant.v1.ParticipantProtocolService",

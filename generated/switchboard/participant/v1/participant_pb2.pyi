@@ -31,6 +31,9 @@ class DeployState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEPLOY_STATE_UPDATING: _ClassVar[DeployState]
     DEPLOY_STATE_DELETING: _ClassVar[DeployState]
     DEPLOY_STATE_DELETED: _ClassVar[DeployState]
+    DEPLOY_STATE_MIGRATING: _ClassVar[DeployState]
+    DEPLOY_STATE_MIGRATION_PRECHECKING: _ClassVar[DeployState]
+    DEPLOY_STATE_MIGRATION_REVERTING: _ClassVar[DeployState]
 
 class LockState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -75,6 +78,8 @@ class MessageType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_TYPE_DELETE: _ClassVar[MessageType]
     MESSAGE_TYPE_SYNC: _ClassVar[MessageType]
     MESSAGE_TYPE_STATUS_REQUEST: _ClassVar[MessageType]
+    MESSAGE_TYPE_MIGRATE: _ClassVar[MessageType]
+    MESSAGE_TYPE_MIGRATE_PRECHECK: _ClassVar[MessageType]
 COMPOSITION_STATE_UNSPECIFIED: CompositionState
 COMPOSITION_STATE_COMMISSIONED: CompositionState
 COMPOSITION_STATE_PRIMING: CompositionState
@@ -88,6 +93,9 @@ DEPLOY_STATE_UNDEPLOYING: DeployState
 DEPLOY_STATE_UPDATING: DeployState
 DEPLOY_STATE_DELETING: DeployState
 DEPLOY_STATE_DELETED: DeployState
+DEPLOY_STATE_MIGRATING: DeployState
+DEPLOY_STATE_MIGRATION_PRECHECKING: DeployState
+DEPLOY_STATE_MIGRATION_REVERTING: DeployState
 LOCK_STATE_UNSPECIFIED: LockState
 LOCK_STATE_NONE: LockState
 LOCK_STATE_LOCKED: LockState
@@ -117,6 +125,8 @@ MESSAGE_TYPE_UPDATE: MessageType
 MESSAGE_TYPE_DELETE: MessageType
 MESSAGE_TYPE_SYNC: MessageType
 MESSAGE_TYPE_STATUS_REQUEST: MessageType
+MESSAGE_TYPE_MIGRATE: MessageType
+MESSAGE_TYPE_MIGRATE_PRECHECK: MessageType
 
 class OperationTimeouts(_message.Message):
     __slots__ = ("prime", "deprime", "deploy", "undeploy", "lock", "unlock", "update", "delete")
@@ -211,7 +221,7 @@ class InstanceElement(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., use_state: _Optional[str] = ..., operational_state: _Optional[str] = ..., out_properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message: _Optional[str] = ..., statistics: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., report_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "composition_id", "elements", "deploy_state", "lock_state", "result", "status_message", "create_time", "update_time", "revision", "project")
+    __slots__ = ("id", "composition_id", "elements", "deploy_state", "lock_state", "result", "status_message", "create_time", "update_time", "revision", "project", "composition_target_id", "precheck_result", "precheck_message")
     ID_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_ID_FIELD_NUMBER: _ClassVar[int]
     ELEMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +233,9 @@ class Instance(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
+    COMPOSITION_TARGET_ID_FIELD_NUMBER: _ClassVar[int]
+    PRECHECK_RESULT_FIELD_NUMBER: _ClassVar[int]
+    PRECHECK_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     composition_id: str
     elements: _containers.RepeatedCompositeFieldContainer[InstanceElement]
@@ -234,7 +247,10 @@ class Instance(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     revision: int
     project: str
-    def __init__(self, id: _Optional[str] = ..., composition_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[InstanceElement, _Mapping]]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ...) -> None: ...
+    composition_target_id: str
+    precheck_result: StateChangeResult
+    precheck_message: str
+    def __init__(self, id: _Optional[str] = ..., composition_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[InstanceElement, _Mapping]]] = ..., deploy_state: _Optional[_Union[DeployState, str]] = ..., lock_state: _Optional[_Union[LockState, str]] = ..., result: _Optional[_Union[StateChangeResult, str]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., project: _Optional[str] = ..., composition_target_id: _Optional[str] = ..., precheck_result: _Optional[_Union[StateChangeResult, str]] = ..., precheck_message: _Optional[str] = ...) -> None: ...
 
 class Participant(_message.Message):
     __slots__ = ("id", "element_types", "online", "online_replicas", "offline_replicas")
@@ -436,6 +452,22 @@ class UpdateInstanceResponse(_message.Message):
     instance: Instance
     def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
 
+class MigrateInstanceRequest(_message.Message):
+    __slots__ = ("instance_id", "composition_id", "precheck")
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPOSITION_ID_FIELD_NUMBER: _ClassVar[int]
+    PRECHECK_FIELD_NUMBER: _ClassVar[int]
+    instance_id: str
+    composition_id: str
+    precheck: bool
+    def __init__(self, instance_id: _Optional[str] = ..., composition_id: _Optional[str] = ..., precheck: _Optional[bool] = ...) -> None: ...
+
+class MigrateInstanceResponse(_message.Message):
+    __slots__ = ("instance",)
+    INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    instance: Instance
+    def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
+
 class DeleteInstanceRequest(_message.Message):
     __slots__ = ("instance_id",)
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -591,7 +623,7 @@ class ElementMessage(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., version: _Optional[str] = ..., start_phase: _Optional[int] = ..., properties: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ParticipantMessage(_message.Message):
-    __slots__ = ("id", "type", "composition_id", "instance_id", "elements", "compositions", "instances", "time")
+    __slots__ = ("id", "type", "composition_id", "instance_id", "elements", "compositions", "instances", "time", "composition_target_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -600,6 +632,7 @@ class ParticipantMessage(_message.Message):
     COMPOSITIONS_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    COMPOSITION_TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     id: int
     type: MessageType
     composition_id: str
@@ -608,7 +641,8 @@ class ParticipantMessage(_message.Message):
     compositions: _containers.RepeatedCompositeFieldContainer[Composition]
     instances: _containers.RepeatedCompositeFieldContainer[Instance]
     time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., type: _Optional[_Union[MessageType, str]] = ..., composition_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementMessage, _Mapping]]] = ..., compositions: _Optional[_Iterable[_Union[Composition, _Mapping]]] = ..., instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    composition_target_id: str
+    def __init__(self, id: _Optional[int] = ..., type: _Optional[_Union[MessageType, str]] = ..., composition_id: _Optional[str] = ..., instance_id: _Optional[str] = ..., elements: _Optional[_Iterable[_Union[ElementMessage, _Mapping]]] = ..., compositions: _Optional[_Iterable[_Union[Composition, _Mapping]]] = ..., instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., composition_target_id: _Optional[str] = ...) -> None: ...
 
 class ElementResult(_message.Message):
     __slots__ = ("name", "success", "message", "out_properties")

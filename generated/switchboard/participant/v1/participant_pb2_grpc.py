@@ -117,6 +117,11 @@ class AutomationCompositionServiceStub:
                 request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceRequest.SerializeToString,
                 response_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceResponse.FromString,
                 _registered_method=True)
+        self.MigrateInstance = channel.unary_unary(
+                '/switchboard.participant.v1.AutomationCompositionService/MigrateInstance',
+                request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceRequest.SerializeToString,
+                response_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceResponse.FromString,
+                _registered_method=True)
         self.ListParticipants = channel.unary_unary(
                 '/switchboard.participant.v1.AutomationCompositionService/ListParticipants',
                 request_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.ListParticipantsRequest.SerializeToString,
@@ -259,6 +264,18 @@ class AutomationCompositionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MigrateInstance(self, request, context):
+        """Moves a DEPLOYED LOCKED instance to another primed composition with the same elements
+        (names and types), from the lowest start phase up (MIGRATING, then DEPLOYED LOCKED on the
+        target). A failure migrates it back (MIGRATION_REVERTING, then DEPLOYED LOCKED on its old
+        composition with the failure in status_message; FAILED if that fails too). With precheck,
+        only asks the participants whether it would succeed (MIGRATION_PRECHECKING, then DEPLOYED
+        LOCKED, unchanged, with the answer in precheck_result and precheck_message).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListParticipants(self, request, context):
         """Lists the registered participants with their element types and replicas, online or not.
         """
@@ -366,6 +383,11 @@ def add_AutomationCompositionServiceServicer_to_server(servicer, server):
                     servicer.DeleteInstance,
                     request_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceRequest.FromString,
                     response_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceResponse.SerializeToString,
+            ),
+            'MigrateInstance': grpc.unary_unary_rpc_method_handler(
+                    servicer.MigrateInstance,
+                    request_deserializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceRequest.FromString,
+                    response_serializer=switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceResponse.SerializeToString,
             ),
             'ListParticipants': grpc.unary_unary_rpc_method_handler(
                     servicer.ListParticipants,
@@ -801,6 +823,33 @@ class AutomationCompositionService:
             '/switchboard.participant.v1.AutomationCompositionService/DeleteInstance',
             switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceRequest.SerializeToString,
             switchboard_dot_participant_dot_v1_dot_participant__pb2.DeleteInstanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MigrateInstance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.participant.v1.AutomationCompositionService/MigrateInstance',
+            switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceRequest.SerializeToString,
+            switchboard_dot_participant_dot_v1_dot_participant__pb2.MigrateInstanceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,9 @@ DEPLOY_STATE_TO_PB = {
     DeployState.UPDATING: pb.DEPLOY_STATE_UPDATING,
     DeployState.DELETING: pb.DEPLOY_STATE_DELETING,
     DeployState.DELETED: pb.DEPLOY_STATE_DELETED,
+    DeployState.MIGRATING: pb.DEPLOY_STATE_MIGRATING,
+    DeployState.MIGRATION_PRECHECKING: pb.DEPLOY_STATE_MIGRATION_PRECHECKING,
+    DeployState.MIGRATION_REVERTING: pb.DEPLOY_STATE_MIGRATION_REVERTING,
 }
 LOCK_STATE_TO_PB = {
     LockState.NONE: pb.LOCK_STATE_NONE,
@@ -114,7 +117,9 @@ def instance_pb(i: Instance) -> pb.Instance:
         deploy_state=DEPLOY_STATE_TO_PB[i.deploy], lock_state=LOCK_STATE_TO_PB[i.lock],
         result=RESULT_TO_PB[i.result], status_message=i.status_message,
         create_time=from_micros(i.create_time), update_time=from_micros(i.update_time),
-        revision=i.revision, project=i.project)
+        revision=i.revision, project=i.project, composition_target_id=i.composition_target_id,
+        precheck_result=RESULT_TO_PB[i.precheck_result] if i.precheck_result is not None
+        else pb.STATE_CHANGE_RESULT_UNSPECIFIED, precheck_message=i.precheck_message)
 
 
 def participant_pb(p: ParticipantView) -> pb.Participant:

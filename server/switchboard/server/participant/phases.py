@@ -3,8 +3,10 @@
 Order (ACM `ParticipantUtils.getFirstStartPhase`): deploy and unlock go from the lowest start
 phase up; undeploy, lock and delete from the highest down. Update messages every element at once,
 in one step: it changes the properties of elements that are all running, so there is no start or
-stop order to respect, and ACM sends one properties-update message to all participants. Priming is
-not phased either: ACM primes every element type at once (`PrimingTracker`).
+stop order to respect, and ACM sends one properties-update message to all participants. Migrate,
+and the revert after a failed one, go up like deploy (ACM migrates stage by stage, from the
+first); its precheck messages every element at once, as it changes nothing. Priming is not
+phased either: ACM primes every element type at once (`PrimingTracker`).
 
 A step's elements are messaged in parallel; the next step starts only when every one of them has
 answered. A retry (of the same action, or ACM's opposite one, such as undeploy after a failed
@@ -55,6 +57,9 @@ PHASE_ORDER: Mapping[InstanceAction, Order] = {
     InstanceAction.LOCK: Order.DESCENDING,
     InstanceAction.DELETE: Order.DESCENDING,
     InstanceAction.UPDATE: Order.ALL_AT_ONCE,
+    InstanceAction.MIGRATE: Order.ASCENDING,
+    InstanceAction.MIGRATION_REVERT: Order.ASCENDING,
+    InstanceAction.MIGRATE_PRECHECK: Order.ALL_AT_ONCE,
 }
 
 

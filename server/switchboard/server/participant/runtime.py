@@ -72,6 +72,7 @@ from switchboard.server.participant.convert import (
 from switchboard.server.participant.states import (
     INSTANCE_OUTCOME,
     INSTANCE_TRANSITIONAL,
+    MIGRATIONS,
     ActionRefused,
     CompositionAction,
     CompositionState,
@@ -106,6 +107,9 @@ MESSAGE_TYPES: Mapping[InstanceAction | CompositionAction, pb.MessageType] = {
     InstanceAction.UNLOCK: pb.MESSAGE_TYPE_UNLOCK,
     InstanceAction.UPDATE: pb.MESSAGE_TYPE_UPDATE,
     InstanceAction.DELETE: pb.MESSAGE_TYPE_DELETE,
+    InstanceAction.MIGRATE: pb.MESSAGE_TYPE_MIGRATE,
+    InstanceAction.MIGRATE_PRECHECK: pb.MESSAGE_TYPE_MIGRATE_PRECHECK,
+    InstanceAction.MIGRATION_REVERT: pb.MESSAGE_TYPE_MIGRATE,
 }
 ACK_BATCH = 200
 """Most acknowledgements applied in one transaction."""
@@ -186,6 +190,14 @@ class _Operation:
     """Why the operation ended TIMEOUT early (a participant it waits on is offline)."""
     current: ph.Step | None = None
     """The step messaged last."""
+    source: str = ""
+    """A migration (or its revert, or precheck): the composition it moves from..."""
+    target: str = ""
+    """... the one it moves to ..."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """... and each element's version in the target."""
+    cause: str = ""
+    """A revert: why the migration failed."""
     kind = "instance"
 
     @property
@@ -200,14 +212,16 @@ class _Operation:
         return {"action": self.action.value, "attempt": self.attempt, "forced": self.forced,
                 "current": None if self.current is None
                 else self.phased.steps.index(self.current),
-                "phased": self.phased.to_doc()}
+                "phased": self.phased.to_doc(), "source": self.source, "target": self.target,
+                "versions": self.versions, "cause": self.cause}
 
     @classmethod
     def from_doc(cls, subject: str, doc: Mapping[str, Any]) -> _Operation:
         phased = ph.PhasedOperation.from_doc(doc["phased"])
         return cls(subject, InstanceAction(doc["action"]), phased, doc["attempt"],
                    doc["forced"], None if doc["current"] is None
-                   else phased.steps[doc["current"]])
+                   else phased.steps[doc["current"]], doc.get("source", ""),
+                   doc.get("target", ""), dict(doc.get("versions", {})), doc.get("cause", ""))
 
     @property
     def result(self) -> StateChangeResult | None:
@@ -797,21 +811,23 @@ class Runtime(BackgroundTask):
     # -- instances ---------------------------------------------------------------------------------
 
     async def instance_action(self, instance_id: str, action: InstanceAction,
-                              properties: Mapping[str, dict[str, Any]] | None = None
-                              ) -> Instance:
+                              properties: Mapping[str, dict[str, Any]] | None = None,
+                              target: str = "") -> Instance:
         """Starts an action on an instance; with `properties` (update), the new properties of
-        the elements named. An instance the caller does not see is NOT_FOUND."""
+        the elements named; with `target` (migrate, precheck), the composition to move to. An
+        instance (or target) the caller does not see is NOT_FOUND."""
         seen = ownership.current()
 
         async def apply(tx: Transaction) -> Instance:
-            return await self._instance_action(tx, instance_id, action, properties, seen)
+            return await self._instance_action(tx, instance_id, action, properties, seen,
+                                               target)
 
         return await self._batched(  # type: ignore[no-any-return]
             _Work(apply, instance_id, caller.get().name, action=True))
 
     async def _instance_action(self, tx: Transaction, instance_id: str, action: InstanceAction,
                                properties: Mapping[str, dict[str, Any]] | None,
-                               seen: Access) -> Instance:
+                               seen: Access, target: str = "") -> Instance:
         """(Raises before writing anything.)"""
         i = ((self._deferred or {}).get(instance_id) or self._loaded.get(instance_id)
              or await store.get_instance(tx.conn, instance_id, lock=True))
@@ -825,6 +841,9 @@ class Runtime(BackgroundTask):
         c = self._compositions.get(i.composition_id) or await store.get_composition(
             tx.conn, i.composition_id)
         assert c is not None  # a composition with instances cannot be deleted
+        versions: dict[str, str] = {}
+        if action in MIGRATIONS:
+            versions = await self._migration_target(tx, i, target, seen)
         await self._check_ready(tx, {e.type for e in i.elements})
         defaults = {d.name: d for d in c.elements}
         if properties:
@@ -841,11 +860,38 @@ class Runtime(BackgroundTask):
                         defaults[e.name].timeouts_us.get(action.value)) for e in i.elements],
             now_us=tx.now, default_timeout_us=self.settings.default_timeout_us,
             composition_timeout_us=c.timeouts_us.get(action.value), finished=finished)
-        op = _Operation(i.id, action, phased, _attempt())
+        op = _Operation(i.id, action, phased, _attempt(), source=i.composition_id if versions
+                        else "", target=target, versions=versions)
         i = replace(i, deploy=entered.deploy, lock=entered.lock, result=entered.result,
-                    status_message="")
+                    status_message="", composition_target_id=target)
         i = await self._message_step(tx, op, i, phased.step)
         return await self._save(tx, op, i)
+
+    async def _migration_target(self, tx: Transaction, i: Instance, target: str,
+                                seen: Access) -> dict[str, str]:
+        """Checks that `target` can take the instance: another composition, PRIMED, with the
+        same element names and types; returns the elements' versions in it."""
+        t = visible_composition(await store.get_composition(tx.conn, target), seen)
+        if t is None:
+            raise composition_not_found(target)
+        problems = []
+        if t.id == i.composition_id:
+            problems.append(f"the instance is on composition {t.id!r} already")
+        if (t.state, t.result) != (CompositionState.PRIMED, StateChangeResult.NO_ERROR):
+            problems.append(f"composition {t.id!r} is not primed: it is in {t.state}, "
+                            f"result {t.result}")
+        mine = {e.name: e.type for e in i.elements}
+        theirs = {d.name: d.type for d in t.elements}
+        if mine != theirs:
+            problems.append(f"composition {t.id!r} does not have the same elements "
+                            "(names and types) as the instance")
+        if problems:
+            raise FailedPrecondition(
+                message="cannot migrate: " + "; ".join(problems),
+                reason="MIGRATION_TARGET_UNSUITABLE", area=AREA,
+                violations=[PreconditionViolation("COMPOSITION", f"compositions/{t.id}", p)
+                            for p in problems])
+        return {d.name: d.version for d in t.elements}
 
     async def _message_step(self, tx: Transaction, op: _Operation, i: Instance,
                             step: ph.Step | None) -> Instance:
@@ -865,11 +911,13 @@ class Runtime(BackgroundTask):
             if replica_id is None:
                 op.forced = f"participant {participant_id!r} is offline"
                 return i
-            await self._send(tx, participant_id, replica_id, i.id, op.attempt,
-                             pb.ParticipantMessage(
-                                 type=MESSAGE_TYPES[op.action], composition_id=i.composition_id,
-                                 instance_id=i.id, elements=[
-                                     _element_message(elements[n]) for n in names]))
+            message = pb.ParticipantMessage(
+                type=MESSAGE_TYPES[op.action], composition_id=op.source or i.composition_id,
+                composition_target_id=op.target, instance_id=i.id,
+                elements=[_element_message(elements[n]) for n in names])
+            for m in message.elements:
+                m.version = op.versions.get(m.name, m.version)
+            await self._send(tx, participant_id, replica_id, i.id, op.attempt, message)
             for n in names:
                 elements[n] = replace(elements[n], deploy=transitional.deploy,
                                       lock=transitional.lock, message="")
@@ -889,9 +937,59 @@ class Runtime(BackgroundTask):
             elif result is StateChangeResult.TIMEOUT:
                 message = op.forced or ("no answer within the timeout from elements "
                                         + ", ".join(e.id for e in op.pending()))
+            self._close_subject(i.id, result)
+            if op.action in MIGRATIONS:
+                return await self._migration_ended(tx, op, i, result, message)
             i = replace(i, deploy=status.deploy, lock=status.lock, result=status.result,
                         status_message=message)
-            self._close_subject(i.id, result)
+        i = replace(i, **self._note(op))
+        if self._deferred is None:
+            return await changes.save_instance(tx, i)
+        self._deferred[i.id] = i
+        self._deferred_by[i.id] = tx.principal
+        return i
+
+    async def _migration_ended(self, tx: Transaction, op: _Operation, i: Instance,
+                               result: StateChangeResult, message: str) -> Instance:
+        """Settles a migration, its precheck or its revert (`states`): a failed migration
+        starts the revert, every element messaged again."""
+        outcome = INSTANCE_OUTCOME[op.action]
+        settled = replace(i, deploy=outcome.deploy, lock=outcome.lock,
+                          result=StateChangeResult.NO_ERROR, composition_target_id="",
+                          elements=tuple(replace(e, deploy=outcome.deploy, lock=outcome.lock)
+                                         for e in i.elements))
+        if op.action is InstanceAction.MIGRATE_PRECHECK:
+            i = replace(settled, precheck_result=result, precheck_message=message)
+        elif op.action is InstanceAction.MIGRATE and result is StateChangeResult.NO_ERROR:
+            i = replace(settled, composition_id=op.target, status_message="", elements=tuple(
+                replace(e, version=op.versions.get(e.name, e.version))
+                for e in settled.elements))
+        elif op.action is InstanceAction.MIGRATE:
+            c = self._compositions.get(i.composition_id) or await store.get_composition(
+                tx.conn, i.composition_id)
+            timeouts = {} if c is None else {d.name: d.timeouts_us for d in c.elements}
+            action = InstanceAction.MIGRATION_REVERT
+            revert = _Operation(
+                i.id, action, ph.PhasedOperation(
+                    action, [ph.Element(e.name, e.type, e.start_phase,
+                                        timeouts.get(e.name, {}).get(action.value))
+                             for e in i.elements],
+                    now_us=tx.now, default_timeout_us=self.settings.default_timeout_us,
+                    composition_timeout_us=None if c is None
+                    else c.timeouts_us.get(action.value)),
+                _attempt(), source=op.target, target=i.composition_id,
+                versions={e.name: e.version for e in i.elements},
+                cause=f"migration to composition {op.target!r} failed: {message}")
+            entered = INSTANCE_TRANSITIONAL[action]
+            i = replace(i, deploy=entered.deploy, lock=entered.lock,
+                        result=StateChangeResult.NO_ERROR, status_message=revert.cause,
+                        composition_target_id="")
+            i = await self._message_step(tx, revert, i, revert.phased.step)
+            return await self._save(tx, revert, i)
+        elif result is StateChangeResult.NO_ERROR:
+            i = replace(settled, status_message=f"{op.cause}; reverted")
+        else:
+            i = replace(i, result=result, status_message=f"{op.cause}; revert: {message}")
         i = replace(i, **self._note(op))
         if self._deferred is None:
             return await changes.save_instance(tx, i)

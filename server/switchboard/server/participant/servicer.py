@@ -326,6 +326,15 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
                                                      InstanceAction.UPDATE, given)
         return pb.UpdateInstanceResponse(instance=instance_pb(updated))
 
+    async def MigrateInstance(self, request: pb.MigrateInstanceRequest,
+                              context: Context) -> pb.MigrateInstanceResponse:
+        require_ids(AREA, ("instance_id", request.instance_id),
+                    ("composition_id", request.composition_id))
+        action = (InstanceAction.MIGRATE_PRECHECK if request.precheck
+                  else InstanceAction.MIGRATE)
+        return pb.MigrateInstanceResponse(instance=instance_pb(await self.runtime.instance_action(
+            request.instance_id, action, target=request.composition_id)))
+
     async def ListParticipants(self, request: pb.ListParticipantsRequest,
                                context: Context) -> pb.ListParticipantsResponse:
         views = await self.runtime.participants()

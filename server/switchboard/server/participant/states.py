@@ -1,7 +1,7 @@
 """ACM states of compositions and instances, and which action is allowed from which state.
 
 Follows ONAP policy-clamp ACM (`AcTypeStateResolver`, `AcInstanceStateResolver`,
-`SupervisionAcHandler`), without migration, prepare/review and sub-states. An allowed action
+`SupervisionAcHandler`), without prepare/review and sub-states. An allowed action
 enters a transitional state with result NO_ERROR; the operation then settles: on success in the
 action's outcome, on failure or timeout in the same transitional state with result FAILED or
 TIMEOUT, from which the table allows a retry (or, for some, the opposite action).
@@ -20,6 +20,16 @@ Instances, allowed from (deploy state, lock state, result), where F/T is FAILED 
               DEPLOYED LOCKING|UNLOCKING F/T
     update    DEPLOYED LOCKED NO_ERROR; UPDATING LOCKED F/T    UPDATING LOCKED     DEPLOYED LOCKED
     delete    UNDEPLOYED NONE NO_ERROR; DELETING NONE F/T      DELETING NONE       DELETED NONE
+    migrate   DEPLOYED LOCKED NO_ERROR                         MIGRATING LOCKED    DEPLOYED LOCKED
+    precheck  DEPLOYED LOCKED NO_ERROR                         MIGRATION_          DEPLOYED LOCKED
+                                                               PRECHECKING LOCKED
+    revert    (the runtime's, after a failed migrate)          MIGRATION_          DEPLOYED LOCKED
+                                                               REVERTING LOCKED
+
+Migration (ACM's migrate, with its precheck): a failed or timed-out migrate is not left for a
+retry; the runtime starts `MIGRATION_REVERT` at once; a failed revert is left in
+MIGRATION_REVERTING LOCKED F/T, from which undeploy is allowed. A precheck ends DEPLOYED LOCKED
+whatever the participants answer: its answer is recorded on the instance apart.
 
 Compositions, allowed from (state, result):
 
@@ -64,6 +74,9 @@ class DeployState(StrEnum):
     UPDATING = "UPDATING"
     DELETING = "DELETING"
     DELETED = "DELETED"
+    MIGRATING = "MIGRATING"
+    MIGRATION_PRECHECKING = "MIGRATION_PRECHECKING"
+    MIGRATION_REVERTING = "MIGRATION_REVERTING"
 
 
 class LockState(StrEnum):
@@ -101,7 +114,15 @@ class InstanceAction(StrEnum):
     UNLOCK = "unlock"
     UPDATE = "update"
     DELETE = "delete"
+    MIGRATE = "migrate"
+    MIGRATE_PRECHECK = "migrate_precheck"
+    MIGRATION_REVERT = "migration_revert"
+    """Not a client's: the runtime's, after a failed migrate."""
 
+
+MIGRATIONS = frozenset({InstanceAction.MIGRATE, InstanceAction.MIGRATE_PRECHECK,
+                        InstanceAction.MIGRATION_REVERT})
+"""The actions that move (or ask about moving) an instance to another composition."""
 
 PrimingAction = Literal[CompositionAction.PRIME, CompositionAction.DEPRIME]
 """The composition actions that message participants."""
@@ -161,7 +182,9 @@ INSTANCE_ACTIONS_ALLOWED: frozenset[InstanceKey] = frozenset(
     _instance_rows([_A.DEPLOY], [_D.UNDEPLOYED], [_L.NONE], _NO_ERROR)
     | _instance_rows([_A.UNDEPLOY], [_D.DEPLOYED], [_L.LOCKED], _NO_ERROR)
     | _instance_rows([_A.LOCK], [_D.DEPLOYED], [_L.UNLOCKED], _NO_ERROR)
-    | _instance_rows([_A.UNLOCK, _A.UPDATE], [_D.DEPLOYED], [_L.LOCKED], _NO_ERROR)
+    | _instance_rows([_A.UNLOCK, _A.UPDATE, _A.MIGRATE, _A.MIGRATE_PRECHECK], [_D.DEPLOYED],
+                     [_L.LOCKED], _NO_ERROR)
+    | _instance_rows([_A.UNDEPLOY], [_D.MIGRATION_REVERTING], [_L.LOCKED], _RETRY)
     | _instance_rows([_A.DELETE], [_D.UNDEPLOYED], [_L.NONE], _NO_ERROR)
     | _instance_rows(
         [_A.DEPLOY, _A.UNDEPLOY], [_D.DEPLOYING, _D.UNDEPLOYING], [_L.NONE, _L.LOCKED], _RETRY
@@ -187,6 +210,9 @@ INSTANCE_TRANSITIONAL: Mapping[InstanceAction, InstanceStatus] = {
     _A.UNLOCK: InstanceStatus(_D.DEPLOYED, _L.UNLOCKING),
     _A.UPDATE: InstanceStatus(_D.UPDATING, _L.LOCKED),
     _A.DELETE: InstanceStatus(_D.DELETING, _L.NONE),
+    _A.MIGRATE: InstanceStatus(_D.MIGRATING, _L.LOCKED),
+    _A.MIGRATE_PRECHECK: InstanceStatus(_D.MIGRATION_PRECHECKING, _L.LOCKED),
+    _A.MIGRATION_REVERT: InstanceStatus(_D.MIGRATION_REVERTING, _L.LOCKED),
 }
 """The status an allowed instance action enters, whatever it starts from."""
 
@@ -197,6 +223,9 @@ INSTANCE_OUTCOME: Mapping[InstanceAction, InstanceStatus] = {
     _A.UNLOCK: InstanceStatus(_D.DEPLOYED, _L.UNLOCKED),
     _A.UPDATE: InstanceStatus(_D.DEPLOYED, _L.LOCKED),
     _A.DELETE: InstanceStatus(_D.DELETED, _L.NONE),
+    _A.MIGRATE: InstanceStatus(_D.DEPLOYED, _L.LOCKED),
+    _A.MIGRATE_PRECHECK: InstanceStatus(_D.DEPLOYED, _L.LOCKED),
+    _A.MIGRATION_REVERT: InstanceStatus(_D.DEPLOYED, _L.LOCKED),
 }
 """The status an instance action ends in on success (also each element's, once it succeeds)."""
 

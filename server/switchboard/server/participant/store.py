@@ -129,6 +129,11 @@ class Instance:
     """The operation in progress (the runtime's document), if any."""
     deadline: int | None = None
     """When that operation's current step times out."""
+    composition_target_id: str = ""
+    """While migrating or prechecking: the composition it is to move to."""
+    precheck_result: StateChangeResult | None = None
+    """How its last migration precheck ended (None: none yet)."""
+    precheck_message: str = ""
 
     def element(self, name: str) -> Element | None:
         return next((e for e in self.elements if e.name == name), None)
@@ -156,7 +161,7 @@ instances = Table(
     metadata,
     Column("id", String(63), primary_key=True),
     Column("composition_id", String(63), nullable=False),
-    Column("deploy_state", String(16), nullable=False),
+    Column("deploy_state", String(24), nullable=False),
     Column("lock_state", String(16), nullable=False),
     Column("result", String(16), nullable=False),
     Column("body", JSON, nullable=False),
@@ -332,6 +337,9 @@ def _instance(row: Any) -> Instance:
         create_time=row.create_time, update_time=row.update_time,
         created_revision=row.created_revision, revision=row.revision, project=row.project,
         operation=row.operation, deadline=row.deadline,
+        composition_target_id=row.body.get("composition_target_id", ""),
+        precheck_result=None if (r := row.body.get("precheck_result")) is None
+        else StateChangeResult(r), precheck_message=row.body.get("precheck_message", ""),
     )
 
 
@@ -339,7 +347,10 @@ def _instance_values(i: Instance) -> dict[str, Any]:
     return {"id": i.id, "composition_id": i.composition_id, "deploy_state": i.deploy.value,
             "lock_state": i.lock.value, "result": i.result.value,
             "body": {"elements": [_element_doc(e) for e in i.elements],
-                     "status_message": i.status_message},
+                     "status_message": i.status_message,
+                     "composition_target_id": i.composition_target_id,
+                     "precheck_result": None if i.precheck_result is None
+                     else i.precheck_result.value, "precheck_message": i.precheck_message},
             "create_time": i.create_time, "update_time": i.update_time,
             "created_revision": i.created_revision, "revision": i.revision,
             "project": i.project, "operation": i.operation, "deadline": i.deadline}

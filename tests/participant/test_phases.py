@@ -188,7 +188,8 @@ def test_invalid_input_is_refused() -> None:
 # property: any elements, any action, any answers in any order
 
 
-ORDER_OF = {A.DEPLOY: 1, A.UNLOCK: 1, A.UNDEPLOY: -1, A.LOCK: -1, A.DELETE: -1, A.UPDATE: 0}
+ORDER_OF = {A.DEPLOY: 1, A.UNLOCK: 1, A.UNDEPLOY: -1, A.LOCK: -1, A.DELETE: -1, A.UPDATE: 0,
+            A.MIGRATE: 1, A.MIGRATION_REVERT: 1, A.MIGRATE_PRECHECK: 0}
 
 element_lists = st.lists(
     st.builds(

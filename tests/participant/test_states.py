@@ -14,6 +14,7 @@ from switchboard.server.participant.states import (
     INSTANCE_ACTIONS_ALLOWED,
     INSTANCE_OUTCOME,
     INSTANCE_TRANSITIONAL,
+    MIGRATIONS,
     ActionRefused,
     CompositionAction,
     CompositionState,
@@ -53,7 +54,7 @@ def run(
 # instances
 
 
-def test_the_table_is_acms_without_migration() -> None:
+def test_the_table_is_acms() -> None:
     no_error = {(a, d, lk) for a, d, lk, r in INSTANCE_ACTIONS_ALLOWED if r is R.NO_ERROR}
     assert no_error == {
         (A.DEPLOY, D.UNDEPLOYED, L.NONE),
@@ -62,6 +63,8 @@ def test_the_table_is_acms_without_migration() -> None:
         (A.UNLOCK, D.DEPLOYED, L.LOCKED),
         (A.UPDATE, D.DEPLOYED, L.LOCKED),
         (A.DELETE, D.UNDEPLOYED, L.NONE),
+        (A.MIGRATE, D.DEPLOYED, L.LOCKED),
+        (A.MIGRATE_PRECHECK, D.DEPLOYED, L.LOCKED),
     }
     failed = {(a, d, lk) for a, d, lk, r in INSTANCE_ACTIONS_ALLOWED if r is R.FAILED}
     timeout = {(a, d, lk) for a, d, lk, r in INSTANCE_ACTIONS_ALLOWED if r is R.TIMEOUT}
@@ -72,7 +75,21 @@ def test_the_table_is_acms_without_migration() -> None:
         (A.UPDATE, D.UPDATING, L.LOCKED),
         *product([A.LOCK, A.UNLOCK], [D.DEPLOYED], [L.LOCKING, L.UNLOCKING]),
         (A.DELETE, D.DELETING, L.NONE),
+        (A.UNDEPLOY, D.MIGRATION_REVERTING, L.LOCKED),
     }
+
+
+def test_migration_states() -> None:
+    """Migrate and precheck start from DEPLOYED LOCKED and end there; the revert is the
+    runtime's only (no client may start it), and a failed revert can be undeployed."""
+    deployed = InstanceStatus(D.DEPLOYED, L.LOCKED)
+    assert start_instance_action(deployed, A.MIGRATE) == InstanceStatus(D.MIGRATING, L.LOCKED)
+    assert start_instance_action(deployed, A.MIGRATE_PRECHECK) == InstanceStatus(
+        D.MIGRATION_PRECHECKING, L.LOCKED)
+    assert all(INSTANCE_OUTCOME[action] == deployed for action in MIGRATIONS)
+    assert not any(a is A.MIGRATION_REVERT for a, *_ in INSTANCE_ACTIONS_ALLOWED)
+    reverting = InstanceStatus(D.MIGRATION_REVERTING, L.LOCKED, R.FAILED)
+    assert {a for a in A if instance_action_allowed(reverting, a)} == {A.UNDEPLOY}
 
 
 def test_every_state_and_action_is_allowed_or_refused_by_name() -> None:
@@ -143,12 +160,14 @@ def test_failure_keeps_the_transitional_state_and_allows_retry(result: StateChan
 
 
 @settings(database=None, derandomize=True, max_examples=150)
-@given(st.lists(st.tuples(st.sampled_from(A), st.sampled_from(R)), max_size=30))
+@given(st.lists(st.tuples(st.sampled_from(sorted(set(A) - MIGRATIONS)), st.sampled_from(R)),
+                max_size=30))
 def test_random_walks_stay_consistent(
     steps: list[tuple[InstanceAction, StateChangeResult]],
 ) -> None:
     """From UNDEPLOYED, any allowed action with any result: the lock state is NONE exactly when
-    not deployed, a failed action can always be retried, and only DELETED is a dead end."""
+    not deployed, a failed action can always be retried, and only DELETED is a dead end.
+    (Migrations settle in the runtime: a failure there is reverted, not retried.)"""
     status = InstanceStatus(D.UNDEPLOYED, L.NONE)
     for action, result in steps:
         if not instance_action_allowed(status, action):

@@ -178,3 +178,26 @@ async def test_bad_migrate_requests_are_refused(server: App) -> None:
         got = (await a.stub.GetInstance(ppb.GetInstanceRequest(instance_id="inst"))).instance
         assert got.revision == before.revision
         assert names(journal, "migrate") == names(journal, "migrate_precheck") == []
+
+
+async def test_a_retried_migrate_starts_nothing(server: App) -> None:
+    journal: list[tuple[str, str, str]] = []
+    async with participants(server, *two_participants(journal)), acm(server) as a:
+        await deployed_with_target(a)
+        request = ppb.MigrateInstanceRequest(instance_id="inst", composition_id="comp2",
+                                             request_id="migrate-1")
+        done = await a.settles((await a.stub.MigrateInstance(request)).instance)
+        assert (done.deploy_state, done.composition_id) == (DEPLOYED, "comp2")
+        again = (await a.stub.MigrateInstance(request)).instance
+        assert (again.deploy_state, again.composition_id, again.revision) == (
+            DEPLOYED, "comp2", done.revision)
+        assert names(journal, "migrate") == ["e0", "e1", "e2"]
+        # A request_id of a refused call is free again.
+        back = ppb.MigrateInstanceRequest(instance_id="inst", composition_id="ghost",
+                                          request_id="migrate-2")
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await a.stub.MigrateInstance(back)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+        back.composition_id = "comp"
+        reverted = await a.settles((await a.stub.MigrateInstance(back)).instance)
+        assert reverted.composition_id == "comp"

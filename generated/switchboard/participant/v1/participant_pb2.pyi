@@ -453,14 +453,16 @@ class UpdateInstanceResponse(_message.Message):
     def __init__(self, instance: _Optional[_Union[Instance, _Mapping]] = ...) -> None: ...
 
 class MigrateInstanceRequest(_message.Message):
-    __slots__ = ("instance_id", "composition_id", "precheck")
+    __slots__ = ("instance_id", "composition_id", "precheck", "request_id")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_ID_FIELD_NUMBER: _ClassVar[int]
     PRECHECK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     composition_id: str
     precheck: bool
-    def __init__(self, instance_id: _Optional[str] = ..., composition_id: _Optional[str] = ..., precheck: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, instance_id: _Optional[str] = ..., composition_id: _Optional[str] = ..., precheck: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class MigrateInstanceResponse(_message.Message):
     __slots__ = ("instance",)

@@ -50,7 +50,7 @@ from typing import Any
 import structlog
 
 from switchboard.participant.v1 import participant_pb2 as pb
-from switchboard.server import ownership
+from switchboard.server import idempotency, ownership
 from switchboard.server.clock import sleep_until_woken
 from switchboard.server.errors import (
     FailedPrecondition,
@@ -812,15 +812,31 @@ class Runtime(BackgroundTask):
 
     async def instance_action(self, instance_id: str, action: InstanceAction,
                               properties: Mapping[str, dict[str, Any]] | None = None,
-                              target: str = "") -> Instance:
+                              target: str = "", request_id: str = "") -> Instance:
         """Starts an action on an instance; with `properties` (update), the new properties of
         the elements named; with `target` (migrate, precheck), the composition to move to. An
-        instance (or target) the caller does not see is NOT_FOUND."""
+        instance (or target) the caller does not see is NOT_FOUND. A `request_id` used before
+        (by a call on this instance) starts nothing: the instance is returned as it is."""
         seen = ownership.current()
 
         async def apply(tx: Transaction) -> Instance:
-            return await self._instance_action(tx, instance_id, action, properties, seen,
-                                               target)
+            method = f"Instance.{action.value}"
+            earlier = await idempotency.claim(tx.conn, method, request_id)
+            if earlier is not None:
+                if earlier != instance_id:
+                    raise idempotency.in_use(request_id, AREA)
+                found = await store.get_instance(tx.conn, instance_id)
+                if found is None or not seen.sees(found.project):
+                    raise instance_not_found(instance_id)
+                return found
+            try:
+                started = await self._instance_action(tx, instance_id, action, properties,
+                                                      seen, target)
+            except SwitchboardError:
+                idempotency.release(tx, method, request_id)
+                raise
+            idempotency.remember(tx, method, request_id, instance_id)
+            return started
 
         return await self._batched(  # type: ignore[no-any-return]
             _Work(apply, instance_id, caller.get().name, action=True))

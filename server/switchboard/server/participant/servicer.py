@@ -333,7 +333,8 @@ class AutomationCompositionServicer(pb_grpc.AutomationCompositionServiceServicer
         action = (InstanceAction.MIGRATE_PRECHECK if request.precheck
                   else InstanceAction.MIGRATE)
         return pb.MigrateInstanceResponse(instance=instance_pb(await self.runtime.instance_action(
-            request.instance_id, action, target=request.composition_id)))
+            request.instance_id, action, target=request.composition_id,
+            request_id=request.request_id)))
 
     async def ListParticipants(self, request: pb.ListParticipantsRequest,
                                context: Context) -> pb.ListParticipantsResponse:

@@ -23,7 +23,7 @@ from switchboard.server.app import App
 from switchboard.server.clock import ManualClock
 from switchboard.server.db import StaleWrite
 from switchboard.server.eventlog import fencing
-from switchboard.server.scheduler import changes, model
+from switchboard.server.scheduler import changes, model, store
 
 from conftest import StartServer
 from support import HOUR, START, Collector, detail
@@ -91,6 +91,30 @@ async def test_approval_rechecks_blackouts(server: App, client: AsyncClient) -> 
     (violation,) = detail(error, error_details_pb2.PreconditionFailure).violations
     assert (violation.type, violation.subject) == ("BLACKOUT", "schedules/s1/vnfs/a")
     assert "legacy" in violation.description
+    got = (await client.schedules.GetSchedule(spb.GetScheduleRequest(schedule_id="s1"))).schedule
+    assert got.state == S.SCHEDULE_STATE_PENDING_APPROVAL
+    await watch.close()
+
+
+async def test_approval_rechecks_other_schedules(server: App, client: AsyncClient) -> None:
+    watch = await Collector(client.schedules.WatchSchedules(spb.WatchSchedulesRequest())).live()
+    await create(client, schedule("s1", [vnf("a", "ne1")], [(1, 3)], minutes=60))
+    await create(client, schedule("s2", [vnf("b", "ne2")], [(1, 3)], minutes=60))
+    await settled(watch, "s1", S.SCHEDULE_STATE_PENDING_APPROVAL)
+    await settled(watch, "s2", S.SCHEDULE_STATE_PENDING_APPROVAL)
+    # s2's change moved onto ne1 in s1's slot, as two optimizations racing on two replicas
+    # could leave them (each planned without the other's result).
+    async with server.events.transaction() as tx:
+        s1 = await store.get_schedule(tx.conn, "s1")
+        s2 = await store.get_schedule(tx.conn, "s2", lock=True)
+        assert s1 is not None and s2 is not None
+        (a,), (b,) = s1.vnfs, s2.vnfs
+        await store.save_schedule(tx.conn, replace(s2, vnfs=(replace(
+            b, elements=("ne1",), start=a.start, end=a.end),)))
+    error = await refused(client, "s1")
+    assert detail(error, error_details_pb2.ErrorInfo).reason == "PLACEMENT_INVALID"
+    (violation,) = detail(error, error_details_pb2.PreconditionFailure).violations
+    assert (violation.type, violation.subject) == ("CONFLICT", "schedules/s1/vnfs/a")
     got = (await client.schedules.GetSchedule(spb.GetScheduleRequest(schedule_id="s1"))).schedule
     assert got.state == S.SCHEDULE_STATE_PENDING_APPROVAL
     await watch.close()

@@ -958,6 +958,10 @@ class Runtime(BackgroundTask):
                 return await self._migration_ended(tx, op, i, result, message)
             i = replace(i, deploy=status.deploy, lock=status.lock, result=status.result,
                         status_message=message)
+        return await self._keep(tx, op, i)
+
+    async def _keep(self, tx: Transaction, op: _Operation, i: Instance) -> Instance:
+        """Saves `i` with `op`'s note, or defers the save to the end of the batch."""
         i = replace(i, **self._note(op))
         if self._deferred is None:
             return await changes.save_instance(tx, i)
@@ -1006,12 +1010,7 @@ class Runtime(BackgroundTask):
             i = replace(settled, status_message=f"{op.cause}; reverted")
         else:
             i = replace(i, result=result, status_message=f"{op.cause}; revert: {message}")
-        i = replace(i, **self._note(op))
-        if self._deferred is None:
-            return await changes.save_instance(tx, i)
-        self._deferred[i.id] = i
-        self._deferred_by[i.id] = tx.principal
-        return i
+        return await self._keep(tx, op, i)
 
     # -- acknowledgements and the clock ------------------------------------------------------------
 

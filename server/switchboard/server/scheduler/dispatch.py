@@ -72,6 +72,11 @@ class Dispatcher(BackgroundTask):
         self.tickets = tickets
         self.settings = settings
         self._wake = asyncio.Event()
+        self._sending: set[str] = set()
+        """Keys of the requests being sent and not yet marked TRIGGERED."""
+        self._early: dict[str, SoUpdate] = {}
+        """SO reports that came before their VNF was marked TRIGGERED (a request sent again
+        whose outcome was already due), applied once it is."""
 
     def wake(self) -> None:
         """Tells the task something may be due (a schedule was approved, a request ended)."""
@@ -140,16 +145,26 @@ class Dispatcher(BackgroundTask):
                     reason=Reason.AVAILABILITY, dropped=True), self.tickets)
                 return False
             await apply(tx, notifications_initiated(s), self.tickets)
+        key = f"{schedule_id}/{name}"
+        self._sending.add(key)
         try:
             so_request_id = await self.so.send(so_request(s, vnf))
         except Exception as error:
+            self._sending.discard(key)
             log.warning("SO refused a request", schedule_id=schedule_id, vnf=name,
                         error=str(error))
             await self._move(schedule_id, name, VnfState.SCHEDULED, VnfState.ERROR,
                              f"the SO refused the request: {error}")
             return False
-        return await self._move(schedule_id, name, VnfState.SCHEDULED, VnfState.TRIGGERED,
-                                "", so_request_id=so_request_id, trigger_time=now)
+        try:
+            triggered = await self._move(schedule_id, name, VnfState.SCHEDULED,
+                                         VnfState.TRIGGERED, "", so_request_id=so_request_id,
+                                         trigger_time=now)
+        finally:
+            self._sending.discard(key)
+        if (early := self._early.pop(key, None)) is not None:
+            await self.apply_updates([early])
+        return triggered
 
     async def _move(self, schedule_id: str, name: str, expected: VnfState, state: VnfState,
                     message: str, so_request_id: str = "", trigger_time: int | None = None
@@ -182,5 +197,6 @@ class Dispatcher(BackgroundTask):
         for u in updates:
             schedule_id, _, name = u.key.partition("/")
             state = VnfState.COMPLETED if u.status is SoStatus.COMPLETED else VnfState.FAILED
-            await self._move(schedule_id, name, VnfState.TRIGGERED, state, u.message,
-                             so_request_id=u.so_request_id)
+            if not await self._move(schedule_id, name, VnfState.TRIGGERED, state, u.message,
+                                    so_request_id=u.so_request_id) and u.key in self._sending:
+                self._early[u.key] = u

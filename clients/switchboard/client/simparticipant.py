@@ -48,6 +48,16 @@ class SimulatedHandler(Handler):
         self.syncs: list[pb.ParticipantMessage] = []
         self.synced = asyncio.Event()
 
+    def _fails(self, element_type: str, operation: str) -> bool:
+        """Whether this `operation` on an element of `element_type` is to fail (`failures`:
+        by "TYPE:operation", else by "TYPE"), counting the failure down."""
+        key = next((k for k in (f"{element_type}:{operation}", element_type)
+                    if k in self.settings.failures), "")
+        left = self.settings.failures.get(key, 0)
+        if left > 0:
+            self.settings.failures[key] = left - 1
+        return left != 0
+
     async def _work(self, operation: str, subject: str, e: pb.ElementMessage) -> Outcome:
         if {e.type, f"{e.type}:{operation}"} & self.settings.silent:
             await asyncio.Event().wait()
@@ -55,12 +65,7 @@ class SimulatedHandler(Handler):
         if delay:
             await asyncio.sleep(delay)
         self.journal.append((operation, self.label, e.name))
-        key = next((k for k in (f"{e.type}:{operation}", e.type)
-                    if k in self.settings.failures), "")
-        left = self.settings.failures.get(key, 0)
-        if left:
-            if left > 0:
-                self.settings.failures[key] = left - 1
+        if self._fails(e.type, operation):
             return Outcome(False, f"simulated {operation} failure of {e.name}")
         self.elements[(subject, e.name)] = operation
         return Outcome(True, f"{operation} done",
@@ -100,12 +105,7 @@ class SimulatedHandler(Handler):
         if {element.type, f"{element.type}:migrate_precheck"} & self.settings.silent:
             await asyncio.Event().wait()
         self.journal.append(("migrate_precheck", self.label, element.name))
-        key = next((k for k in (f"{element.type}:migrate_precheck", element.type)
-                    if k in self.settings.failures), "")
-        left = self.settings.failures.get(key, 0)
-        if left:
-            if left > 0:
-                self.settings.failures[key] = left - 1
+        if self._fails(element.type, "migrate_precheck"):
             return Outcome(False, f"simulated migrate_precheck failure of {element.name}")
         return Outcome(True, f"{element.name} would migrate to {target_composition_id}")
 
